@@ -1,0 +1,107 @@
+"""Cross-cutting API plumbing: the project's error format and pagination.
+
+Every error leaves the API as ``{"error": {"code": ..., "message": ...}}``;
+validation errors add ``fields``: ``{field: [{"code", "message"}]}`` so a
+client can highlight the right input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+from django.views import defaults
+from rest_framework import exceptions, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class Pagination(PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class ApiError(exceptions.APIException):
+    """An error with an explicit machine-readable code, raised by views and services."""
+
+    def __init__(
+        self, code: str, message: str, *, status_code: int = status.HTTP_400_BAD_REQUEST, field: str | None = None
+    ) -> None:
+        self.status_code = status_code
+        self.error_code = code
+        self.field = field
+        super().__init__(detail=message, code=code)
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def _flatten(detail: Any, prefix: str = "") -> dict[str, list[dict[str, str]]]:
+    """Turn DRF's nested error detail into ``{"field.sub": [{"code","message"}]}``."""
+    out: dict[str, list[dict[str, str]]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            for sub, errors in _flatten(value, name).items():
+                out.setdefault(sub, []).extend(errors)
+    elif isinstance(detail, list):
+        for index, item in enumerate(detail):
+            if isinstance(item, (dict, list)) and not isinstance(item, exceptions.ErrorDetail):
+                name = f"{prefix}.{index}" if prefix else str(index)
+                for sub, errors in _flatten(item, name).items():
+                    out.setdefault(sub, []).extend(errors)
+            else:
+                out.setdefault(prefix or "non_field_errors", []).append(
+                    {"code": getattr(item, "code", "invalid") or "invalid", "message": str(item)}
+                )
+    else:
+        out.setdefault(prefix or "non_field_errors", []).append(
+            {"code": getattr(detail, "code", "invalid") or "invalid", "message": str(detail)}
+        )
+    return out
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(as_serializer_error(exc))
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+
+    if isinstance(exc, ApiError):
+        extra: dict[str, Any] = {"field": exc.field} if exc.field else {}
+        response.data = error_body(exc.error_code, str(exc.detail), **extra)
+    elif isinstance(exc, exceptions.ValidationError):
+        fields = _flatten(exc.detail)
+        first_field, first_errors = next(iter(fields.items()))
+        first = first_errors[0]
+        message = first["message"] if first_field == "non_field_errors" else f"{first_field}: {first['message']}"
+        response.data = error_body(first["code"], message, fields=fields)
+    elif isinstance(exc, exceptions.APIException):
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else exc.default_code
+        response.data = error_body(str(code), str(exc.detail))
+    return response
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("not_found", _("Not found.")), status=404)
+    return defaults.page_not_found(request, exception or Http404())
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("server_error", _("Internal error; it has been logged.")), status=500)
+    return defaults.server_error(request)

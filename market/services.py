@@ -1,0 +1,74 @@
+"""Writes for markets. Views call these; business rules live here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from market.models import LegacyProvince, Market, Ward
+from market.selectors import markets_managed_by, provinces_managed_by
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+
+@transaction.atomic
+def market_create(
+    *,
+    actor: AbstractBaseUser,
+    name: str,
+    code: str,
+    ward: Ward,
+    address: str = "",
+    stall_count: int = 0,
+    status: str = Market.Status.ACTIVE,
+    cashless_since: dt.date | None = None,
+    legacy_province: LegacyProvince | None = None,
+) -> Market:
+    if not provinces_managed_by(user=actor).filter(pk=ward.province_id).exists():
+        raise PermissionDenied("only officers of the market's province may create it")
+    market = Market(
+        name=name,
+        code=code.upper(),
+        ward=ward,
+        province_id=ward.province_id,
+        address=address,
+        stall_count=stall_count,
+        status=status,
+        cashless_since=cashless_since,
+        legacy_province=legacy_province,
+    )
+    _check_legacy(market)
+    market.full_clean()
+    market.save()
+    return market
+
+
+@transaction.atomic
+def market_update(*, actor: AbstractBaseUser, market: Market, data: dict[str, Any]) -> Market:
+    if not markets_managed_by(user=actor).filter(pk=market.pk).exists():
+        raise PermissionDenied("only the market's board or province may change it")
+    if "ward" in data and data["ward"].province_id != market.province_id:
+        # Moving a market to another province would move it out of its officers' reach.
+        if not provinces_managed_by(user=actor).filter(pk=data["ward"].province_id).exists():
+            raise PermissionDenied("cannot move a market into a province you do not manage")
+    for field, value in data.items():
+        setattr(market, field, value)
+    market.province_id = market.ward.province_id
+    if "code" in data:
+        market.code = market.code.upper()
+    _check_legacy(market)
+    market.full_clean()
+    market.save()
+    return market
+
+
+def _check_legacy(market: Market) -> None:
+    if market.legacy_province is not None and market.legacy_province.merged_into_id != market.province_id:
+        raise ValidationError(
+            {"legacy_province": f"{market.legacy_province.name} was not merged into {market.province_id}"},
+            code="legacy_province_mismatch",
+        )

@@ -1,0 +1,335 @@
+"""Payments and everything that records how money reached a stall.
+
+Every row that money depends on is written synchronously to the database;
+Celery only does derived work (SMS, expiry, reconciliation) and can catch up.
+Each payment carries its market and its local (Asia/Ho_Chi_Minh) date so that
+adoption rollups never need a join or a time-zone conversion.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from market.models import Market
+from vendors.models import Vendor
+
+
+class Channel(models.TextChoices):
+    STATIC_QR = "static_qr", _("Static QR")
+    DYNAMIC_QR = "dynamic_qr", _("Dynamic (sale) QR")
+    PHONE_TRANSFER = "phone_transfer", _("Phone-number transfer")
+    CODE_ENTRY = "code_entry", _("Code entry without data")
+
+
+class Source(models.TextChoices):
+    SEPAY = "sepay", "SePay"
+    CASSO = "casso", "Casso"
+    PAYOS = "payos", "payOS"
+    USSD = "ussd", "USSD"
+    MANUAL = "manual", _("Manual")
+
+
+class TransitionError(Exception):
+    """A status change that the state machine does not allow."""
+
+
+class PaymentRequest(models.Model):
+    """A sale QR: one amount, one short reference, valid until it expires."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        PAID = "paid", _("Paid")
+        EXPIRED = "expired", _("Expired")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.PENDING: frozenset({Status.PAID, Status.EXPIRED, Status.CANCELLED}),
+    }
+
+    vendor = models.ForeignKey(
+        Vendor, on_delete=models.PROTECT, related_name="payment_requests", verbose_name=_("vendor")
+    )
+    market = models.ForeignKey(
+        Market, on_delete=models.PROTECT, related_name="payment_requests", verbose_name=_("market")
+    )
+    reference = models.CharField(_("reference"), max_length=12, unique=True)
+    amount = models.BigIntegerField(_("amount (VND)"))
+    note = models.CharField(_("note"), max_length=64, blank=True)
+    payload = models.TextField(_("VietQR payload"))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    expires_at = models.DateTimeField(_("expires at"))
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    # Lets a client retry a create after a timeout without making a second QR.
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("payment request")
+        verbose_name_plural = _("payment requests")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["vendor", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="uniq_payment_request_idempotency",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["status", "expires_at"]),
+            models.Index(fields=["vendor", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.amount:,}₫"
+
+
+class Payment(models.Model):
+    """One credit to a trader, recorded exactly once per (source, provider_txn_id).
+
+    ``vendor`` is empty while a bank credit waits in the unmatched queue; a
+    board member then assigns it (see ``PaymentEvent``).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        REFUNDED = "refunded", _("Refunded")
+        DISPUTED = "disputed", _("Disputed")
+
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.PENDING: frozenset({Status.SUCCEEDED, Status.FAILED}),
+        Status.SUCCEEDED: frozenset({Status.REFUNDED, Status.DISPUTED}),
+    }
+
+    class Attribution(models.TextChoices):
+        REQUEST = "request", _("Sale QR reference")
+        MERCHANT_CODE = "merchant_code", _("Merchant code in transfer content")
+        ACCOUNT = "account", _("Receiving account")
+        CODE_ENTRY = "code_entry", _("Code entry")
+        MANUAL = "manual", _("Assigned by the market board")
+        UNMATCHED = "unmatched", _("Unmatched")
+
+    class AmountCheck(models.TextChoices):
+        EXACT = "exact", _("Exact")
+        UNDERPAID = "underpaid", _("Underpaid")
+        OVERPAID = "overpaid", _("Overpaid")
+
+    vendor = models.ForeignKey(
+        Vendor, on_delete=models.PROTECT, null=True, blank=True, related_name="payments", verbose_name=_("vendor")
+    )
+    market = models.ForeignKey(
+        Market, on_delete=models.PROTECT, null=True, blank=True, related_name="payments", verbose_name=_("market")
+    )
+    amount = models.BigIntegerField(_("amount (VND)"))
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices)
+    provider_txn_id = models.CharField(_("provider transaction id"), max_length=64)
+    provider_reference = models.CharField(_("bank reference"), max_length=64, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.SUCCEEDED)
+    attribution = models.CharField(_("attribution"), max_length=16, choices=Attribution.choices)
+    payment_request = models.ForeignKey(
+        PaymentRequest,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payments",
+        verbose_name=_("payment request"),
+    )
+    amount_check = models.CharField(_("amount check"), max_length=16, choices=AmountCheck.choices, blank=True)
+    payer_masked = models.CharField(_("payer"), max_length=64, blank=True)
+    receiving_account = models.CharField(_("receiving account"), max_length=32, blank=True)
+    content = models.CharField(_("transfer content"), max_length=255, blank=True)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    # Calendar day in Vietnam of occurred_at: the unit of every rollup.
+    local_date = models.DateField(_("local date"))
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    vendor_confirmed_at = models.DateTimeField(_("confirmed by vendor at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        constraints = [
+            models.UniqueConstraint(fields=["source", "provider_txn_id"], name="uniq_payment_per_provider_txn"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="payment_amount_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["market", "local_date"]),
+            models.Index(fields=["vendor", "local_date"]),
+            models.Index(fields=["market", "attribution"], name="payment_unmatched_idx",
+                         condition=models.Q(vendor__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.provider_txn_id} {self.amount:,}₫"
+
+
+class PaymentEvent(models.Model):
+    """Audit trail: every status change, assignment and confirmation of a payment."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=32)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("payment event")
+        verbose_name_plural = _("payment events")
+
+
+class WebhookDelivery(models.Model):
+    """A raw notification as it arrived, stored before it is verified or processed."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        PROCESSED = "processed", _("Processed")
+        DUPLICATE = "duplicate", _("Duplicate")
+        IGNORED = "ignored", _("Ignored")
+        REJECTED = "rejected", _("Rejected")
+        FAILED = "failed", _("Failed")
+
+    source = models.CharField(max_length=16, choices=Source.choices)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    headers = models.JSONField(default=dict)
+    body = models.TextField()
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    error = models.TextField(blank=True)
+    provider_txn_id = models.CharField(max_length=64, blank=True)
+    payment = models.ForeignKey(Payment, on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries")
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+
+
+class ConfirmationCode(models.Model):
+    """The 6-digit code SMSed after a code-entry payment (HOTP of the vendor key)."""
+
+    payment = models.OneToOneField(Payment, on_delete=models.CASCADE, related_name="confirmation")
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="confirmation_codes")
+    counter = models.PositiveBigIntegerField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("confirmation code")
+        verbose_name_plural = _("confirmation codes")
+        constraints = [models.UniqueConstraint(fields=["vendor", "counter"], name="uniq_confirmation_counter")]
+
+
+class ConfirmationAttempt(models.Model):
+    """Every try at confirming a code, kept for throttling and for the audit."""
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="confirmation_attempts")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    code_tail = models.CharField(max_length=2, blank=True)  # never the whole code
+    amount = models.BigIntegerField(null=True, blank=True)
+    succeeded = models.BooleanField(default=False)
+    payment = models.ForeignKey(Payment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("confirmation attempt")
+        verbose_name_plural = _("confirmation attempts")
+        indexes = [models.Index(fields=["vendor", "succeeded", "created_at"])]
+
+
+class OfflineConfirmation(models.Model):
+    """A confirmation the vendor's device verified while offline, uploaded later."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending reconciliation")
+        MATCHED = "matched", _("Matched")
+        FLAGGED = "flagged", _("Flagged")
+
+    client_uuid = models.UUIDField(unique=True)
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="offline_confirmations")
+    code = models.CharField(max_length=10)
+    amount = models.BigIntegerField()
+    captured_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    payment = models.ForeignKey(Payment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    flag_reason = models.CharField(max_length=64, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    reconcile_by = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("offline confirmation")
+        verbose_name_plural = _("offline confirmations")
+        indexes = [models.Index(fields=["status", "reconcile_by"])]
+
+
+class OfflineKeyGrant(models.Model):
+    """A vendor device that has fetched the vendor's offline key (once per device)."""
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="offline_key_grants")
+    device_id = models.CharField(max_length=64)
+    granted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("offline key grant")
+        verbose_name_plural = _("offline key grants")
+        constraints = [models.UniqueConstraint(fields=["vendor", "device_id"], name="uniq_offline_key_device")]
+
+
+class UssdSession(models.Model):
+    """State of one USSD dialogue, keyed by the aggregator's sessionId."""
+
+    session_id = models.CharField(max_length=64, unique=True)
+    phone = models.CharField(max_length=16)
+    service_code = models.CharField(max_length=32, blank=True)
+    vendor = models.ForeignKey(Vendor, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    amount = models.BigIntegerField(null=True, blank=True)
+    last_text = models.CharField(max_length=255, blank=True)
+    last_reply = models.TextField(blank=True)
+    payment = models.ForeignKey(Payment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("USSD session")
+        verbose_name_plural = _("USSD sessions")
+
+
+class OutboundSms(models.Model):
+    """An SMS to send, written in the same transaction as what caused it (outbox).
+
+    A Celery task sends it; a periodic sweep re-sends what a broker outage left.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    to = models.CharField(max_length=16)
+    body = models.CharField(max_length=480)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    payment = models.ForeignKey(Payment, on_delete=models.SET_NULL, null=True, blank=True, related_name="sms")
+    provider_message_id = models.CharField(max_length=64, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outbound SMS")
+        verbose_name_plural = _("outbound SMS")
+        indexes = [models.Index(fields=["status", "created_at"])]

@@ -1,0 +1,88 @@
+"""The cast: two markets in Thái Nguyên (one a former Bắc Kạn pilot) and one in
+Hà Nội, with an officer, a board member, a volunteer and a vendor, plus
+outsiders who must see nothing of the first market."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from market.models import Market, Ward
+from tests.factories import (
+    MarketFactory,
+    UserFactory,
+    VendorFactory,
+    make_board,
+    make_officer,
+    make_vendor_user,
+    make_volunteer,
+)
+from vendors.models import Vendor
+
+
+@dataclass
+class Cast:
+    market: Market
+    other_market: Market  # same province, different board
+    far_market: Market  # another province
+    officer: object
+    board: object
+    volunteer: object
+    vendor: Vendor
+    vendor_user: object
+    other_vendor: Vendor  # in other_market
+    other_board: object
+    far_officer: object
+    outsider: object
+    admin: object
+
+
+@pytest.fixture
+def cast(db: None) -> Cast:
+    tn_ward = Ward.objects.filter(province_id="19").order_by("code").first()
+    hn_ward = Ward.objects.filter(province_id="01").order_by("code").first()
+    market = MarketFactory(name="Chợ Đồng Quang", code="TN-DQ", ward=tn_ward)
+    other = MarketFactory(name="Chợ Thái", code="TN-THAI", ward=tn_ward)
+    far = MarketFactory(name="Chợ Hôm", code="HN-HOM", ward=hn_ward)
+    vendor = VendorFactory(market=market, full_name="Nguyễn Thị Hoà", stall_label="A-12")
+    other_vendor = VendorFactory(market=other, full_name="Trần Văn Bình")
+    return Cast(
+        market=market,
+        other_market=other,
+        far_market=far,
+        officer=make_officer("19", "officer"),
+        board=make_board(market, "board"),
+        volunteer=make_volunteer(market, "volunteer"),
+        vendor=vendor,
+        vendor_user=make_vendor_user(vendor, "vendor"),
+        other_vendor=other_vendor,
+        other_board=make_board(other, "other_board"),
+        far_officer=make_officer("01", "far_officer"),
+        outsider=UserFactory(username="outsider"),
+        admin=UserFactory(username="admin", is_superuser=True, is_staff=True),
+    )
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+def client_for(user: object) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user=user)  # type: ignore[arg-type]
+    return client
+
+
+def needs_postgres() -> None:
+    """Skip locally on SQLite; in CI (REQUIRE_POSTGRES=1) running without
+    PostgreSQL is a failure, never a silent skip."""
+    if connection.vendor == "postgresql":
+        return
+    if os.environ.get("REQUIRE_POSTGRES") == "1":
+        pytest.fail("this test needs PostgreSQL and REQUIRE_POSTGRES=1 is set")
+    pytest.skip("needs PostgreSQL (set DATABASE_URL)")

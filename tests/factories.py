@@ -1,0 +1,82 @@
+"""Factories for the small cast every test uses."""
+
+from __future__ import annotations
+
+import factory
+from django.contrib.auth import get_user_model
+
+from market.models import BoardMember, Market, ProvinceOfficer, VolunteerAssignment, Ward
+from vendors.identifiers import generate_merchant_code
+from vendors.models import Vendor
+
+User = get_user_model()
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.django.Password("password")
+
+
+class MarketFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Market
+
+    name = factory.Sequence(lambda n: f"Chợ Số {n}")
+    code = factory.Sequence(lambda n: f"TEST-{n}")
+    # Thái Nguyên (19): Phường Phan Đình Phùng by default.
+    ward = factory.LazyFunction(lambda: Ward.objects.filter(province_id="19").order_by("code").first())
+    province = factory.LazyAttribute(lambda o: o.ward.province)
+    stall_count = 100
+    status = Market.Status.ACTIVE
+
+
+_phone_seq = iter(range(10_000_000))
+
+
+def _phone() -> str:
+    return f"+8491{next(_phone_seq):07d}"
+
+
+class VendorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Vendor
+
+    market = factory.SubFactory(MarketFactory)
+    full_name = factory.Sequence(lambda n: f"Nguyễn Thị Hoà {n}")
+    phone = factory.LazyFunction(_phone)
+    stall_label = factory.Sequence(lambda n: f"A-{n}")
+    bank_id = "970436"
+    account_number = factory.Sequence(lambda n: f"1012{n:08d}")
+    account_name = factory.LazyAttribute(lambda o: "NGUYEN THI HOA")
+    merchant_code = factory.LazyFunction(generate_merchant_code)
+    status = Vendor.Status.ACTIVE
+
+
+def make_officer(province_code: str = "19", username: str = "officer") -> User:
+    user = UserFactory(username=username)
+    ProvinceOfficer.objects.create(user=user, province_id=province_code)
+    return user
+
+
+def make_board(market: Market, username: str = "board") -> User:
+    user = UserFactory(username=username)
+    BoardMember.objects.create(user=user, market=market)
+    return user
+
+
+def make_volunteer(market: Market, username: str = "volunteer") -> User:
+    user = UserFactory(username=username)
+    VolunteerAssignment.objects.create(user=user, market=market)
+    return user
+
+
+def make_vendor_user(vendor: Vendor, username: str = "vendor") -> User:
+    user = UserFactory(username=username)
+    vendor.user = user
+    vendor.save(update_fields=["user"])
+    return user

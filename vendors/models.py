@@ -1,0 +1,111 @@
+"""Vendors (tiểu thương): the traders whose stalls carry a QR code."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from market.models import Bank, Market
+
+
+def new_code_secret() -> str:
+    return secrets.token_hex(32)
+
+
+class VendorStatusError(Exception):
+    """Raised when a status change is not allowed from the current status."""
+
+
+class Vendor(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+
+    class GoodsCategory(models.TextChoices):
+        VEGETABLES = "vegetables", _("Vegetables and fruit")
+        MEAT = "meat", _("Meat")
+        FISH = "fish", _("Fish and seafood")
+        DRY_GOODS = "dry_goods", _("Dry goods and groceries")
+        COOKED_FOOD = "cooked_food", _("Cooked food and drinks")
+        CLOTHING = "clothing", _("Clothing and textiles")
+        HOUSEHOLD = "household", _("Household goods")
+        SERVICES = "services", _("Services")
+        OTHER = "other", _("Other")
+
+    # Allowed status moves; anything else is refused by ``change_status``.
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.PENDING: frozenset({Status.ACTIVE, Status.SUSPENDED}),
+        Status.ACTIVE: frozenset({Status.SUSPENDED}),
+        Status.SUSPENDED: frozenset({Status.ACTIVE}),
+    }
+
+    market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="vendors", verbose_name=_("market"))
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="vendor",
+        verbose_name=_("login"),
+    )
+    full_name = models.CharField(_("full name"), max_length=128)
+    phone = models.CharField(_("phone"), max_length=12, help_text=_("E.164, e.g. +84912345678"))
+    stall_label = models.CharField(_("stall"), max_length=32, blank=True)
+    goods_category = models.CharField(
+        _("goods category"), max_length=16, choices=GoodsCategory.choices, default=GoodsCategory.OTHER
+    )
+    bank = models.ForeignKey(Bank, on_delete=models.PROTECT, related_name="vendors", verbose_name=_("bank"))
+    account_number = models.CharField(
+        _("account number"), max_length=19, validators=[RegexValidator(r"^[A-Za-z0-9]{6,19}$")]
+    )
+    account_name = models.CharField(_("account name"), max_length=64)
+    merchant_code = models.CharField(_("merchant code"), max_length=8, unique=True, editable=False)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    onboarded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="onboarded_vendors",
+        verbose_name=_("onboarded by"),
+    )
+    onboarded_at = models.DateTimeField(_("onboarded at"), default=timezone.now)
+    # Per-vendor key for offline-verifiable confirmation codes (HMAC); never shown in lists.
+    code_secret = models.CharField(max_length=64, default=new_code_secret, editable=False)
+    # HOTP moving factor: the counter of the last confirmation code issued.
+    code_counter = models.PositiveBigIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["market_id", "stall_label", "id"]
+        verbose_name = _("vendor")
+        verbose_name_plural = _("vendors")
+        constraints = [
+            models.UniqueConstraint(fields=["market", "phone"], name="uniq_vendor_phone_per_market"),
+            models.UniqueConstraint(
+                fields=["market", "bank", "account_number"], name="uniq_vendor_account_per_market"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["market", "status"]),
+            models.Index(fields=["bank", "account_number"]),
+            models.Index(fields=["onboarded_by", "onboarded_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.merchant_code})"
+
+    def change_status(self, new_status: str) -> None:
+        if new_status == self.status:
+            return
+        if new_status not in self.TRANSITIONS.get(self.status, frozenset()):
+            raise VendorStatusError(f"cannot go from {self.status} to {new_status}")
+        self.status = new_status
+        self.save(update_fields=["status", "updated_at"])

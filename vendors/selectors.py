@@ -1,0 +1,54 @@
+"""Reads for vendors, always through the caller's scope."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import Q, QuerySet
+
+from market.selectors import market_scope_q
+from vendors.models import Vendor
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+
+def vendor_scope_q(user: AbstractBaseUser | AnonymousUser, *, prefix: str = "") -> Q | None:
+    """Vendors ``user`` may see; a vendor sees only their own record, whatever
+    else they may be. ``None`` means no restriction (superuser)."""
+    if not getattr(user, "is_authenticated", False):
+        return Q(pk__in=[])
+    if getattr(user, "is_superuser", False):
+        return None
+    staff = (
+        Q(**{f"{prefix}market__province__officers__user_id": user.pk})
+        | Q(**{f"{prefix}market__board_members__user_id": user.pk})
+        | Q(**{f"{prefix}market__volunteer_assignments__user_id": user.pk})
+    )
+    return staff | Q(**{f"{prefix}user_id": user.pk})
+
+
+def vendor_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Vendor]:
+    qs = Vendor.objects.select_related("market", "bank", "onboarded_by")
+    scope = vendor_scope_q(user)
+    if scope is None:
+        return qs
+    # The OR across to-many joins can repeat rows; filter by id instead of distinct().
+    return qs.filter(pk__in=Vendor.objects.filter(scope).values("pk"))
+
+
+def vendor_for_user(*, user: AbstractBaseUser | AnonymousUser) -> Vendor | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Vendor.objects.select_related("market", "bank").filter(user_id=user.pk).first()
+
+
+def find_by_phone(*, market_id: int, phone: str) -> Vendor | None:
+    return Vendor.objects.filter(market_id=market_id, phone=phone).first()
+
+
+def find_by_account(*, market_id: int, bank_bin: str, account_number: str) -> Vendor | None:
+    return Vendor.objects.filter(market_id=market_id, bank_id=bank_bin, account_number=account_number).first()
+
+
+__all__ = ["market_scope_q", "vendor_list", "vendor_scope_q"]

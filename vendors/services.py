@@ -1,0 +1,171 @@
+"""Writes for vendors: onboarding, edits and status changes.
+
+Duplicate checks name the existing vendor so that a volunteer standing at a
+stall can tell the trader "you are already registered as …".
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from market.models import Bank, Market
+from market.selectors import markets_managed_by, markets_onboardable_by
+from payments.vietqr import fold_ascii
+from vendors.identifiers import generate_merchant_code, normalize_vn_mobile
+from vendors.models import Vendor, VendorStatusError
+from vendors.selectors import find_by_account, find_by_phone
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+_ACCOUNT_NAME = re.compile(r"^[A-Z0-9 .\-]{2,64}$")
+_ACCOUNT_NUMBER = re.compile(r"^[A-Za-z0-9]{6,19}$")
+_MERCHANT_CODE_TRIES = 8
+
+
+def normalize_account_name(raw: str) -> str:
+    """``Nguyễn Thị Hoà`` → ``NGUYEN THI HOA``, as banks print it."""
+    return " ".join(fold_ascii(raw).upper().split())
+
+
+def clean_phone(raw: str) -> str:
+    phone = normalize_vn_mobile(raw)
+    if phone is None:
+        raise ValidationError({"phone": f"{raw!r} is not a Vietnamese mobile number."}, code="invalid_phone")
+    return phone
+
+
+def clean_account(*, account_number: str, account_name: str) -> tuple[str, str]:
+    number = account_number.strip().replace(" ", "")
+    if not _ACCOUNT_NUMBER.match(number):
+        raise ValidationError(
+            {"account_number": "Account number must be 6–19 letters or digits."}, code="invalid_account_number"
+        )
+    name = normalize_account_name(account_name)
+    if not _ACCOUNT_NAME.match(name):
+        raise ValidationError(
+            {"account_name": "Account name must be the holder's name as the bank shows it."},
+            code="invalid_account_name",
+        )
+    return number, name
+
+
+def _check_duplicates(*, market: Market, phone: str, bank: Bank, account_number: str, exclude: int | None) -> None:
+    same_phone = find_by_phone(market_id=market.pk, phone=phone)
+    if same_phone is not None and same_phone.pk != exclude:
+        raise ValidationError(
+            {
+                "phone": f"This phone is already registered in {market.name} to vendor "
+                f"#{same_phone.pk} {same_phone.full_name} ({same_phone.merchant_code})."
+            },
+            code="duplicate_phone",
+        )
+    same_account = find_by_account(market_id=market.pk, bank_bin=bank.bin, account_number=account_number)
+    if same_account is not None and same_account.pk != exclude:
+        raise ValidationError(
+            {
+                "account_number": f"This {bank.short_name} account is already registered in {market.name} to "
+                f"vendor #{same_account.pk} {same_account.full_name} ({same_account.merchant_code})."
+            },
+            code="duplicate_account",
+        )
+
+
+def vendor_create(
+    *,
+    actor: AbstractBaseUser,
+    market: Market,
+    full_name: str,
+    phone: str,
+    bank: Bank,
+    account_number: str,
+    account_name: str,
+    stall_label: str = "",
+    goods_category: str = Vendor.GoodsCategory.OTHER,
+) -> Vendor:
+    if not markets_onboardable_by(user=actor).filter(pk=market.pk).exists():
+        raise PermissionDenied("you may not onboard vendors in this market")
+    phone = clean_phone(phone)
+    account_number, account_name = clean_account(account_number=account_number, account_name=account_name)
+    for _attempt in range(_MERCHANT_CODE_TRIES):
+        vendor = Vendor(
+            market=market,
+            full_name=" ".join(full_name.split()),
+            phone=phone,
+            stall_label=stall_label.strip(),
+            goods_category=goods_category,
+            bank=bank,
+            account_number=account_number,
+            account_name=account_name,
+            merchant_code=generate_merchant_code(),
+            onboarded_by=actor,
+            onboarded_at=timezone.now(),
+        )
+        try:
+            with transaction.atomic():
+                _check_duplicates(market=market, phone=phone, bank=bank, account_number=account_number, exclude=None)
+                vendor.full_clean(exclude=["merchant_code", "user", "onboarded_by"], validate_unique=False)
+                vendor.save()
+            return vendor
+        except IntegrityError as exc:
+            # Two volunteers registering the same trader at once: the constraint
+            # wins the race; report it like the checked duplicate.
+            _check_duplicates(market=market, phone=phone, bank=bank, account_number=account_number, exclude=None)
+            if "merchant_code" not in str(exc):
+                raise
+    raise RuntimeError("could not allocate a unique merchant code")
+
+
+def vendor_update(*, actor: AbstractBaseUser, vendor: Vendor, data: dict[str, Any]) -> Vendor:
+    """Edit a vendor's details. The vendor may edit their own; staff with
+    onboarding rights in the market may edit any in it."""
+    is_self = vendor.user_id is not None and vendor.user_id == actor.pk
+    if not is_self and not markets_onboardable_by(user=actor).filter(pk=vendor.market_id).exists():
+        raise PermissionDenied("you may not change this vendor")
+    if "phone" in data:
+        data["phone"] = clean_phone(data["phone"])
+    if "account_number" in data or "account_name" in data:
+        data["account_number"], data["account_name"] = clean_account(
+            account_number=data.get("account_number", vendor.account_number),
+            account_name=data.get("account_name", vendor.account_name),
+        )
+    if "full_name" in data:
+        data["full_name"] = " ".join(data["full_name"].split())
+    for field, value in data.items():
+        setattr(vendor, field, value)
+    try:
+        with transaction.atomic():
+            _check_duplicates(
+                market=vendor.market,
+                phone=vendor.phone,
+                bank=vendor.bank,
+                account_number=vendor.account_number,
+                exclude=vendor.pk,
+            )
+            vendor.full_clean(exclude=["user", "onboarded_by"], validate_unique=False)
+            vendor.save()
+    except IntegrityError:
+        _check_duplicates(
+            market=vendor.market, phone=vendor.phone, bank=vendor.bank, account_number=vendor.account_number,
+            exclude=vendor.pk,
+        )
+        raise
+    return vendor
+
+
+def vendor_change_status(*, actor: AbstractBaseUser, vendor: Vendor, status: str) -> Vendor:
+    """Activate (QR verified), suspend or re-activate. Board and province only."""
+    if not markets_managed_by(user=actor).filter(pk=vendor.market_id).exists():
+        raise PermissionDenied("only the market board or the province may change a vendor's status")
+    with transaction.atomic():
+        locked = Vendor.objects.select_for_update().get(pk=vendor.pk)
+        try:
+            locked.change_status(status)
+        except VendorStatusError as exc:
+            raise ValidationError({"status": str(exc)}, code="invalid_transition") from exc
+    return locked
