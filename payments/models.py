@@ -8,8 +8,13 @@ adoption rollups never need a join or a time-zone conversion.
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from market.models import Market
@@ -33,6 +38,30 @@ class Source(models.TextChoices):
 
 class TransitionError(Exception):
     """A status change that the state machine does not allow."""
+
+
+def local_date(moment: dt.datetime) -> dt.date:
+    """The calendar day in Vietnam (Asia/Ho_Chi_Minh) of an aware datetime."""
+    return moment.astimezone(ZoneInfo(settings.TIME_ZONE)).date()
+
+
+def _guarded_update(instance: models.Model, transitions: dict[str, frozenset[str]], to: str, **fields: Any) -> None:
+    """Move ``instance`` to status ``to`` with a conditional UPDATE, so that two
+    workers racing on the same row cannot both apply a transition: the loser
+    sees zero rows updated and gets ``TransitionError``."""
+    current = instance.status  # type: ignore[attr-defined]
+    if to not in transitions.get(current, frozenset()):
+        raise TransitionError(f"{instance.__class__.__name__} {instance.pk}: {current} → {to} is not allowed")
+    now = timezone.now()
+    updated = type(instance)._default_manager.filter(pk=instance.pk, status=current).update(
+        status=to, updated_at=now, **fields
+    )
+    if updated != 1:
+        raise TransitionError(f"{instance.__class__.__name__} {instance.pk} changed concurrently")
+    instance.status = to  # type: ignore[attr-defined]
+    instance.updated_at = now  # type: ignore[attr-defined]
+    for name, value in fields.items():
+        setattr(instance, name, value)
 
 
 class PaymentRequest(models.Model):
@@ -87,6 +116,10 @@ class PaymentRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} {self.amount:,}₫"
+
+    def transition(self, to: str, **fields: Any) -> None:
+        """pending → paid / expired / cancelled, refused otherwise (``TransitionError``)."""
+        _guarded_update(self, self.TRANSITIONS, to, **fields)
 
 
 class Payment(models.Model):
@@ -170,6 +203,14 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}:{self.provider_txn_id} {self.amount:,}₫"
+
+    def transition(self, to: str, *, actor: Any = None, data: dict[str, Any] | None = None, **fields: Any) -> None:
+        """pending → succeeded/failed, succeeded → refunded/disputed; audited."""
+        before = self.status
+        _guarded_update(self, self.TRANSITIONS, to, **fields)
+        PaymentEvent.objects.create(
+            payment=self, kind=f"status:{to}", actor=actor, data={"from": before, **(data or {})}
+        )
 
 
 class PaymentEvent(models.Model):

@@ -1,3 +1,10 @@
-from django.urls import path
+from django.urls import include, path
 
-urlpatterns: list = []
+# One module per area; each owns its own paths under /api/v1/.
+urlpatterns = [
+    path("", include("payments.api.vietqr")),
+    path("", include("payments.api.requests")),
+    path("", include("payments.api.webhooks")),
+    path("", include("payments.api.code_entry")),
+    path("", include("payments.api.payments")),
+]

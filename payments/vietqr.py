@@ -89,7 +89,6 @@ _KNOWN_62: Final = frozenset(_ADDITIONAL_TAGS)
 # digits and converts it; str.isdigit() and int() would also accept
 # non-ASCII digits such as "٣", which must be rejected.
 _TWO_DIGITS: Final[dict[str, int]] = {f"{i:02d}": i for i in range(100)}
-_HEX_DIGITS: Final = frozenset("0123456789abcdefABCDEF")
 
 
 class VietQRError(ValueError):
@@ -345,7 +344,7 @@ def encode(qr: VietQR) -> str:
     beneficiary = "0006" + bank_bin + "01" + _LEN[len(account)] + account
     merchant = "0010" + NAPAS_GUID + "01" + _LEN[len(beneficiary)] + beneficiary + "02" + _LEN[len(service)] + service
     amount = qr.amount
-    body = ("00020101021211" if amount is None else "000201010212")[:12] + "38" + _LEN[len(merchant)] + merchant
+    body = ("000201010211" if amount is None else "000201010212") + "38" + _LEN[len(merchant)] + merchant
     if qr.mcc is not None:
         _check_mcc(qr.mcc)
         body += "5204" + qr.mcc

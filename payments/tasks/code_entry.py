@@ -1,0 +1,1 @@
+"""Celery tasks; see payments/tasks/__init__.py."""
