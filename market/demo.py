@@ -1,0 +1,131 @@
+"""Demo data: Thái Nguyên markets, including the former Bắc Kạn pilot markets
+(plan 820/KH-UBND, December 2022), with boards, volunteers, an officer and
+vendors with Vietnamese names. Deterministic and idempotent."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from market.models import BoardMember, Market, ProvinceOfficer, VolunteerAssignment, Ward
+from payments.vietqr import fold_ascii
+from vendors.identifiers import damm_check_digit
+from vendors.models import Vendor
+
+User = get_user_model()
+
+# (code, name, ward short name, stalls, legacy province, cashless since)
+MARKETS = [
+    ("TN-THAI", "Chợ Thái", "Phan Đình Phùng", 620, None, dt.date(2023, 3, 1)),
+    ("TN-DONGQUANG", "Chợ Đồng Quang", "Phan Đình Phùng", 240, None, dt.date(2023, 3, 15)),
+    ("TN-TUCDUYEN", "Chợ Túc Duyên", "Gia Sàng", 180, None, dt.date(2023, 5, 1)),
+    ("TN-BAHANG", "Chợ Ba Hàng", "Phổ Yên", 300, None, dt.date(2023, 6, 1)),
+    ("BK-TRUNGTAM", "Chợ Trung tâm Bắc Kạn", "Đức Xuân", 350, "06", dt.date(2022, 12, 15)),
+    ("BK-PHUNGCHIKIEN", "Chợ Phùng Chí Kiên", "Bắc Kạn", 160, "06", dt.date(2022, 12, 15)),
+    ("BK-CHORA", "Chợ Chợ Rã", "Chợ Rã", 120, "06", dt.date(2023, 1, 10)),
+    ("BK-BANGLUNG", "Chợ Bằng Lũng", "Chợ Đồn", 140, "06", dt.date(2023, 1, 10)),
+    ("BK-NAPHAC", "Chợ Nà Phặc", "Nà Phặc", 90, "06", dt.date(2023, 1, 20)),
+    ("BK-PHUTHONG", "Chợ Phủ Thông", "Phủ Thông", 80, "06", dt.date(2023, 1, 20)),
+    ("BK-CHOMOI", "Chợ Chợ Mới", "Chợ Mới", 110, "06", dt.date(2023, 1, 20)),
+    ("BK-YENLAC", "Chợ Yến Lạc", "Na Rì", 95, "06", dt.date(2023, 2, 1)),
+]
+
+SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Hà", "Nông", "Lường", "Ma", "Triệu"]
+MIDDLE_F = ["Thị", "Thị Thu", "Thị Hồng", "Thị Minh", "Thị Thanh"]
+MIDDLE_M = ["Văn", "Đức", "Minh", "Quang", "Hữu"]
+GIVEN_F = ["Hoà", "Lan", "Hương", "Mai", "Ngọc", "Thảo", "Duyên", "Nhung", "Yến", "Hằng", "Liên", "Phượng"]
+GIVEN_M = ["Bình", "Dũng", "Hùng", "Tuấn", "Thắng", "Cường", "Long", "Sơn", "Khánh", "Đạt"]
+BANKS = ["970436", "970415", "970405", "970418", "970422", "970407", "970416", "970432", "970423", "970441"]
+PREFIXES = ["091", "094", "088", "098", "097", "096", "086", "033", "035", "039", "081", "083", "090", "093", "070"]
+CATEGORIES = [c for c, _ in Vendor.GoodsCategory.choices]
+
+DEMO_PASSWORD_NOTE = "Demo logins share one password, printed by seed_demo and listed in README.md."
+
+
+@dataclass
+class DemoSummary:
+    markets: int = 0
+    vendors: int = 0
+    users: list[str] = field(default_factory=list)
+
+
+def _user(username: str, password: str, first: str, last: str, **extra: object) -> object:
+    user, created = User.objects.get_or_create(username=username, defaults={"first_name": first, "last_name": last})
+    if created:
+        user.set_password(password)
+        for key, value in extra.items():
+            setattr(user, key, value)
+        user.save()
+    return user
+
+
+def _vendor_name(rng: random.Random) -> str:
+    if rng.random() < 0.7:
+        return f"{rng.choice(SURNAMES)} {rng.choice(MIDDLE_F)} {rng.choice(GIVEN_F)}"
+    return f"{rng.choice(SURNAMES)} {rng.choice(MIDDLE_M)} {rng.choice(GIVEN_M)}"
+
+
+@transaction.atomic
+def seed_demo(*, password: str, vendors_per_market: int = 30) -> DemoSummary:
+    summary = DemoSummary()
+    _user("admin", password, "Quản trị", "", is_superuser=True, is_staff=True)
+    officer = _user("sct.thainguyen", password, "Hà Thị", "Thu", is_staff=True)
+    ProvinceOfficer.objects.get_or_create(user=officer, province_id="19")
+    summary.users += ["admin", "sct.thainguyen"]
+    wards = {w.short_name: w for w in Ward.objects.filter(province_id="19")}
+
+    for index, (code, name, ward_name, stalls, legacy, since) in enumerate(MARKETS):
+        market, _ = Market.objects.get_or_create(
+            code=code,
+            defaults={
+                "name": name,
+                "ward": wards[ward_name],
+                "province_id": "19",
+                "legacy_province_id": legacy,
+                "address": f"{wards[ward_name].name}, Tỉnh Thái Nguyên",
+                "stall_count": stalls,
+                "cashless_since": since,
+            },
+        )
+        summary.markets += 1
+        slug = code.lower().replace("-", ".")
+        board = _user(f"bql.{slug}", password, "Ban quản lý", name, is_staff=True)
+        BoardMember.objects.get_or_create(user=board, market=market, defaults={"title": "Trưởng ban"})
+        volunteer = _user(f"tn.{slug}", password, "Đoàn viên", name)
+        VolunteerAssignment.objects.get_or_create(user=volunteer, market=market)
+        summary.users += [board.get_username(), volunteer.get_username()]
+
+        rng = random.Random(f"cho40-demo-{code}")  # noqa: S311 - demo data, not secrets
+        existing = market.vendors.count()
+        for n in range(existing, vendors_per_market):
+            full_name = _vendor_name(rng)
+            body = f"9{(index + 1):02d}{n:04d}"
+            merchant_code = body + damm_check_digit(body)
+            Vendor.objects.create(
+                market=market,
+                full_name=full_name,
+                phone=f"+84{rng.choice(PREFIXES)[1:]}{rng.randrange(10**7):07d}",
+                stall_label=f"{'ABCDEF'[n % 6]}-{n + 1:02d}",
+                goods_category=rng.choice(CATEGORIES),
+                bank_id=rng.choice(BANKS),
+                account_number=f"{rng.randrange(10**9, 10**10)}{n:03d}",
+                account_name=" ".join(fold_ascii(full_name).upper().split()),
+                merchant_code=merchant_code,
+                status=Vendor.Status.ACTIVE if rng.random() < 0.8 else Vendor.Status.PENDING,
+                onboarded_by=volunteer,
+                onboarded_at=timezone.make_aware(dt.datetime.combine(since, dt.time(8))) + dt.timedelta(days=n),
+            )
+        summary.vendors += market.vendors.count()
+
+        if index == 0:
+            first = market.vendors.order_by("id").first()
+            if first is not None and first.user_id is None:
+                first.user = _user("tt.demo", password, first.full_name, "")
+                first.save(update_fields=["user"])
+            summary.users.append("tt.demo")
+    return summary
