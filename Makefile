@@ -49,7 +49,8 @@ beat: $(STAMP)
 	$(VENV)/bin/celery -A config beat -l info
 
 messages: $(STAMP)
-	cd market && ../$(PY) ../manage.py compilemessages
+	$(PY) manage.py makemessages -l vi --ignore=tests --ignore=bench --ignore=var
+	cd locale && ../$(PY) ../manage.py compilemessages -l vi
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
