@@ -61,15 +61,23 @@ def main(argv: list[str]) -> int:
         results = result if isinstance(result, list) else [result]
         for row in results:
             rows.append(row)
-            print(f"   {row.get('name')}: {row.get('value')} {row.get('unit')} (target {row.get('target')}) "
-                  f"{'OK' if row.get('ok') else 'BELOW TARGET'}{' — ' + str(row['note']) if row.get('note') else ''}")
+            print(
+                f"   {row.get('name')}: {row.get('value')} {row.get('unit')} (target {row.get('target')}) "
+                f"{'OK' if row.get('ok') else 'BELOW TARGET'}{' — ' + str(row['note']) if row.get('note') else ''}"
+            )
     if rows:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-        lines = [f"\n## Run of {stamp}\n", f"Machine: {machine()}\n\n",
-                 "| benchmark | result | target | met | note |\n", "|---|---|---|---|---|\n"]
+        lines = [
+            f"\n## Run of {stamp}\n",
+            f"Machine: {machine()}\n\n",
+            "| benchmark | result | target | met | note |\n",
+            "|---|---|---|---|---|\n",
+        ]
         for row in rows:
-            lines.append(f"| {row.get('name')} | {row.get('value')} {row.get('unit')} | {row.get('target')} | "
-                         f"{'yes' if row.get('ok') else 'no'} | {row.get('note', '')} |\n")
+            lines.append(
+                f"| {row.get('name')} | {row.get('value')} {row.get('unit')} | {row.get('target')} | "
+                f"{'yes' if row.get('ok') else 'no'} | {row.get('note', '')} |\n"
+            )
         DOC.parent.mkdir(exist_ok=True)
         if not DOC.exists():
             DOC.write_text("# Benchmarks\n\nProduced by `make bench`; newest run last.\n")

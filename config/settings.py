@@ -204,6 +204,7 @@ if not DEBUG and not EMBEDDED:
 # --- Payments: provider secrets come only from the environment. An unset key
 # disables that webhook (it answers 503) rather than accepting unsigned calls.
 SEPAY_API_KEY = env_str("SEPAY_API_KEY")
+SEPAY_WEBHOOK_SECRET = env_str("SEPAY_WEBHOOK_SECRET")  # SePay's HMAC-SHA256 variant
 CASSO_CHECKSUM_KEY = env_str("CASSO_CHECKSUM_KEY")
 PAYOS_CHECKSUM_KEY = env_str("PAYOS_CHECKSUM_KEY")
 USSD_SHARED_SECRET = env_str("USSD_SHARED_SECRET")
@@ -212,3 +213,14 @@ SMS_BACKEND = env_str("SMS_BACKEND", "payments.sms.ConsoleSMSBackend")
 MOBILE_MONEY_RAIL = env_str("MOBILE_MONEY_RAIL", "payments.rails.SandboxRail")
 PAYMENT_REQUEST_DEFAULT_TTL_SECONDS = env_int("PAYMENT_REQUEST_DEFAULT_TTL_SECONDS", 15 * 60)
 CONFIRMATION_CODE_TTL_SECONDS = env_int("CONFIRMATION_CODE_TTL_SECONDS", 24 * 3600)
+# Code entry (docs/code-entry.md): an offline confirmation with no payment by then is flagged.
+OFFLINE_CONFIRMATION_DEADLINE_SECONDS = env_int("OFFLINE_CONFIRMATION_DEADLINE_SECONDS", 24 * 3600)
+CELERY_BEAT_SCHEDULE["code-entry-sms-sweep"] = {"task": "payments.tasks.code_entry.sweep_outbound_sms", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["code-entry-rail-sweep"] = {
+    "task": "payments.tasks.code_entry.sweep_pending_rail_payments",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["code-entry-offline-reconcile"] = {
+    "task": "payments.tasks.code_entry.reconcile_offline_confirmations",
+    "schedule": 300.0,
+}

@@ -106,7 +106,7 @@ class ScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             return True
         if obj is None:
             return selectors.markets_managed_by(user=request.user).exists()
-        return selectors.markets_managed_by(user=request.user).filter(pk=self.market_id_of(obj)).exists()
+        return selectors.markets_managed_by(user=request.user).filter(pk=self.market_id_of(obj) or 0).exists()
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return bool(request.user.is_superuser)

@@ -77,8 +77,18 @@ class MarketOutput(serializers.ModelSerializer[Market]):
     class Meta:
         model = Market
         fields = [
-            "id", "name", "code", "ward", "province", "legacy_province", "address",
-            "stall_count", "status", "cashless_since", "created_at", "updated_at",
+            "id",
+            "name",
+            "code",
+            "ward",
+            "province",
+            "legacy_province",
+            "address",
+            "stall_count",
+            "status",
+            "cashless_since",
+            "created_at",
+            "updated_at",
         ]
 
     def get_legacy_province(self, obj: Market) -> dict[str, str] | None:

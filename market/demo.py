@@ -8,7 +8,7 @@ import datetime as dt
 import random
 from dataclasses import dataclass, field
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -16,8 +16,6 @@ from market.models import BoardMember, Market, ProvinceOfficer, VolunteerAssignm
 from payments.vietqr import fold_ascii
 from vendors.identifiers import damm_check_digit
 from vendors.models import Vendor
-
-User = get_user_model()
 
 # (code, name, ward short name, stalls, legacy province, cashless since)
 MARKETS = [
@@ -54,7 +52,7 @@ class DemoSummary:
     users: list[str] = field(default_factory=list)
 
 
-def _user(username: str, password: str, first: str, last: str, **extra: object) -> object:
+def _user(username: str, password: str, first: str, last: str, **extra: object) -> User:
     user, created = User.objects.get_or_create(username=username, defaults={"first_name": first, "last_name": last})
     if created:
         user.set_password(password)
@@ -100,7 +98,7 @@ def seed_demo(*, password: str, vendors_per_market: int = 30) -> DemoSummary:
         VolunteerAssignment.objects.get_or_create(user=volunteer, market=market)
         summary.users += [board.get_username(), volunteer.get_username()]
 
-        rng = random.Random(f"cho40-demo-{code}")  # noqa: S311 - demo data, not secrets
+        rng = random.Random(f"cho40-demo-{code}")
         existing = market.vendors.count()
         for n in range(existing, vendors_per_market):
             full_name = _vendor_name(rng)

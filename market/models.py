@@ -97,9 +97,7 @@ class Market(models.Model):
     )
     ward = models.ForeignKey(Ward, on_delete=models.PROTECT, related_name="markets", verbose_name=_("ward/commune"))
     # Denormalised from the ward so that province rollups need no join.
-    province = models.ForeignKey(
-        Province, on_delete=models.PROTECT, related_name="markets", verbose_name=_("province")
-    )
+    province = models.ForeignKey(Province, on_delete=models.PROTECT, related_name="markets", verbose_name=_("province"))
     legacy_province = models.ForeignKey(
         LegacyProvince,
         on_delete=models.PROTECT,
@@ -110,9 +108,7 @@ class Market(models.Model):
         help_text=_("Province before the 2025 merger, for pilot history."),
     )
     address = models.CharField(_("address"), max_length=255, blank=True)
-    stall_count = models.PositiveIntegerField(
-        _("stalls on the roster"), default=0, validators=[MinValueValidator(0)]
-    )
+    stall_count = models.PositiveIntegerField(_("stalls on the roster"), default=0, validators=[MinValueValidator(0)])
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
     cashless_since = models.DateField(_("cashless start date"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -134,7 +130,9 @@ class ProvinceOfficer(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="province_roles", verbose_name=_("user")
     )
-    province = models.ForeignKey(Province, on_delete=models.CASCADE, related_name="officers", verbose_name=_("province"))
+    province = models.ForeignKey(
+        Province, on_delete=models.CASCADE, related_name="officers", verbose_name=_("province")
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

@@ -18,21 +18,21 @@ from django.db.models import Q, QuerySet
 from market.models import Market, Province, Ward
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AnonymousUser, User
 
 
-def _is_anonymous(user: AbstractBaseUser | AnonymousUser) -> bool:
+def _is_anonymous(user: User | AnonymousUser) -> bool:
     return not getattr(user, "is_authenticated", False)
 
 
-def market_scope_q(user: AbstractBaseUser | AnonymousUser, *, prefix: str = "") -> Q | None:
+def market_scope_q(user: User | AnonymousUser, *, prefix: str = "") -> Q | None:
     """A filter on markets (optionally through ``prefix`` such as ``"market__"``)
     matching what ``user`` may see; ``None`` means "no restriction"."""
     if _is_anonymous(user):
         return Q(pk__in=[])
     if getattr(user, "is_superuser", False):
         return None
-    uid = user.pk
+    uid = user.pk or 0
     field = f"{prefix}id" if prefix else "id"
     return (
         Q(**{f"{prefix}province__officers__user_id": uid})
@@ -42,7 +42,7 @@ def market_scope_q(user: AbstractBaseUser | AnonymousUser, *, prefix: str = "") 
     )
 
 
-def market_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Market]:
+def market_list(*, user: User | AnonymousUser) -> QuerySet[Market]:
     qs = Market.objects.select_related("ward", "province", "legacy_province")
     scope = market_scope_q(user)
     if scope is not None:
@@ -50,19 +50,17 @@ def market_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Market]:
     return qs
 
 
-def markets_managed_by(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Market]:
+def markets_managed_by(*, user: User | AnonymousUser) -> QuerySet[Market]:
     """Markets whose data ``user`` may change: board members for their market,
     officers for their province, superusers for all."""
     if _is_anonymous(user):
         return Market.objects.none()
     if getattr(user, "is_superuser", False):
         return Market.objects.all()
-    return Market.objects.filter(
-        Q(province__officers__user_id=user.pk) | Q(board_members__user_id=user.pk)
-    ).distinct()
+    return Market.objects.filter(Q(province__officers__user_id=user.pk) | Q(board_members__user_id=user.pk)).distinct()
 
 
-def markets_onboardable_by(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Market]:
+def markets_onboardable_by(*, user: User | AnonymousUser) -> QuerySet[Market]:
     """Markets where ``user`` may register vendors: those they manage plus
     those they are assigned to as a volunteer."""
     if _is_anonymous(user):
@@ -76,12 +74,12 @@ def markets_onboardable_by(*, user: AbstractBaseUser | AnonymousUser) -> QuerySe
     ).distinct()
 
 
-def provinces_managed_by(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Province]:
+def provinces_managed_by(*, user: User | AnonymousUser) -> QuerySet[Province]:
     if _is_anonymous(user):
         return Province.objects.none()
     if getattr(user, "is_superuser", False):
         return Province.objects.all()
-    return Province.objects.filter(officers__user_id=user.pk)
+    return Province.objects.filter(officers__user_id=(user.pk or 0))
 
 
 def province_list() -> QuerySet[Province]:

@@ -12,13 +12,13 @@ from market.models import LegacyProvince, Market, Ward
 from market.selectors import markets_managed_by, provinces_managed_by
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 
 @transaction.atomic
 def market_create(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     name: str,
     code: str,
     ward: Ward,
@@ -48,13 +48,16 @@ def market_create(
 
 
 @transaction.atomic
-def market_update(*, actor: AbstractBaseUser, market: Market, data: dict[str, Any]) -> Market:
+def market_update(*, actor: User, market: Market, data: dict[str, Any]) -> Market:
     if not markets_managed_by(user=actor).filter(pk=market.pk).exists():
         raise PermissionDenied("only the market's board or province may change it")
-    if "ward" in data and data["ward"].province_id != market.province_id:
-        # Moving a market to another province would move it out of its officers' reach.
-        if not provinces_managed_by(user=actor).filter(pk=data["ward"].province_id).exists():
-            raise PermissionDenied("cannot move a market into a province you do not manage")
+    # Moving a market to another province would move it out of its officers' reach.
+    if (
+        "ward" in data
+        and data["ward"].province_id != market.province_id
+        and not provinces_managed_by(user=actor).filter(pk=data["ward"].province_id).exists()
+    ):
+        raise PermissionDenied("cannot move a market into a province you do not manage")
     for field, value in data.items():
         setattr(market, field, value)
     market.province_id = market.ward.province_id

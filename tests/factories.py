@@ -80,3 +80,36 @@ def make_vendor_user(vendor: Vendor, username: str = "vendor") -> User:
     vendor.user = user
     vendor.save(update_fields=["user"])
     return user
+
+
+def _now():  # type: ignore[no-untyped-def]
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+def _payment_local_date(moment):  # type: ignore[no-untyped-def]
+    from payments.models import local_date
+
+    return local_date(moment)
+
+
+class PaymentFactory(factory.django.DjangoModelFactory):
+    """A recorded credit. ``vendor=None`` makes an unmatched one (give ``market``
+    or leave it empty); ``local_date`` follows ``occurred_at`` in Vietnam time."""
+
+    class Meta:
+        model = "payments.Payment"
+
+    vendor = factory.SubFactory(VendorFactory)
+    market = factory.LazyAttribute(lambda o: o.vendor.market if o.vendor else None)
+    amount = 50_000
+    channel = "static_qr"
+    source = "sepay"
+    provider_txn_id = factory.Sequence(lambda n: f"TXN{n:08d}")
+    provider_reference = factory.Sequence(lambda n: f"FT{n:010d}")
+    status = "succeeded"
+    attribution = factory.LazyAttribute(lambda o: "account" if o.vendor else "unmatched")
+    receiving_account = factory.LazyAttribute(lambda o: o.vendor.account_number if o.vendor else "")
+    occurred_at = factory.LazyFunction(_now)
+    local_date = factory.LazyAttribute(lambda o: _payment_local_date(o.occurred_at))

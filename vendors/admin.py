@@ -19,7 +19,18 @@ class VendorAdminForm(forms.ModelForm):  # type: ignore[type-arg]
 
     class Meta:
         model = Vendor
-        fields = "__all__"
+        fields = [
+            "market",
+            "full_name",
+            "phone",
+            "stall_label",
+            "goods_category",
+            "bank",
+            "account_number",
+            "account_name",
+            "status",
+            "user",
+        ]
 
     def clean_phone(self) -> str:
         return services.clean_phone(self.cleaned_data["phone"])
@@ -40,14 +51,36 @@ class VendorAdminForm(forms.ModelForm):  # type: ignore[type-arg]
 @admin.register(Vendor)
 class VendorAdmin(ScopedAdmin):
     form = VendorAdminForm
-    list_display = ["merchant_code", "full_name", "market", "stall_label", "bank", "status", "onboarded_by", "onboarded_at"]
+    list_display = [
+        "merchant_code",
+        "full_name",
+        "market",
+        "stall_label",
+        "bank",
+        "status",
+        "onboarded_by",
+        "onboarded_at",
+    ]
     list_filter = ["status", "goods_category", "market__province", "market", "bank"]
     search_fields = ["full_name", "phone", "merchant_code", "account_number", "stall_label"]
     readonly_fields = ["merchant_code", "onboarded_by", "onboarded_at", "created_at", "updated_at"]
     autocomplete_fields = ["market", "user"]
     fields = [
-        "market", "full_name", "phone", "stall_label", "goods_category", "bank", "account_number",
-        "account_name", "status", "user", "merchant_code", "onboarded_by", "onboarded_at", "created_at", "updated_at",
+        "market",
+        "full_name",
+        "phone",
+        "stall_label",
+        "goods_category",
+        "bank",
+        "account_number",
+        "account_name",
+        "status",
+        "user",
+        "merchant_code",
+        "onboarded_by",
+        "onboarded_at",
+        "created_at",
+        "updated_at",
     ]
 
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:

@@ -26,8 +26,19 @@ class VendorOutput(serializers.ModelSerializer[Vendor]):
     class Meta:
         model = Vendor
         fields = [
-            "id", "market", "full_name", "phone", "stall_label", "goods_category", "bank_bin",
-            "account_number", "account_name", "merchant_code", "status", "onboarded_by", "onboarded_at",
+            "id",
+            "market",
+            "full_name",
+            "phone",
+            "stall_label",
+            "goods_category",
+            "bank_bin",
+            "account_number",
+            "account_name",
+            "merchant_code",
+            "status",
+            "onboarded_by",
+            "onboarded_at",
         ]
 
     def get_onboarded_by(self, obj: Vendor) -> str | None:

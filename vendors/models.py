@@ -89,9 +89,7 @@ class Vendor(models.Model):
         verbose_name_plural = _("vendors")
         constraints = [
             models.UniqueConstraint(fields=["market", "phone"], name="uniq_vendor_phone_per_market"),
-            models.UniqueConstraint(
-                fields=["market", "bank", "account_number"], name="uniq_vendor_account_per_market"
-            ),
+            models.UniqueConstraint(fields=["market", "bank", "account_number"], name="uniq_vendor_account_per_market"),
         ]
         indexes = [
             models.Index(fields=["market", "status"]),

@@ -10,10 +10,10 @@ from market.selectors import market_scope_q
 from vendors.models import Vendor
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AnonymousUser, User
 
 
-def vendor_scope_q(user: AbstractBaseUser | AnonymousUser, *, prefix: str = "") -> Q | None:
+def vendor_scope_q(user: User | AnonymousUser, *, prefix: str = "") -> Q | None:
     """Vendors ``user`` may see; a vendor sees only their own record, whatever
     else they may be. ``None`` means no restriction (superuser)."""
     if not getattr(user, "is_authenticated", False):
@@ -25,10 +25,10 @@ def vendor_scope_q(user: AbstractBaseUser | AnonymousUser, *, prefix: str = "") 
         | Q(**{f"{prefix}market__board_members__user_id": user.pk})
         | Q(**{f"{prefix}market__volunteer_assignments__user_id": user.pk})
     )
-    return staff | Q(**{f"{prefix}user_id": user.pk})
+    return staff | Q(**{f"{prefix}user_id": (user.pk or 0)})
 
 
-def vendor_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Vendor]:
+def vendor_list(*, user: User | AnonymousUser) -> QuerySet[Vendor]:
     qs = Vendor.objects.select_related("market", "bank", "onboarded_by")
     scope = vendor_scope_q(user)
     if scope is None:
@@ -37,10 +37,10 @@ def vendor_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Vendor]:
     return qs.filter(pk__in=Vendor.objects.filter(scope).values("pk"))
 
 
-def vendor_for_user(*, user: AbstractBaseUser | AnonymousUser) -> Vendor | None:
+def vendor_for_user(*, user: User | AnonymousUser) -> Vendor | None:
     if not getattr(user, "is_authenticated", False):
         return None
-    return Vendor.objects.select_related("market", "bank").filter(user_id=user.pk).first()
+    return Vendor.objects.select_related("market", "bank").filter(user_id=(user.pk or 0)).first()
 
 
 def find_by_phone(*, market_id: int, phone: str) -> Vendor | None:

@@ -21,7 +21,7 @@ from vendors.models import Vendor, VendorStatusError
 from vendors.selectors import find_by_account, find_by_phone
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 _ACCOUNT_NAME = re.compile(r"^[A-Z0-9 .\-]{2,64}$")
 _ACCOUNT_NUMBER = re.compile(r"^[A-Za-z0-9]{6,19}$")
@@ -78,7 +78,7 @@ def _check_duplicates(*, market: Market, phone: str, bank: Bank, account_number:
 
 def vendor_create(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     market: Market,
     full_name: str,
     phone: str,
@@ -121,7 +121,7 @@ def vendor_create(
     raise RuntimeError("could not allocate a unique merchant code")
 
 
-def vendor_update(*, actor: AbstractBaseUser, vendor: Vendor, data: dict[str, Any]) -> Vendor:
+def vendor_update(*, actor: User, vendor: Vendor, data: dict[str, Any]) -> Vendor:
     """Edit a vendor's details. The vendor may edit their own; staff with
     onboarding rights in the market may edit any in it."""
     is_self = vendor.user_id is not None and vendor.user_id == actor.pk
@@ -151,14 +151,17 @@ def vendor_update(*, actor: AbstractBaseUser, vendor: Vendor, data: dict[str, An
             vendor.save()
     except IntegrityError:
         _check_duplicates(
-            market=vendor.market, phone=vendor.phone, bank=vendor.bank, account_number=vendor.account_number,
+            market=vendor.market,
+            phone=vendor.phone,
+            bank=vendor.bank,
+            account_number=vendor.account_number,
             exclude=vendor.pk,
         )
         raise
     return vendor
 
 
-def vendor_change_status(*, actor: AbstractBaseUser, vendor: Vendor, status: str) -> Vendor:
+def vendor_change_status(*, actor: User, vendor: Vendor, status: str) -> Vendor:
     """Activate (QR verified), suspend or re-activate. Board and province only."""
     if not markets_managed_by(user=actor).filter(pk=vendor.market_id).exists():
         raise PermissionDenied("only the market board or the province may change a vendor's status")
