@@ -18,6 +18,7 @@ with a note in ``VietQR.warnings`` instead of an error.
 from __future__ import annotations
 
 import binascii
+import re
 import unicodedata
 from dataclasses import MISSING, dataclass
 from dataclasses import fields as dataclass_fields
@@ -300,11 +301,15 @@ def _check_account(value: str) -> None:
 
 def _check_service(value: str) -> None:
     if value not in SERVICE_CODES:
-        raise VietQRError(
-            "invalid_field",
-            f"service code must be one of {', '.join(sorted(SERVICE_CODES))}, got {value!r}",
-            field="service_code",
-        )
+        raise _service_error(value)
+
+
+def _service_error(value: str) -> VietQRError:
+    return VietQRError(
+        "invalid_field",
+        f"service code must be one of {', '.join(sorted(SERVICE_CODES))}, got {value!r}",
+        field="service_code",
+    )
 
 
 def _check_mcc(value: str) -> None:
@@ -345,6 +350,17 @@ def _text_tlv(tag: str, value: str, field: str, limit: int) -> str:
     return tag + _LEN[len(value)] + value
 
 
+# Tag 38's sub-field 02 for each service code; a miss is an invalid code.
+_SERVICE_TLV: Final = {code: "02" + _LEN[len(code)] + code for code in SERVICE_CODES}
+# Bank BIN and account number checked in one call: "970403|0011012345678".
+# "|" matches neither side, so this is exactly _check_bin and _check_account.
+_valid_bin_and_account = re.compile(f"[0-9]{{6}}\\|[0-9A-Za-z]{{1,{MAX_ACCOUNT_LEN}}}").fullmatch
+# Upper-case hex of a byte: two lookups format a CRC for a fraction of the
+# cost of f"{crc:04X}".
+_HEX2: Final = tuple(f"{n:02X}" for n in range(256))
+_crc_hqx = binascii.crc_hqx
+
+
 def encode(qr: VietQR) -> str:
     """Build the canonical payload for ``qr``, CRC included.
 
@@ -352,24 +368,34 @@ def encode(qr: VietQR) -> str:
     values are refused (``field_too_long``), never cut. ``qr.warnings`` is
     ignored. Raises ``VietQRError``.
     """
+    # Hot path: each check is one inline test, and the _check_* helpers run
+    # only to raise the precise error, in the documented order.
     bank_bin = qr.bank_bin
     account = qr.account_number
-    service = qr.service_code
-    _check_bin(bank_bin)
-    _check_account(account)
-    _check_service(service)
-    _check_currency(qr.currency)
-    _check_country(qr.country)
+    if _valid_bin_and_account(bank_bin + "|" + account) is None:
+        _check_bin(bank_bin)
+        _check_account(account)
+    service = _SERVICE_TLV.get(qr.service_code)
+    if service is None:
+        raise _service_error(qr.service_code)
+    if qr.currency != CURRENCY_VND:
+        _check_currency(qr.currency)
+    if qr.country != COUNTRY_VN:
+        _check_country(qr.country)
 
-    beneficiary = "0006" + bank_bin + "01" + _LEN[len(account)] + account
-    merchant = "0010" + NAPAS_GUID + "01" + _LEN[len(beneficiary)] + beneficiary + "02" + _LEN[len(service)] + service
+    # 38 = "0010" GUID (14) "01"LL (4) beneficiary (14 + account) service TLV.
+    size = len(account)
     amount = qr.amount
-    body = ("000201010211" if amount is None else "000201010212") + "38" + _LEN[len(merchant)] + merchant
+    body = (
+        f"{'000201010211' if amount is None else '000201010212'}38{_LEN[size + 32 + len(service)]}"
+        f"0010{NAPAS_GUID}01{_LEN[size + 14]}0006{bank_bin}01{_LEN[size]}{account}{service}"
+    )
     if qr.mcc is not None:
         _check_mcc(qr.mcc)
         body += "5204" + qr.mcc
-    body += "5303704"
-    if amount is not None:
+    if amount is None:
+        body += "53037045802VN"
+    else:
         # type() rather than isinstance(): bool is an int and True is not 1 đồng.
         if type(amount) is not int or not 0 < amount <= MAX_AMOUNT:
             raise VietQRError(
@@ -378,18 +404,27 @@ def encode(qr: VietQR) -> str:
                 field="amount",
             )
         text = str(amount)  # never "1000.0": amounts are ints by construction
-        body += "54" + _LEN[len(text)] + text
-    body += "5802VN"
+        body += f"530370454{_LEN[len(text)]}{text}5802VN"
     if qr.merchant_name is not None:
         body += _text_tlv("59", qr.merchant_name, "merchant_name", MAX_NAME_LEN)
     if qr.merchant_city is not None:
         body += _text_tlv("60", qr.merchant_city, "merchant_city", MAX_CITY_LEN)
 
+    # Unrolled (rather than a loop over _ADDITIONAL_FIELDS with getattr):
+    # most of the six are None and a test of each costs next to nothing.
     additional = ""
-    for tag, attr in _ADDITIONAL_FIELDS:
-        value = getattr(qr, attr)
-        if value is not None:
-            additional += _text_tlv(tag, value, attr, MAX_ADDITIONAL_LEN)
+    if qr.bill_number is not None:
+        additional += _text_tlv("01", qr.bill_number, "bill_number", MAX_ADDITIONAL_LEN)
+    if qr.mobile_number is not None:
+        additional += _text_tlv("02", qr.mobile_number, "mobile_number", MAX_ADDITIONAL_LEN)
+    if qr.store_label is not None:
+        additional += _text_tlv("03", qr.store_label, "store_label", MAX_ADDITIONAL_LEN)
+    if qr.reference_label is not None:
+        additional += _text_tlv("05", qr.reference_label, "reference_label", MAX_ADDITIONAL_LEN)
+    if qr.terminal_label is not None:
+        additional += _text_tlv("07", qr.terminal_label, "terminal_label", MAX_ADDITIONAL_LEN)
+    if qr.purpose is not None:
+        additional += _text_tlv("08", qr.purpose, "purpose", MAX_ADDITIONAL_LEN)
     if additional:
         if len(additional) > MAX_TLV_LEN:
             # Six sub-fields of 25 characters do not fit in one template.
@@ -401,7 +436,11 @@ def encode(qr: VietQR) -> str:
         body += "62" + _LEN[len(additional)] + additional
 
     body += "6304"
-    return body + f"{binascii.crc_hqx(body.encode('utf-8'), 0xFFFF):04X}"
+    crc = _crc_hqx(body.encode(), 0xFFFF)  # ASCII by now: every field is checked or folded
+    # In-place appends: CPython grows a string nothing else refers to.
+    body += _HEX2[crc >> 8]
+    body += _HEX2[crc & 0xFF]
+    return body
 
 
 # --------------------------------------------------------------------------
@@ -538,6 +577,154 @@ _new_object = object.__new__
 _set_attr = object.__setattr__
 
 
+# --------------------------------------------------------------------------
+# Decoding, fast path
+#
+# Nearly every payload met in practice has the canonical layout ``encode``
+# writes: known tags only, in ascending order, tag 38 as NAPAS prints it, an
+# upper-case CRC. ``_decode_fast`` reads such a payload with less work than
+# the strict path: one regular expression splits and checks everything up to
+# the country (tags 00 to 58, whose values are digits or fixed words), in C,
+# and a short loop reads the rest (59, 60, 62 and 63), whose free text a
+# regular expression could only split by guessing.
+#
+# A regular expression cannot read lengths, so it only proposes a split and
+# ``_decode_fast`` checks every declared length against what was captured.
+# TLV parsing is deterministic (each length says where the next field
+# starts), so a split whose lengths all agree IS the strict parser's split;
+# the patterns also enforce every check the strict path makes on the values.
+# Whenever anything disagrees or is unusual (unknown or unordered tags, a
+# lower-case CRC, a wrong length, a bad CRC...), the fast path returns None
+# and ``_decode_strict`` decides from scratch, so errors and warnings are the
+# strict path's by construction. tests/payments/test_vietqr.py checks that
+# the two agree on valid and mutated payloads.
+
+_L: Final = "([0-9]{2})"  # a declared length, compared with its value after the match
+
+_FAST_HEAD: Final = re.compile(
+    "0002010102(1[12])"
+    f"38{_L}0010{NAPAS_GUID}01{_L}0006([0-9]{{6}})01{_L}([0-9A-Za-z]{{1,{MAX_ACCOUNT_LEN}}})"
+    "02(?:08(QRIBFTT[AC])|06(QRPUSH|QRCASH))"
+    "(?:5204([0-9]{4}))?"
+    "5303704"
+    f"(?:54{_L}([1-9][0-9]{{0,12}}))?"
+    "5802VN"
+)
+_fast_head = _FAST_HEAD.match
+# Declared length for a value of n characters; "" where no 2-digit length can
+# match (0, and anything over 99), so that the comparison simply fails.
+_FAST_LEN: Final = ("", *_LEN[1:], *("",) * 200)
+# Every header allowed after tag 58 -> (attribute, length, rank): known tags
+# only, values within their limits, and the rank, which must grow from one
+# field to the next, enforces the canonical order. 62 has no attribute of its
+# own; its sub-fields follow in the second table.
+_FAST_TAIL: Final[dict[str, tuple[str | None, int, int]]] = {
+    tag + _LEN[length]: (attr, length, rank)
+    for rank, (tag, attr, limit) in enumerate(
+        (("59", "merchant_name", MAX_NAME_LEN), ("60", "merchant_city", MAX_CITY_LEN), ("62", None, MAX_TLV_LEN)), 1
+    )
+    for length in range(1, limit + 1)
+}
+_FAST_62: Final[dict[str, tuple[str, int, int]]] = {
+    tag + _LEN[length]: (attr, length, rank)
+    for rank, (tag, attr) in enumerate(_ADDITIONAL_FIELDS, 1)
+    for length in range(1, MAX_ADDITIONAL_LEN + 1)
+}
+
+
+def _decode_fast(payload: str) -> VietQR | None:
+    """The VietQR of a canonical payload, or None to let ``_decode_strict`` decide."""
+    match = _fast_head(payload)
+    if match is None:
+        return None
+    (
+        initiation,
+        length_38,
+        length_38_01,
+        bank_bin,
+        length_account,
+        account_number,
+        service_code,
+        service_code_6,
+        mcc,
+        length_amount,
+        amount_text,
+    ) = match.groups()
+    lengths = _FAST_LEN
+    if service_code is None:
+        service_code = service_code_6
+    size = len(account_number)
+    # Tag 38 holds "0010" GUID "01"LL ("0006" BIN "01"LL account) "02"LL service.
+    if (
+        length_account != lengths[size]
+        or length_38_01 != lengths[size + 14]
+        or length_38 != lengths[size + 36 + len(service_code)]
+    ):
+        return None
+
+    # Filled in place: cheaper than building a dict and assigning __dict__.
+    qr: VietQR = _new_object(VietQR)
+    result = qr.__dict__
+    result.update(_BLANK)
+    result["bank_bin"] = bank_bin
+    result["account_number"] = account_number
+    result["service_code"] = service_code
+    if mcc is not None:
+        result["mcc"] = mcc
+    if amount_text is None:
+        if initiation == DYNAMIC:
+            result["warnings"] = ("dynamic_without_amount",)
+    else:
+        if length_amount != lengths[len(amount_text)]:
+            return None
+        result["amount"] = int(amount_text)
+        if initiation == STATIC:
+            result["warnings"] = ("amount_on_static",)
+
+    # 59, 60, 62 (each optional, in this order) must end exactly where
+    # "6304" and the CRC, the last field, begin.
+    end = len(payload) - 8
+    if payload[end : end + 4] != "6304":
+        return None
+    headers = _FAST_TAIL
+    rank = 0
+    pos = match.end()
+    while pos < end:
+        header = headers.get(payload[pos : pos + 4])
+        if header is None or header[2] <= rank:
+            return None
+        attr, length, rank = header
+        start = pos + 4
+        pos = start + length
+        if attr is not None:
+            result[attr] = payload[start:pos]
+        elif pos == end:
+            # Tag 62: its sub-fields fill the rest.
+            sub_headers = _FAST_62
+            rank = 0
+            pos = start
+            while pos < end:
+                header = sub_headers.get(payload[pos : pos + 4])
+                if header is None or header[2] <= rank:
+                    return None
+                attr, length, rank = header
+                start = pos + 4
+                pos = start + length
+                result[attr] = payload[start:pos]
+    if pos != end:
+        return None
+    try:
+        prefix = payload[:-4].encode()
+    except UnicodeEncodeError:
+        return None
+    # Upper-case hex only, as encode writes it; a lower-case CRC is the strict
+    # path's to accept with a warning.
+    crc = _crc_hqx(prefix, 0xFFFF)
+    if _HEX2[crc >> 8] + _HEX2[crc & 0xFF] != payload[-4:]:
+        return None
+    return qr
+
+
 def decode(payload: str | bytes) -> VietQR:
     """Parse and validate a VietQR payload.
 
@@ -549,14 +736,20 @@ def decode(payload: str | bytes) -> VietQR:
     and ``unknown_tag:NN`` (``unknown_tag:62.06`` inside templates). Unknown
     tags are dropped from the result.
     """
-    # Hot path: most checks below are inline comparisons that call a helper
-    # only to build the error once they have failed, since every Python call
-    # costs a visible share of a decode (see bench/bench_vietqr.py).
     if not isinstance(payload, str):
         try:
             payload = payload.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise VietQRError("malformed_tlv", f"payload is not UTF-8: {exc.reason}") from None
+    # Two passes at worst, and only for unusual payloads (see _decode_fast).
+    return _decode_fast(payload) or _decode_strict(payload)
+
+
+def _decode_strict(payload: str) -> VietQR:
+    """``decode`` of a str, field by field: every check, every warning, every error."""
+    # Hot path for the payloads the fast path leaves: most checks below are
+    # inline comparisons that call a helper only to build the error once they
+    # have failed, since every Python call costs a visible share of a decode.
     if not payload:
         raise VietQRError("malformed_tlv", "payload is empty")
 
