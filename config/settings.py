@@ -170,6 +170,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status" field with different choices; name them.
+    "ENUM_NAME_OVERRIDES": {
+        "MarketStatusEnum": "market.models.Market.Status",
+        "VendorStatusEnum": "vendors.models.Vendor.Status",
+        "PaymentStatusEnum": "payments.models.Payment.Status",
+    },
 }
 
 # Celery: Redis in production; without a broker tasks run in-process.
@@ -224,3 +230,7 @@ CELERY_BEAT_SCHEDULE["code-entry-offline-reconcile"] = {
     "task": "payments.tasks.code_entry.reconcile_offline_confirmations",
     "schedule": 300.0,
 }
+# Sale QRs (docs/vietqr.md): pending payment requests past expires_at → expired.
+CELERY_BEAT_SCHEDULE["expire-payment-requests"] = {"task": "payments.expire_payment_requests", "schedule": 60.0}
+# Webhook deliveries left "received" by a request that was cut off → failed (docs/webhooks.md).
+CELERY_BEAT_SCHEDULE["mark-stuck-webhook-deliveries"] = {"task": "payments.mark_stuck_webhook_deliveries", "schedule": 600.0}

@@ -98,12 +98,17 @@ def seed_demo(*, password: str, vendors_per_market: int = 30) -> DemoSummary:
         VolunteerAssignment.objects.get_or_create(user=volunteer, market=market)
         summary.users += [board.get_username(), volunteer.get_username()]
 
-        rng = random.Random(f"cho40-demo-{code}")
-        existing = market.vendors.count()
-        for n in range(existing, vendors_per_market):
-            full_name = _vendor_name(rng)
+        existing = set(market.vendors.values_list("merchant_code", flat=True))
+        for n in range(vendors_per_market):
             body = f"9{(index + 1):02d}{n:04d}"
             merchant_code = body + damm_check_digit(body)
+            if merchant_code in existing:
+                continue
+            # One generator per vendor, so that a later run adding vendors (or
+            # refilling a deleted one) draws fresh values instead of replaying
+            # the first vendors' phones and accounts.
+            rng = random.Random(f"cho40-demo-{code}-{n}")
+            full_name = _vendor_name(rng)
             Vendor.objects.create(
                 market=market,
                 full_name=full_name,

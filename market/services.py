@@ -71,7 +71,12 @@ def market_update(*, actor: User, market: Market, data: dict[str, Any]) -> Marke
 
 def _check_legacy(market: Market) -> None:
     if market.legacy_province is not None and market.legacy_province.merged_into_id != market.province_id:
+        # The code goes on the field's error: Django drops a code given next to a dict.
         raise ValidationError(
-            {"legacy_province": f"{market.legacy_province.name} was not merged into {market.province_id}"},
-            code="legacy_province_mismatch",
+            {
+                "legacy_province": ValidationError(
+                    f"{market.legacy_province.name} was not merged into {market.province_id}",
+                    code="legacy_province_mismatch",
+                )
+            }
         )

@@ -277,7 +277,17 @@ class ConfirmationCode(models.Model):
 class ConfirmationAttempt(models.Model):
     """Every try at confirming a code, kept for throttling and for the audit."""
 
+    class Outcome(models.TextChoices):
+        CONFIRMED = "confirmed", _("Confirmed")
+        WRONG = "wrong", _("Wrong code")
+        USED = "used", _("Code already used")
+        EXPIRED = "expired", _("Code expired")
+        # Refused unchecked by the throttle: logged, but not counted as a failure,
+        # so that waiting out Retry-After is always enough.
+        THROTTLED = "throttled", _("Throttled")
+
     vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="confirmation_attempts")
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     code_tail = models.CharField(max_length=2, blank=True)  # never the whole code
     amount = models.BigIntegerField(null=True, blank=True)
@@ -374,3 +384,46 @@ class OutboundSms(models.Model):
         verbose_name = _("outbound SMS")
         verbose_name_plural = _("outbound SMS")
         indexes = [models.Index(fields=["status", "created_at"])]
+
+
+class CardBatch(models.Model):
+    """One printable PDF of every active vendor's stall card in a market,
+    rendered by a Celery task for markets too large to render in a request."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.PENDING: frozenset({Status.RUNNING, Status.FAILED}),
+        Status.RUNNING: frozenset({Status.DONE, Status.FAILED}),
+    }
+
+    market = models.ForeignKey(Market, on_delete=models.CASCADE, related_name="card_batches", verbose_name=_("market"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    total = models.PositiveIntegerField(_("cards to render"), default=0)
+    done = models.PositiveIntegerField(_("cards rendered"), default=0)
+    # Relative to MEDIA_ROOT; served only through the API, which checks scope.
+    file = models.CharField(_("file"), max_length=255, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("stall card batch")
+        verbose_name_plural = _("stall card batches")
+        indexes = [models.Index(fields=["market", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.market} cards #{self.pk} ({self.status})"
+
+    def transition(self, to: str, **fields: Any) -> None:
+        """pending → running → done, or → failed; refused otherwise (``TransitionError``)."""
+        _guarded_update(self, self.TRANSITIONS, to, **fields)

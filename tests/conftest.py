@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -65,6 +66,13 @@ def cast(db: None) -> Cast:
         outsider=UserFactory(username="outsider"),
         admin=UserFactory(username="admin", is_superuser=True, is_staff=True),
     )
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings: Any) -> None:
+    # The production hasher takes seconds per user on a loaded CI box; every
+    # cast creates eight users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

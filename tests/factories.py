@@ -82,24 +82,19 @@ def make_vendor_user(vendor: Vendor, username: str = "vendor") -> User:
     return user
 
 
-def _now():  # type: ignore[no-untyped-def]
-    from django.utils import timezone
+# Appended with the payments read side; imports kept here so the lines above stay untouched.
+from django.utils import timezone  # noqa: E402
 
-    return timezone.now()
-
-
-def _payment_local_date(moment):  # type: ignore[no-untyped-def]
-    from payments.models import local_date
-
-    return local_date(moment)
+from payments.models import Payment  # noqa: E402
+from payments.models import local_date as vietnam_date  # noqa: E402
 
 
-class PaymentFactory(factory.django.DjangoModelFactory):
+class PaymentFactory(factory.django.DjangoModelFactory[Payment]):
     """A recorded credit. ``vendor=None`` makes an unmatched one (give ``market``
     or leave it empty); ``local_date`` follows ``occurred_at`` in Vietnam time."""
 
     class Meta:
-        model = "payments.Payment"
+        model = Payment
 
     vendor = factory.SubFactory(VendorFactory)
     market = factory.LazyAttribute(lambda o: o.vendor.market if o.vendor else None)
@@ -111,5 +106,5 @@ class PaymentFactory(factory.django.DjangoModelFactory):
     status = "succeeded"
     attribution = factory.LazyAttribute(lambda o: "account" if o.vendor else "unmatched")
     receiving_account = factory.LazyAttribute(lambda o: o.vendor.account_number if o.vendor else "")
-    occurred_at = factory.LazyFunction(_now)
-    local_date = factory.LazyAttribute(lambda o: _payment_local_date(o.occurred_at))
+    occurred_at = factory.LazyFunction(timezone.now)
+    local_date = factory.LazyAttribute(lambda o: vietnam_date(o.occurred_at))

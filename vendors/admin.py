@@ -5,13 +5,15 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from market.admin import ScopedAdmin
-from market.selectors import markets_onboardable_by
+from market.selectors import markets_managed_by, markets_onboardable_by
 from vendors import services
+from vendors.identifiers import generate_merchant_code
 from vendors.models import Vendor
+from vendors.selectors import vendor_scope_q
 
 
 class VendorAdminForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -32,8 +34,15 @@ class VendorAdminForm(forms.ModelForm):  # type: ignore[type-arg]
             "user",
         ]
 
+    # Room for "+84 912 345 678" and the like; stored normalised (12 characters).
+    phone = forms.CharField(label=Vendor._meta.get_field("phone").verbose_name, max_length=32)
+
     def clean_phone(self) -> str:
-        return services.clean_phone(self.cleaned_data["phone"])
+        try:
+            return services.clean_phone(self.cleaned_data["phone"])
+        except ValidationError as exc:
+            # The service names its field; a clean_<field> method must not (TypeError, 500).
+            raise ValidationError(exc.error_dict["phone"]) from None
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -91,6 +100,32 @@ class VendorAdmin(ScopedAdmin):
             return True
         markets = markets_onboardable_by(user=user)
         return markets.exists() if obj is None else markets.filter(pk=obj.market_id).exists()  # type: ignore[attr-defined]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Vendor]:
+        # The vendor scope, not the market scope: a vendor sees only their own record.
+        qs = admin.ModelAdmin.get_queryset(self, request)
+        scope = vendor_scope_q(request.user)
+        if scope is None:
+            return qs
+        return qs.filter(pk__in=Vendor.objects.filter(scope).values("pk"))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
+        readonly = list(super().get_readonly_fields(request, obj))
+        user: Any = request.user
+        # As in the API, only the board and the province activate or suspend a vendor.
+        if obj is not None and not markets_managed_by(user=user).filter(pk=obj.market_id).exists():  # type: ignore[attr-defined]
+            readonly.append("status")
+        return readonly
+
+    def save_model(self, request: HttpRequest, obj: Vendor, form: Any, change: bool) -> None:
+        if not change:
+            # Added by hand: the system still assigns the code and records who did it.
+            code = generate_merchant_code()
+            while Vendor.objects.filter(merchant_code=code).exists():
+                code = generate_merchant_code()
+            obj.merchant_code = code
+            obj.onboarded_by = request.user  # type: ignore[assignment]
+        super().save_model(request, obj, form, change)
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "market" and not request.user.is_superuser:

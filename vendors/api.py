@@ -55,11 +55,17 @@ class _BankField(serializers.PrimaryKeyRelatedField):  # type: ignore[type-arg]
         try:
             return super().to_internal_value(str(data))  # type: ignore[no-any-return]
         except serializers.ValidationError as exc:
-            raise serializers.ValidationError(exc.detail, code="unknown_bank") from None
+            # Plain strings: DRF would keep the inner ErrorDetail's own code.
+            messages = [str(message) for message in exc.detail]  # type: ignore[union-attr]
+            raise serializers.ValidationError(messages, code="unknown_bank") from None
 
 
 class VendorCreateInput(serializers.Serializer[Any]):
-    market = serializers.PrimaryKeyRelatedField(queryset=Market.objects.all())
+    # Same message as a market outside the caller's scope (see the view), so
+    # that the answer does not tell whether a market id exists.
+    market = serializers.PrimaryKeyRelatedField(
+        queryset=Market.objects.all(), error_messages={"does_not_exist": "Unknown market {pk_value}."}
+    )
     full_name = serializers.CharField(max_length=128)
     phone = serializers.CharField(max_length=32)
     stall_label = serializers.CharField(max_length=32, required=False, allow_blank=True)
@@ -84,6 +90,11 @@ class VendorStatusInput(serializers.Serializer[Any]):
 
 
 class VendorFilter(django_filters.FilterSet):
+    # Plain numbers, not model choices: a choice filter answers 400 for an id
+    # that does not exist and 200 for one outside the caller's scope, telling
+    # which markets and users exist.
+    market = django_filters.NumberFilter(field_name="market_id")
+    onboarded_by = django_filters.NumberFilter(field_name="onboarded_by_id")
     bank_bin = django_filters.CharFilter(field_name="bank_id")
     province = django_filters.CharFilter(field_name="market__province_id")
     onboarded_after = django_filters.IsoDateTimeFilter(field_name="onboarded_at", lookup_expr="gte")

@@ -25,9 +25,13 @@ _DAMM = (
 )
 
 MERCHANT_CODE_LENGTH = 8  # 7 random digits + 1 check digit: 9 million codes
+_ASCII_DIGITS = re.compile(r"^[0-9]*\Z")
 
 
 def damm_check_digit(digits: str) -> str:
+    """The check digit of ``digits`` (ASCII 0-9 only; anything else is a ValueError)."""
+    if not _ASCII_DIGITS.match(digits):
+        raise ValueError(f"not ASCII digits: {digits!r}")
     interim = 0
     for ch in digits:
         interim = _DAMM[interim][ord(ch) - 48]
@@ -35,7 +39,8 @@ def damm_check_digit(digits: str) -> str:
 
 
 def is_valid_merchant_code(code: str) -> bool:
-    if len(code) != MERCHANT_CODE_LENGTH or not code.isdigit():
+    # Not str.isdigit(): it accepts "²", "１" and other digits nobody types on a keypad.
+    if len(code) != MERCHANT_CODE_LENGTH or not _ASCII_DIGITS.match(code):
         return False
     return damm_check_digit(code) == "0"
 
@@ -53,7 +58,8 @@ def generate_merchant_code() -> str:
 # Mobile prefixes after the 2018 renumbering (Viettel 03x/086/096-098, Vinaphone
 # 08[1-5]/088/091/094, MobiFone 070/07[6-9]/089/090/093, Vietnamobile 052/056/058/092,
 # Gmobile 059/099, Itel 087, Reddi 055).
-_MOBILE = re.compile(r"^0(3[2-9]|5[25689]|7[06-9]|8[1-9]|9[0-9])\d{7}$")
+# [0-9], not \d: \d matches any Unicode digit ("３", "٣"), which would be stored as is.
+_MOBILE = re.compile(r"^0(3[2-9]|5[25689]|7[06-9]|8[1-9]|9[0-9])[0-9]{7}$")
 _SEPARATORS = re.compile(r"[\s.\-()]")
 
 

@@ -14,8 +14,9 @@ if TYPE_CHECKING:
 
 
 def vendor_scope_q(user: User | AnonymousUser, *, prefix: str = "") -> Q | None:
-    """Vendors ``user`` may see; a vendor sees only their own record, whatever
-    else they may be. ``None`` means no restriction (superuser)."""
+    """Vendors ``user`` may see: as a vendor only their own record (not their
+    neighbours'), plus whatever their other roles cover. ``None`` means no
+    restriction (superuser)."""
     if not getattr(user, "is_authenticated", False):
         return Q(pk__in=[])
     if getattr(user, "is_superuser", False):

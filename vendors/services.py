@@ -28,6 +28,12 @@ _ACCOUNT_NUMBER = re.compile(r"^[A-Za-z0-9]{6,19}$")
 _MERCHANT_CODE_TRIES = 8
 
 
+def _field_error(field: str, message: str, code: str) -> ValidationError:
+    """A validation error on one field that keeps its code: Django drops a
+    ``code=`` given next to a dict, and the API reports the code to clients."""
+    return ValidationError({field: ValidationError(message, code=code)})
+
+
 def normalize_account_name(raw: str) -> str:
     """``Nguyễn Thị Hoà`` → ``NGUYEN THI HOA``, as banks print it."""
     return " ".join(fold_ascii(raw).upper().split())
@@ -36,21 +42,18 @@ def normalize_account_name(raw: str) -> str:
 def clean_phone(raw: str) -> str:
     phone = normalize_vn_mobile(raw)
     if phone is None:
-        raise ValidationError({"phone": f"{raw!r} is not a Vietnamese mobile number."}, code="invalid_phone")
+        raise _field_error("phone", f"{raw!r} is not a Vietnamese mobile number.", "invalid_phone")
     return phone
 
 
 def clean_account(*, account_number: str, account_name: str) -> tuple[str, str]:
     number = account_number.strip().replace(" ", "")
     if not _ACCOUNT_NUMBER.match(number):
-        raise ValidationError(
-            {"account_number": "Account number must be 6–19 letters or digits."}, code="invalid_account_number"
-        )
+        raise _field_error("account_number", "Account number must be 6–19 letters or digits.", "invalid_account_number")
     name = normalize_account_name(account_name)
     if not _ACCOUNT_NAME.match(name):
-        raise ValidationError(
-            {"account_name": "Account name must be the holder's name as the bank shows it."},
-            code="invalid_account_name",
+        raise _field_error(
+            "account_name", "Account name must be the holder's name as the bank shows it.", "invalid_account_name"
         )
     return number, name
 
@@ -58,21 +61,19 @@ def clean_account(*, account_number: str, account_name: str) -> tuple[str, str]:
 def _check_duplicates(*, market: Market, phone: str, bank: Bank, account_number: str, exclude: int | None) -> None:
     same_phone = find_by_phone(market_id=market.pk, phone=phone)
     if same_phone is not None and same_phone.pk != exclude:
-        raise ValidationError(
-            {
-                "phone": f"This phone is already registered in {market.name} to vendor "
-                f"#{same_phone.pk} {same_phone.full_name} ({same_phone.merchant_code})."
-            },
-            code="duplicate_phone",
+        raise _field_error(
+            "phone",
+            f"This phone is already registered in {market.name} to vendor "
+            f"#{same_phone.pk} {same_phone.full_name} ({same_phone.merchant_code}).",
+            "duplicate_phone",
         )
     same_account = find_by_account(market_id=market.pk, bank_bin=bank.bin, account_number=account_number)
     if same_account is not None and same_account.pk != exclude:
-        raise ValidationError(
-            {
-                "account_number": f"This {bank.short_name} account is already registered in {market.name} to "
-                f"vendor #{same_account.pk} {same_account.full_name} ({same_account.merchant_code})."
-            },
-            code="duplicate_account",
+        raise _field_error(
+            "account_number",
+            f"This {bank.short_name} account is already registered in {market.name} to "
+            f"vendor #{same_account.pk} {same_account.full_name} ({same_account.merchant_code}).",
+            "duplicate_account",
         )
 
 
@@ -170,5 +171,5 @@ def vendor_change_status(*, actor: User, vendor: Vendor, status: str) -> Vendor:
         try:
             locked.change_status(status)
         except VendorStatusError as exc:
-            raise ValidationError({"status": str(exc)}, code="invalid_transition") from exc
+            raise _field_error("status", str(exc), "invalid_transition") from exc
     return locked

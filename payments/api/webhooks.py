@@ -1,1 +1,87 @@
-urlpatterns: list = []
+"""Bank-credit webhooks: ``POST /api/v1/webhooks/{sepay,casso,payos}/``.
+
+Anyone on the Internet can reach these URLs, so there is no user
+authentication: the provider's signature is the authentication, checked in
+``payments.services.ingest``. A success is answered in the provider's own
+format (so that it stops retrying, duplicates included); a refusal in the
+project's error format with 400 (malformed), 401 (unsigned), 403 (bad or stale
+signature) or 503 (the provider's key is not configured).
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+from django.http import JsonResponse
+from django.urls import path
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from config.api import ApiError
+from payments.services import ingest
+from payments.webhooks import casso, payos, sepay
+from payments.webhooks.base import WebhookError
+
+
+class _WebhookApi(APIView):
+    # The signature is the authentication; no session, token or CSRF applies.
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    provider: ModuleType
+
+    def post(self, request: Request) -> JsonResponse:
+        try:
+            ingest.webhook_ingest(
+                provider=self.provider,
+                headers=request.headers,
+                body=request.body,
+                remote_addr=request.META.get("REMOTE_ADDR"),
+            )
+        except WebhookError as exc:
+            raise ApiError(exc.code, exc.message, status_code=exc.status) from None
+        return JsonResponse(self.provider.SUCCESS_REPLY)
+
+
+_REFUSALS = {
+    400: OpenApiResponse(description="Malformed body (kept as a failed delivery)."),
+    401: OpenApiResponse(description="No signature or API key."),
+    403: OpenApiResponse(description="Wrong or stale signature."),
+    503: OpenApiResponse(description="The provider's key is not configured."),
+}
+
+
+@extend_schema(
+    request={"application/json": {"type": "object"}},
+    responses={200: OpenApiResponse(description='{"success": true}'), **_REFUSALS},
+    summary="SePay bank-credit webhook (Authorization: Apikey, or X-SePay-Signature HMAC-SHA256)",
+)
+class SepayWebhookApi(_WebhookApi):
+    provider = sepay
+
+
+@extend_schema(
+    request={"application/json": {"type": "object"}},
+    responses={200: OpenApiResponse(description='{"success": true}'), **_REFUSALS},
+    summary="Casso webhook v2 (X-Casso-Signature: t=…,v1=… HMAC-SHA512)",
+)
+class CassoWebhookApi(_WebhookApi):
+    provider = casso
+
+
+@extend_schema(
+    request={"application/json": {"type": "object"}},
+    responses={200: OpenApiResponse(description='{"error": 0, "message": "Ok", "data": null}'), **_REFUSALS},
+    summary="payOS payment webhook (signature in the body, HMAC-SHA256)",
+)
+class PayosWebhookApi(_WebhookApi):
+    provider = payos
+
+
+urlpatterns = [
+    path("webhooks/sepay/", SepayWebhookApi.as_view(), name="webhook-sepay"),
+    path("webhooks/casso/", CassoWebhookApi.as_view(), name="webhook-casso"),
+    path("webhooks/payos/", PayosWebhookApi.as_view(), name="webhook-payos"),
+]

@@ -1,1 +1,45 @@
-"""Celery tasks; see payments/tasks/__init__.py."""
+"""Celery tasks for sale QRs and stall cards.
+
+Thin and idempotent: each takes ids (or nothing) and calls a service; the
+database is the source of truth. ``expire_payment_requests`` runs from the
+beat schedule every minute; the API also shows an overdue pending request as
+expired before this task has written it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Task, shared_task
+from django.db import InterfaceError, OperationalError
+
+from payments.services import cards as card_services
+from payments.services.payment_requests import payment_request_expire_due
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="payments.expire_payment_requests", acks_late=True, ignore_result=True)
+def expire_payment_requests() -> int:
+    """Periodic: pending sale QRs whose time is up → expired."""
+    count = payment_request_expire_due()
+    if count:
+        logger.info("expired %d payment requests", count)
+    return count
+
+
+@shared_task(bind=True, name="payments.render_market_cards", acks_late=True, ignore_result=True, max_retries=3)
+def render_market_cards(self: Task, batch_id: int) -> None:
+    """Render a market's stall-card PDF; a database hiccup is retried with
+    backoff, anything else marks the batch failed (the API shows the error)."""
+    try:
+        card_services.card_batch_render(batch_id=batch_id)
+    except (OperationalError, InterfaceError) as exc:
+        if self.request.retries < self.max_retries:
+            raise self.retry(exc=exc, countdown=30 * 2**self.request.retries) from exc
+        card_services.card_batch_fail(batch_id=batch_id, error=f"{type(exc).__name__}: {exc}")
+        raise
+    except Exception as exc:
+        logger.exception("stall-card batch %s failed", batch_id)
+        card_services.card_batch_fail(batch_id=batch_id, error=f"{type(exc).__name__}: {exc}")
+        raise

@@ -1,0 +1,284 @@
+"""Which trader a bank credit belongs to, decided from what the bank tells us.
+
+In order, the first rule that matches wins:
+
+1. **Sale reference** — the reference of a payment request (sale QR, whose
+   purpose reads ``CHO40 K7QX3MZP2A``) found anywhere in the transfer content.
+   Banks prefix, truncate, upper-case and drop spaces, so the content is
+   folded to ``A-Z0-9`` and every stretch shaped like a reference (10
+   characters of the reference alphabet, starting with a letter) is looked up
+   in one indexed query. Channel
+   ``dynamic_qr``. The amount is checked: only an exact, still-pending request
+   is settled; an under- or over-payment, or a request that is no longer
+   pending, is recorded against that request's vendor and flagged.
+2. **Merchant code** — a vendor's 8-digit merchant code in the content, as the
+   stall QR writes it (``CHO40 12345674``); bare 8-digit numbers count too, but
+   only when their Damm check digit is right and a vendor has that code.
+   Channel ``static_qr``.
+3. **Receiving account** — the account (or virtual sub-account) the money went
+   to belongs to exactly one vendor (the bank name breaks ties when the
+   provider gives one). Channel ``phone_transfer``: nothing in the content came
+   from one of our QR codes, so the payer typed the account or the phone-number
+   alias by hand. If the account belongs to several vendors of one market, the
+   credit gets that market but no vendor.
+4. **Unmatched** — no vendor (and no market unless rule 3 found one); a board
+   member assigns it later. Channel ``phone_transfer`` for the same reason.
+
+When rule 1 or 2 names a vendor other than the single owner of the receiving
+account, the content wins (it names the sale) but the payment is flagged
+``attribution_conflict`` for the board.
+
+Everything here only reads; ``payments.services.ingest`` writes. The helpers
+are public so that the unmatched-queue screens can reuse them (e.g. to suggest
+a vendor for a queued credit, or to re-run attribution on it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection
+
+from market.models import Bank
+from payments.models import Channel, Payment, PaymentRequest
+from payments.services.payment_requests import REFERENCE_ALPHABET, REFERENCE_LENGTH, REFERENCE_LETTERS
+from payments.vietqr import fold_ascii
+from vendors.identifiers import MERCHANT_CODE_LENGTH, is_valid_merchant_code
+from vendors.models import Vendor
+
+# Where a sale reference may start in the folded content: a letter, then the
+# rest of the reference alphabet (overlapping matches, hence the lookahead).
+_REFERENCE = re.compile(rf"(?=([{REFERENCE_LETTERS}][{REFERENCE_ALPHABET}]{{{REFERENCE_LENGTH - 1}}}))")
+_NOT_ALNUM = re.compile(r"[^A-Z0-9]")
+# "CHO40 12345674", "CHO 4.0-12345674", "CHO4012345674" (spaces dropped by the bank).
+_PREFIXED_CODE = re.compile(rf"CHO\W*4\W*0\W*(\d{{{MERCHANT_CODE_LENGTH}}})")
+_BARE_CODE = re.compile(rf"(?<!\d)(\d{{{MERCHANT_CODE_LENGTH}}})(?!\d)")
+
+
+@dataclass(frozen=True)
+class Flag:
+    """Something the market board should look at; becomes a ``PaymentEvent``."""
+
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Attribution:
+    vendor_id: int | None
+    market_id: int | None
+    channel: str
+    attribution: str
+    payment_request: PaymentRequest | None = None
+    amount_check: str = ""
+    # True when the credit should settle ``payment_request`` (exact amount, still pending).
+    settles_request: bool = False
+    flags: tuple[Flag, ...] = ()
+
+
+# --- the pieces ------------------------------------------------------------------
+
+
+def normalize_content(text: str) -> str:
+    """Upper-case ASCII letters and digits only: "Chợ 40 ab-12" → "CHO40AB12"."""
+    return _NOT_ALNUM.sub("", fold_ascii(text).upper())
+
+
+def reference_candidates(text: str) -> set[str]:
+    """Every stretch of the folded content that is shaped like a sale
+    reference (``payments.services.payment_requests.new_reference``)."""
+    return set(_REFERENCE.findall(normalize_content(text)))
+
+
+def _any_of(column: str, values: list[str]) -> tuple[str, list[Any]]:
+    """``column`` equals one of ``values``, as SQL whose text does not depend
+    on how many values there are on PostgreSQL (one array parameter), so that
+    the statement is not re-parsed for every credit."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s)", [values]
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
+
+
+def _select_each(queries: list[tuple[str, list[Any]]]) -> list[list[tuple[Any, ...]]]:
+    """Run SELECTs and return the rows of each; on PostgreSQL in one round
+    trip (several statements in one query, one result set each)."""
+    results: list[list[tuple[Any, ...]]] = []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and len(queries) > 1:
+            cursor.execute("; ".join(sql for sql, _ in queries), [p for _, params in queries for p in params])
+            results.append(cursor.fetchall())
+            while cursor.nextset():
+                results.append(cursor.fetchall())
+        else:
+            for sql, params in queries:
+                cursor.execute(sql, params)
+                results.append(cursor.fetchall())
+    return results
+
+
+# The lookups below run for every bank credit, so they are plain SQL: on this
+# project's 2-core servers building the equivalent ORM queries costs several
+# times more CPU than PostgreSQL spends answering them.
+_REQUEST_COLUMNS = ("id", "vendor_id", "market_id", "reference", "amount", "status", "created_at")
+_VENDOR_COLUMNS = ("id", "market_id", "merchant_code", "account_number", "bank_id")
+
+
+def _request_query(references: list[str]) -> tuple[str, list[Any]]:
+    where, params = _any_of('"reference"', references)
+    return f'SELECT {", ".join(_REQUEST_COLUMNS)} FROM "{PaymentRequest._meta.db_table}" WHERE {where}', params  # noqa: S608
+
+
+def _vendor_query(codes: list[str], accounts: list[str]) -> tuple[str, list[Any]]:
+    """Vendors named by a merchant code or owning a receiving account (rules 2 and 3)."""
+    conditions: list[str] = []
+    params: list[Any] = []
+    for column, values in (('"merchant_code"', codes), ('"account_number"', accounts)):
+        if values:
+            where, more = _any_of(column, values)
+            conditions.append(where)
+            params += more
+    table = Vendor._meta.db_table
+    return f'SELECT {", ".join(_VENDOR_COLUMNS)} FROM "{table}" WHERE {" OR ".join(conditions)}', params  # noqa: S608
+
+
+def _best_request(rows: list[tuple[Any, ...]]) -> PaymentRequest | None:
+    """A pending request first, then the longest reference, then the newest."""
+    if not rows:
+        return None
+    matches = [PaymentRequest.from_db(connection.alias, list(_REQUEST_COLUMNS), row) for row in rows]
+    pending = PaymentRequest.Status.PENDING
+    return max(matches, key=lambda r: (r.status == pending, len(r.reference), r.created_at))
+
+
+def find_payment_request(text: str) -> PaymentRequest | None:
+    """The payment request whose reference appears in ``text``: a pending one
+    first, then the longest reference, then the newest."""
+    candidates = sorted(reference_candidates(text))
+    if not candidates:
+        return None
+    return _best_request(_select_each([_request_query(candidates)])[0])
+
+
+def merchant_code_candidates(text: str) -> list[str]:
+    """Valid merchant codes in ``text``: those after a "CHO40" prefix first,
+    then bare 8-digit numbers. The Damm check digit rejects 9 in 10 random numbers."""
+    upper = fold_ascii(text).upper()
+    codes: list[str] = []
+    for match in (*_PREFIXED_CODE.finditer(upper), *_BARE_CODE.finditer(upper)):
+        code = match.group(1)
+        if code not in codes and is_valid_merchant_code(code):
+            codes.append(code)
+    return codes
+
+
+def _bank_key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", fold_ascii(name).lower())
+
+
+def vendors_for_account(vendors: Iterable[dict[str, Any]], *, bank: str = "") -> list[dict[str, Any]]:
+    """Narrow vendors sharing an account number by the provider's bank name
+    ("Vietcombank", "VCB", "MBBank", or a BIN), when it says one and that decides."""
+    found = list(vendors)
+    if len(found) > 1 and bank:
+        key = _bank_key(bank)
+        names = {
+            b.bin: {b.bin, _bank_key(b.code), _bank_key(b.short_name)}
+            for b in Bank.objects.filter(bin__in={v["bank_id"] for v in found})
+        }
+        same_bank = [v for v in found if key in names.get(v["bank_id"], set())]
+        if same_bank:
+            found = same_bank
+    return found
+
+
+def amount_check(*, paid: int, expected: int) -> str:
+    if paid == expected:
+        return Payment.AmountCheck.EXACT
+    return Payment.AmountCheck.UNDERPAID if paid < expected else Payment.AmountCheck.OVERPAID
+
+
+# --- the decision ----------------------------------------------------------------
+
+
+def attribute(
+    *, content: str, amount: int, account_number: str = "", sub_account: str = "", bank: str = "", extra_text: str = ""
+) -> Attribution:
+    """Decide vendor, market, channel and attribution for a credit of
+    ``amount`` đồng with transfer ``content`` received on ``account_number``."""
+    text = f"{content} {extra_text}" if extra_text else content
+    accounts = [a for a in dict.fromkeys((account_number, sub_account)) if a]
+    codes = merchant_code_candidates(text)
+    references = sorted(reference_candidates(text))
+    queries = []
+    if references:
+        queries.append(_request_query(references))
+    if codes or accounts:
+        queries.append(_vendor_query(codes, accounts))
+    results = _select_each(queries)
+    request = _best_request(results.pop(0)) if references else None
+    rows = [dict(zip(_VENDOR_COLUMNS, row, strict=True)) for row in (results[0] if results else [])]
+    account_owners = vendors_for_account((r for r in rows if r["account_number"] in accounts), bank=bank)
+    sole_owner = account_owners[0] if len(account_owners) == 1 else None
+
+    def conflict(vendor_id: int) -> tuple[Flag, ...]:
+        if sole_owner is not None and sole_owner["id"] != vendor_id:
+            return (Flag("attribution_conflict", {"content_vendor": vendor_id, "account_vendor": sole_owner["id"]}),)
+        return ()
+
+    # 1. a sale reference
+    if request is not None:
+        check = amount_check(paid=amount, expected=request.amount)
+        flags: list[Flag] = []
+        pending = request.status == PaymentRequest.Status.PENDING
+        if not pending:
+            kind = (
+                "request_already_paid" if request.status == PaymentRequest.Status.PAID else f"request_{request.status}"
+            )
+            flags.append(Flag(kind, {"reference": request.reference, "status": request.status}))
+        if check != Payment.AmountCheck.EXACT:
+            flags.append(
+                Flag(f"amount_{check}", {"reference": request.reference, "expected": request.amount, "paid": amount})
+            )
+        return Attribution(
+            vendor_id=request.vendor_id,
+            market_id=request.market_id,
+            channel=Channel.DYNAMIC_QR,
+            attribution=Payment.Attribution.REQUEST,
+            payment_request=request,
+            amount_check=check,
+            settles_request=pending and check == Payment.AmountCheck.EXACT,
+            flags=(*flags, *conflict(request.vendor_id)),
+        )
+
+    # 2. a merchant code
+    by_code = {r["merchant_code"]: r for r in rows}
+    for code in codes:
+        if code in by_code:
+            vendor = by_code[code]
+            return Attribution(
+                vendor_id=vendor["id"],
+                market_id=vendor["market_id"],
+                channel=Channel.STATIC_QR,
+                attribution=Payment.Attribution.MERCHANT_CODE,
+                flags=conflict(vendor["id"]),
+            )
+
+    # 3. the receiving account
+    if sole_owner is not None:
+        return Attribution(
+            vendor_id=sole_owner["id"],
+            market_id=sole_owner["market_id"],
+            channel=Channel.PHONE_TRANSFER,
+            attribution=Payment.Attribution.ACCOUNT,
+        )
+    markets = {v["market_id"] for v in account_owners}
+    # 4. unmatched (with a market when every candidate vendor trades there)
+    return Attribution(
+        vendor_id=None,
+        market_id=markets.pop() if len(markets) == 1 else None,
+        channel=Channel.PHONE_TRANSFER,
+        attribution=Payment.Attribution.UNMATCHED,
+    )

@@ -1,0 +1,215 @@
+"""Writes for sale QRs (payment requests): create, cancel, expire.
+
+A payment request is one amount, one short reference and one dynamic VietQR
+payload, valid until ``expires_at``. The reference goes into both the bill
+number and the purpose of the payload, so that the bank credit it causes can
+be attributed to it (``payments.services.attribution``); a credit settles it
+(pending → paid) there, not here.
+
+Uniqueness of the reference is the database's job: a random reference is
+inserted and, on the rare collision, a new one is drawn. The same holds for
+the ``Idempotency-Key`` of a retried create, unique per vendor: the loser of a
+race reads the winner's row instead of making a second QR.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from typing import TYPE_CHECKING, Final
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework import status
+
+from config.api import ApiError
+from payments import stall_qr
+from payments.models import PaymentRequest, TransitionError
+from payments.vietqr import MAX_AMOUNT
+from vendors.models import Vendor
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+__all__ = [
+    "MAX_TTL_SECONDS",
+    "MIN_TTL_SECONDS",
+    "REFERENCE_ALPHABET",
+    "REFERENCE_LENGTH",
+    "new_reference",
+    "payment_request_cancel",
+    "payment_request_create",
+    "payment_request_expire_due",
+    "payment_request_expire_if_due",
+    "vendor_static_payload",
+]
+
+logger = logging.getLogger(__name__)
+
+# Re-exported so that callers find the stall payload next to the sale one.
+vendor_static_payload = stall_qr.vendor_static_payload
+
+# No look-alikes, since people read references off receipts and SMS and type
+# them into complaint forms: no 0/O/Q/D, 1/I/L/J, 2/Z, 5/S, 8/B, U/V. Without
+# 0, O, 1 and I a reference can never be part of the "CHO40" prefix either.
+REFERENCE_LETTERS: Final = "ACEFGHKMNPRTWXY"
+REFERENCE_ALPHABET: Final = REFERENCE_LETTERS + "34679"
+# 15 × 20⁹ ≈ 7.7 × 10¹² references: collisions are rare, and caught anyway.
+# Always starting with a letter, it cannot be mistaken for a merchant code.
+REFERENCE_LENGTH: Final = 10
+_CREATE_TRIES: Final = 8
+
+MIN_TTL_SECONDS: Final = 60
+MAX_TTL_SECONDS: Final = 7 * 24 * 3600
+
+
+def new_reference() -> str:
+    return secrets.choice(REFERENCE_LETTERS) + "".join(
+        secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH - 1)
+    )
+
+
+def _check_vendor_may_sell(vendor: Vendor) -> None:
+    if vendor.status == Vendor.Status.SUSPENDED:
+        raise ApiError(
+            "vendor_suspended",
+            "This vendor is suspended and cannot take payments.",
+            status_code=status.HTTP_409_CONFLICT,
+        )
+    if vendor.status != Vendor.Status.ACTIVE:
+        raise ApiError(
+            "vendor_not_active",
+            "This vendor's QR code has not been verified yet; the market board activates the vendor first.",
+            status_code=status.HTTP_409_CONFLICT,
+        )
+
+
+def _replay(existing: PaymentRequest, *, amount: int, note: str) -> PaymentRequest:
+    """The request a retried create refers to, if it asked for the same thing."""
+    if existing.amount != amount or existing.note != note:
+        raise ApiError(
+            "idempotency_conflict",
+            f"Idempotency-Key already used for payment request {existing.reference} with a different amount or note.",
+            status_code=status.HTTP_409_CONFLICT,
+        )
+    return existing
+
+
+def payment_request_create(
+    *,
+    actor: User,
+    vendor: Vendor,
+    amount: int,
+    note: str = "",
+    expires_in: int | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[PaymentRequest, bool]:
+    """Create a sale QR for ``amount`` đồng; returns ``(request, created)``.
+
+    The caller has checked that ``actor`` may sell for ``vendor``. With an
+    ``idempotency_key`` already used for this vendor, the first request is
+    returned (``created`` False) if it asked for the same amount and note,
+    else ``idempotency_conflict``. The vendor must be active.
+    """
+    if type(amount) is not int or not 0 < amount <= MAX_AMOUNT:
+        raise ApiError(
+            "invalid_amount", f"Amount must be a whole number of đồng from 1 to {MAX_AMOUNT}.", field="amount"
+        )
+    ttl = settings.PAYMENT_REQUEST_DEFAULT_TTL_SECONDS if expires_in is None else expires_in
+    if not MIN_TTL_SECONDS <= ttl <= MAX_TTL_SECONDS:
+        raise ApiError(
+            "invalid_expires_in",
+            f"expires_in must be from {MIN_TTL_SECONDS} to {MAX_TTL_SECONDS} seconds.",
+            field="expires_in",
+        )
+    note = " ".join(note.split())
+    key = idempotency_key or None
+
+    if key is not None:
+        existing = PaymentRequest.objects.filter(vendor=vendor, idempotency_key=key).first()
+        if existing is not None:
+            return _replay(existing, amount=amount, note=note), False
+    _check_vendor_may_sell(vendor)
+
+    for _attempt in range(_CREATE_TRIES):
+        reference = new_reference()
+        request = PaymentRequest(
+            vendor=vendor,
+            market_id=vendor.market_id,
+            reference=reference,
+            amount=amount,
+            note=note,
+            payload=stall_qr.sale_payload(vendor=vendor, amount=amount, reference=reference),
+            expires_at=timezone.now() + dt.timedelta(seconds=ttl),
+            idempotency_key=key,
+            created_by=actor if getattr(actor, "pk", None) else None,
+        )
+        # Uniqueness is left to the constraints, which also hold under concurrency.
+        request.full_clean(validate_unique=False, validate_constraints=False)
+        try:
+            with transaction.atomic():
+                request.save(force_insert=True)
+        except IntegrityError:
+            if key is not None:
+                existing = PaymentRequest.objects.filter(vendor=vendor, idempotency_key=key).first()
+                if existing is not None:  # a concurrent retry of the same create won
+                    return _replay(existing, amount=amount, note=note), False
+            logger.info("payment request reference %s collided; drawing another", reference)
+            continue
+        return request, True
+    raise RuntimeError("could not allocate a unique payment request reference")
+
+
+def payment_request_expire_if_due(request: PaymentRequest, *, now: dt.datetime | None = None) -> bool:
+    """Expire ``request`` if it is pending past its expiry; True if this call did it."""
+    now = now or timezone.now()
+    if request.status != PaymentRequest.Status.PENDING or request.expires_at > now:
+        return False
+    try:
+        request.transition(PaymentRequest.Status.EXPIRED)
+    except TransitionError:
+        # Settled or cancelled meanwhile: that outcome stands.
+        request.refresh_from_db(fields=["status", "paid_at", "updated_at"])
+        return False
+    return True
+
+
+def payment_request_cancel(*, actor: User, request: PaymentRequest) -> PaymentRequest:
+    """pending → cancelled. A request that is already paid, expired or
+    cancelled is refused (409 ``invalid_transition``): a sale that was paid
+    cannot be cancelled here."""
+    payment_request_expire_if_due(request)
+    try:
+        request.transition(PaymentRequest.Status.CANCELLED)
+    except TransitionError:
+        request.refresh_from_db(fields=["status", "paid_at", "updated_at"])
+        raise ApiError(
+            "invalid_transition",
+            f"Payment request {request.reference} is {request.status} and can no longer be cancelled.",
+            status_code=status.HTTP_409_CONFLICT,
+        ) from None
+    logger.info("payment request %s cancelled by user %s", request.reference, getattr(actor, "pk", None))
+    return request
+
+
+def payment_request_expire_due(*, now: dt.datetime | None = None, limit: int = 5000) -> int:
+    """Expire up to ``limit`` pending requests whose time is up; returns how
+    many this call expired. Idempotent: each row moves with a conditional
+    UPDATE, so a concurrent run or a payment settling the same request at
+    the same moment simply wins or loses, never both."""
+    now = now or timezone.now()
+    due = (
+        PaymentRequest.objects.filter(status=PaymentRequest.Status.PENDING, expires_at__lte=now)
+        .order_by("expires_at")
+        .only("id", "status", "updated_at")[:limit]
+    )
+    expired = 0
+    for request in due:
+        try:
+            request.transition(PaymentRequest.Status.EXPIRED)
+        except TransitionError:
+            continue
+        expired += 1
+    return expired

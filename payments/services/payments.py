@@ -1,0 +1,127 @@
+"""Writes on recorded payments: assigning an unmatched credit to a vendor and
+marking a payment refunded or disputed. Every one leaves a ``PaymentEvent``.
+
+Only the people who oversee the money act here (board members of the market,
+province officers, superusers); a vendor may see a payment but not move it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rest_framework import status as http
+
+from config.api import ApiError
+from payments.models import Payment, PaymentEvent, TransitionError
+from payments.payment_selectors import payment_is_managed_by, vendors_assignable_by
+from vendors.models import Vendor
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+NOTE_MAX_LENGTH = 500
+
+
+def _check_manages(*, actor: User, payment: Payment) -> None:
+    if not payment_is_managed_by(user=actor, payment=payment):
+        raise PermissionDenied(_("Only the market board or the province may change this payment."))
+
+
+def _clean_note(note: str) -> str:
+    note = " ".join(note.split())
+    if len(note) > NOTE_MAX_LENGTH:
+        raise ApiError("note_too_long", _("The note may have at most %d characters.") % NOTE_MAX_LENGTH, field="note")
+    return note
+
+
+def payment_assign(*, actor: User, payment: Payment, vendor: Vendor, note: str = "") -> Payment:
+    """Attribute an unmatched credit to ``vendor`` (the unmatched queue).
+
+    Sets the vendor and the vendor's market, marks the attribution as manual
+    and records an ``assigned`` event. Two board members clicking at once are
+    resolved by a conditional UPDATE on ``vendor IS NULL``: exactly one row
+    count is 1; the other caller gets ``already_assigned`` (409).
+    """
+    _check_manages(actor=actor, payment=payment)
+    note = _clean_note(note)
+    if payment.vendor_id is not None:
+        raise ApiError(
+            "already_assigned",
+            _("Payment %(id)s is already attributed to vendor %(vendor)s.")
+            % {"id": payment.pk, "vendor": payment.vendor_id},
+            status_code=http.HTTP_409_CONFLICT,
+        )
+    # A vendor outside the markets one manages does not exist as far as the caller knows.
+    if not vendors_assignable_by(user=actor).filter(pk=vendor.pk).exists():
+        raise ApiError(
+            "vendor_not_found",
+            _("Unknown vendor %s.") % vendor.pk,
+            status_code=http.HTTP_404_NOT_FOUND,
+            field="vendor",
+        )
+    if payment.market_id is not None and vendor.market_id != payment.market_id:
+        raise ApiError(
+            "vendor_not_in_market",
+            _("The payment arrived in market %(market)s; vendor %(vendor)s trades in another market.")
+            % {"market": payment.market_id, "vendor": vendor.pk},
+            field="vendor",
+        )
+
+    previous_market, previous_attribution = payment.market_id, payment.attribution
+    now = timezone.now()
+    with transaction.atomic():
+        updated = Payment.objects.filter(pk=payment.pk, vendor__isnull=True, market=previous_market).update(
+            vendor=vendor, market=vendor.market_id, attribution=Payment.Attribution.MANUAL, updated_at=now
+        )
+        if updated != 1:
+            raise ApiError(
+                "already_assigned",
+                _("Payment %s was assigned by someone else a moment ago.") % payment.pk,
+                status_code=http.HTTP_409_CONFLICT,
+            )
+        PaymentEvent.objects.create(
+            payment=payment,
+            kind="assigned",
+            actor=actor,
+            data={
+                "vendor": vendor.pk,
+                "market": vendor.market_id,
+                "note": note,
+                "previous_market": previous_market,
+                "previous_attribution": previous_attribution,
+            },
+        )
+    payment.vendor, payment.market_id = vendor, vendor.market_id
+    payment.attribution, payment.updated_at = Payment.Attribution.MANUAL, now
+    return payment
+
+
+def _payment_mark(*, actor: User, payment: Payment, to: str, note: str) -> Payment:
+    _check_manages(actor=actor, payment=payment)
+    note = _clean_note(note)
+    try:
+        with transaction.atomic():
+            payment.transition(to, actor=actor, data={"note": note} if note else None)
+    except TransitionError:
+        current = Payment.objects.filter(pk=payment.pk).values_list("status", flat=True).first()
+        raise ApiError(
+            "invalid_transition",
+            _("Payment %(id)s is %(status)s; only a succeeded payment can be marked %(to)s.")
+            % {"id": payment.pk, "status": current, "to": to},
+            status_code=http.HTTP_409_CONFLICT,
+        ) from None
+    return payment
+
+
+def payment_refund(*, actor: User, payment: Payment, note: str = "") -> Payment:
+    """Record that the money went back to the payer (succeeded → refunded)."""
+    return _payment_mark(actor=actor, payment=payment, to=Payment.Status.REFUNDED, note=note)
+
+
+def payment_dispute(*, actor: User, payment: Payment, note: str = "") -> Payment:
+    """Record that the payer or the vendor contests the payment (succeeded → disputed)."""
+    return _payment_mark(actor=actor, payment=payment, to=Payment.Status.DISPUTED, note=note)

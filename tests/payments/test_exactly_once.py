@@ -1,0 +1,229 @@
+"""Exactly once: retries, replays and concurrent identical deliveries leave one
+payment; forged deliveries leave none; a dead Redis blocks nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client, override_settings
+from django.utils import timezone
+
+from config.celery_app import app as celery_app
+from payments.models import Payment, PaymentEvent, PaymentRequest, WebhookDelivery
+from tests.conftest import needs_postgres
+from tests.payments.webhooks_support import (
+    casso_body,
+    casso_post,
+    encode,
+    fast_passwords,  # noqa: F401  (autouse fixture)
+    payos_body,
+    payos_post,
+    provider_keys,  # noqa: F401  (fixture)
+    sepay_body,
+    sepay_post,
+)
+
+pytestmark = pytest.mark.usefixtures("provider_keys")
+
+Delivery = WebhookDelivery.Status
+
+
+def test_it_records_one_payment_for_sepays_seven_retries(cast, client: Client) -> None:
+    body = sepay_body(content=f"CHO40 {cast.vendor.merchant_code}", amount=45_000, txn_id=31337)
+
+    responses = [sepay_post(client, body) for _ in range(7)]
+
+    assert [r.status_code for r in responses] == [200] * 7
+    assert all(r.json() == {"success": True} for r in responses)
+    payment = Payment.objects.get()
+    assert payment.amount == 45_000
+    statuses = list(WebhookDelivery.objects.order_by("id").values_list("status", flat=True))
+    assert statuses == [Delivery.PROCESSED] + [Delivery.DUPLICATE] * 6
+    assert set(WebhookDelivery.objects.values_list("payment", flat=True)) == {payment.pk}
+
+
+def test_it_records_one_payment_for_a_replayed_payos_delivery(cast, client: Client) -> None:
+    # payOS signs no timestamp: a captured delivery can be replayed at will.
+    body = payos_body(description=f"CHO40 {cast.vendor.merchant_code}")
+
+    for _ in range(3):
+        assert payos_post(client, body).status_code == 200
+
+    assert Payment.objects.count() == 1
+
+
+def test_it_keeps_sources_apart(cast, client: Client) -> None:
+    # The same transaction id from two aggregators is two different transactions.
+    sepay_post(client, sepay_body(content=f"CHO40 {cast.vendor.merchant_code}", txn_id=777))
+    casso_post(client, casso_body(description=f"CHO40 {cast.vendor.merchant_code}", txn_id=777))
+
+    assert sorted(Payment.objects.values_list("source", flat=True)) == ["casso", "sepay"]
+
+
+def test_it_records_nothing_for_forged_unsigned_or_stale_deliveries(cast, client: Client) -> None:
+    content = f"CHO40 {cast.vendor.merchant_code}"
+    answers = [
+        sepay_post(client, sepay_body(content=content), key="forged").status_code,
+        sepay_post(client, sepay_body(content=content), auth="none").status_code,
+        sepay_post(client, sepay_body(content=content), auth="hmac", timestamp=int(time.time()) - 3600).status_code,
+        casso_post(client, casso_body(description=content), key="forged").status_code,
+        casso_post(client, casso_body(description=content), header="").status_code,
+        casso_post(client, casso_body(description=content), t_ms=int(time.time() * 1000) - 600_000).status_code,
+        payos_post(client, payos_body(description=content, key="forged")).status_code,
+        payos_post(client, {**payos_body(description=content), "signature": ""}).status_code,
+    ]
+
+    assert answers == [403, 401, 403, 403, 401, 403, 403, 401]
+    assert not Payment.objects.exists()
+    assert WebhookDelivery.objects.count() == len(answers)
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {Delivery.REJECTED}
+
+
+def test_it_leaves_nothing_half_done_when_recording_fails(cast, client: Client, monkeypatch) -> None:
+    from payments.services import ingest
+
+    def explode(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(ingest.PaymentEvent.objects, "bulk_create", explode)
+    PaymentRequest.objects.create(
+        vendor=cast.vendor,
+        market=cast.market,
+        reference="HAPPY47779",
+        amount=1_000,
+        payload="-",
+        expires_at=timezone.now() + dt.timedelta(minutes=5),
+    )
+    client.raise_request_exception = False
+
+    response = sepay_post(client, sepay_body(content="CHO40 HAPPY47779", amount=999))  # underpaid → an event
+
+    assert response.status_code == 500
+    assert not Payment.objects.exists()
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == Delivery.FAILED
+    assert "disk on fire" in delivery.error
+
+
+def test_it_marks_deliveries_cut_off_mid_request_as_failed(cast) -> None:
+    from payments.tasks.webhooks import mark_stuck_webhook_deliveries
+
+    stuck = WebhookDelivery.objects.create(source="sepay", body="{}", headers={})
+    fresh = WebhookDelivery.objects.create(source="sepay", body="{}", headers={})
+    WebhookDelivery.objects.filter(pk=stuck.pk).update(received_at=timezone.now() - dt.timedelta(minutes=11))
+
+    assert mark_stuck_webhook_deliveries() == 1
+
+    stuck.refresh_from_db()
+    fresh.refresh_from_db()
+    assert stuck.status == Delivery.FAILED
+    assert "cut off" in stuck.error
+    assert fresh.status == Delivery.RECEIVED
+
+
+# --- with real concurrency (PostgreSQL) ----------------------------------------------
+
+
+def _in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
+    """Run ``work(i)`` in ``count`` threads released together; each thread has
+    its own database connection, closed when it ends."""
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[i] = work(i)
+        except Exception as exc:
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_it_records_one_payment_for_twenty_concurrent_identical_deliveries(cast) -> None:
+    needs_postgres()
+    body = encode(sepay_body(content=f"CHO40 {cast.vendor.merchant_code}", amount=60_000, txn_id=424242))
+
+    def deliver(_: int) -> tuple[int, Any]:
+        response = sepay_post(Client(), None, raw=body)
+        return response.status_code, response.json()
+
+    results = _in_threads(20, deliver)
+
+    assert results == [(200, {"success": True})] * 20
+    assert Payment.objects.count() == 1
+    assert WebhookDelivery.objects.count() == 20
+    statuses = sorted(WebhookDelivery.objects.values_list("status", flat=True))
+    assert statuses == sorted([Delivery.PROCESSED] + [Delivery.DUPLICATE] * 19)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_it_settles_a_sale_once_when_two_different_payments_race_for_it(cast) -> None:
+    needs_postgres()
+    request = PaymentRequest.objects.create(
+        vendor=cast.vendor,
+        market=cast.market,
+        reference="RACEH47796",
+        amount=50_000,
+        payload="-",
+        expires_at=timezone.now() + dt.timedelta(minutes=15),
+    )
+    bodies = [encode(sepay_body(content="CHO40 RACEH47796", amount=50_000, txn_id=880_000 + i)) for i in range(2)]
+
+    results = _in_threads(2, lambda i: sepay_post(Client(), None, raw=bodies[i]).status_code)
+
+    assert results == [200, 200]
+    assert Payment.objects.filter(payment_request=request).count() == 2  # neither is lost
+    request.refresh_from_db()
+    assert request.status == PaymentRequest.Status.PAID
+    assert list(PaymentEvent.objects.values_list("kind", flat=True)) == ["request_already_paid"]
+
+
+# --- Redis down -------------------------------------------------------------------------
+
+DEAD_REDIS = "redis://127.0.0.1:6390/0"  # nothing listens here
+
+
+@pytest.fixture
+def redis_down(settings: Any) -> Any:
+    """Point the broker and the cache at a closed port, with real (not eager) Celery."""
+    settings.REDIS_URL = DEAD_REDIS
+    settings.CELERY_BROKER_URL = DEAD_REDIS
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    saved = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
+    celery_app.conf.broker_url = DEAD_REDIS
+    celery_app.conf.task_always_eager = False
+    with override_settings(
+        CACHES={"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": DEAD_REDIS}}
+    ):
+        yield
+    celery_app.conf.broker_url, celery_app.conf.task_always_eager = saved
+
+
+@pytest.mark.usefixtures("redis_down")
+def test_it_records_webhooks_while_redis_is_down(cast, client: Client) -> None:
+    started = time.monotonic()
+    answers = [
+        sepay_post(client, sepay_body(content=f"CHO40 {cast.vendor.merchant_code}")).status_code,
+        casso_post(client, casso_body(description=f"CHO40 {cast.vendor.merchant_code}")).status_code,
+        payos_post(client, payos_body(description=f"CHO40 {cast.vendor.merchant_code}")).status_code,
+    ]
+    elapsed = time.monotonic() - started
+
+    assert answers == [200, 200, 200]
+    assert Payment.objects.filter(vendor=cast.vendor).count() == 3
+    assert elapsed < 2.0  # no broker timeout on the way

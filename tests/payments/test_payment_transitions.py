@@ -1,0 +1,166 @@
+"""Payment status moves only along pending → succeeded / failed and
+succeeded → refunded / disputed, each move audited; boards mark refunds and
+disputes through the API."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from payments.models import Payment, PaymentEvent, TransitionError
+from tests.conftest import client_for, needs_postgres
+from tests.factories import PaymentFactory
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # The cast hashes nine passwords; PBKDF2 costs over a second each, and no test here logs in by password.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+ALLOWED = {("pending", "succeeded"), ("pending", "failed"), ("succeeded", "refunded"), ("succeeded", "disputed")}
+STATUSES = [s.value for s in Payment.Status]
+
+
+# --- the state machine ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("start", STATUSES)
+@pytest.mark.parametrize("to", STATUSES)
+def test_it_allows_only_the_documented_moves(cast, start, to):
+    payment = PaymentFactory.create(vendor=cast.vendor, status=start)
+    if (start, to) in ALLOWED:
+        payment.transition(to, actor=cast.board)
+        payment.refresh_from_db()
+        assert payment.status == to
+        [event] = PaymentEvent.objects.filter(payment=payment)
+        assert (event.kind, event.actor, event.data) == (f"status:{to}", cast.board, {"from": start})
+    else:
+        with pytest.raises(TransitionError):
+            payment.transition(to, actor=cast.board)
+        payment.refresh_from_db()
+        assert payment.status == start
+        assert not PaymentEvent.objects.filter(payment=payment).exists()
+
+
+def test_it_refuses_a_move_from_a_stale_copy(cast):
+    payment = PaymentFactory.create(vendor=cast.vendor, status="pending")
+    stale = Payment.objects.get(pk=payment.pk)
+    payment.transition("succeeded")
+    # The stale copy still says pending, so the move looks legal; the conditional UPDATE refuses it.
+    with pytest.raises(TransitionError, match="concurrently"):
+        stale.transition("failed")
+    payment.refresh_from_db()
+    assert payment.status == "succeeded"
+    assert list(PaymentEvent.objects.filter(payment=payment).values_list("kind", flat=True)) == ["status:succeeded"]
+
+
+def test_it_saves_extra_fields_with_the_move(cast):
+    payment = PaymentFactory.create(vendor=cast.vendor, status="pending")
+    payment.transition("succeeded", provider_reference="FT999")
+    payment.refresh_from_db()
+    assert (payment.status, payment.provider_reference) == ("succeeded", "FT999")
+
+
+# --- refund / dispute through the API --------------------------------------------------
+
+
+def mark(user, payment: Payment, action: str, note: str | None = None):
+    body = {} if note is None else {"note": note}
+    return client_for(user).post(f"/api/v1/payments/{payment.id}/{action}/", body, format="json")
+
+
+@pytest.mark.parametrize("action", ["refund", "dispute"])
+@pytest.mark.parametrize("role", ["board", "officer", "admin"])
+def test_it_lets_those_who_oversee_the_market_mark_a_payment(cast, role, action):
+    payment = PaymentFactory.create(vendor=cast.vendor)
+    r = mark(getattr(cast, role), payment, action, note="  Khách chuyển nhầm  ")
+    assert r.status_code == 200, r.content
+    expected = {"refund": "refunded", "dispute": "disputed"}[action]
+    assert r.json()["status"] == expected
+    [event] = r.json()["events"]
+    assert event["kind"] == f"status:{expected}"
+    assert event["actor"] == getattr(cast, role).username
+    assert event["data"] == {"from": "succeeded", "note": "Khách chuyển nhầm"}
+
+
+@pytest.mark.parametrize("action", ["refund", "dispute"])
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [("other_board", 404), ("far_officer", 404), ("volunteer", 404), ("outsider", 404), ("vendor_user", 403)],
+)
+def test_it_keeps_everyone_else_from_marking_a_payment(cast, role, status, action):
+    payment = PaymentFactory.create(vendor=cast.vendor)
+    r = mark(getattr(cast, role), payment, action)
+    assert r.status_code == status
+    payment.refresh_from_db()
+    assert payment.status == "succeeded"
+    assert not PaymentEvent.objects.filter(payment=payment).exists()
+
+
+def test_it_requires_login_to_mark(api, cast):
+    payment = PaymentFactory.create(vendor=cast.vendor)
+    assert api.post(f"/api/v1/payments/{payment.id}/refund/").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("start", "action"),
+    [("refunded", "refund"), ("refunded", "dispute"), ("failed", "refund"), ("pending", "dispute"),
+     ("disputed", "refund"), ("disputed", "dispute")],
+)  # fmt: skip
+def test_it_answers_409_for_an_illegal_move(cast, start, action):
+    payment = PaymentFactory.create(vendor=cast.vendor, status=start)
+    r = mark(cast.board, payment, action)
+    assert r.status_code == 409
+    error = r.json()["error"]
+    assert error["code"] == "invalid_transition"
+    assert start in error["message"]
+    payment.refresh_from_db()
+    assert payment.status == start
+
+
+def test_it_lets_the_board_refund_an_unmatched_credit(cast):
+    stranger = PaymentFactory.create(vendor=None, market=cast.market)
+    r = mark(cast.board, stranger, "refund", note="Trả lại người chuyển nhầm")
+    assert r.status_code == 200
+    # A refunded credit leaves the queue.
+    assert client_for(cast.board).get("/api/v1/payments/unmatched/").json()["results"] == []
+
+
+def test_it_rejects_an_overlong_note(cast):
+    payment = PaymentFactory.create(vendor=cast.vendor)
+    r = mark(cast.board, payment, "refund", note="x" * 501)
+    assert r.status_code == 400
+    assert "note" in r.json()["error"]["fields"]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_it_applies_only_one_of_a_simultaneous_refund_and_dispute(cast):
+    needs_postgres()
+    payment = PaymentFactory.create(vendor=cast.vendor)
+    barrier = threading.Barrier(2)
+    results: dict[str, int] = {}
+
+    def run(user, action: str) -> None:
+        try:
+            barrier.wait()
+            results[action] = mark(user, payment, action).status_code
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=run, args=(cast.board, "refund")),
+        threading.Thread(target=run, args=(cast.officer, "dispute")),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert sorted(results.values()) == [200, 409]
+    payment.refresh_from_db()
+    winner = "refunded" if results["refund"] == 200 else "disputed"
+    assert payment.status == winner
+    assert list(PaymentEvent.objects.filter(payment=payment).values_list("kind", flat=True)) == [f"status:{winner}"]

@@ -1,0 +1,104 @@
+"""The SMS outbox: written with the payment, sent by a task, swept when the broker was down."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Iterator
+
+import pytest
+from django.utils import timezone
+
+from config.celery_app import app
+from payments.models import OutboundSms, Payment
+from payments.services.sms import SMS_MAX_ATTEMPTS
+from payments.sms import ConsoleSMSBackend
+from payments.tasks import code_entry as tasks
+from tests.payments._code_entry import CUSTOMER, code_in_sms, fast_password_hasher, pay, sms, ussd_secret
+
+__all__ = ["fast_password_hasher", "sms", "ussd_secret"]  # fixtures
+
+
+def _age_outbox() -> None:
+    """Make every row older than the sweep's one-minute grace."""
+    OutboundSms.objects.update(created_at=timezone.now() - dt.timedelta(minutes=2))
+
+
+@pytest.fixture
+def dead_broker(sms: object) -> Iterator[None]:
+    """A real broker outage: tasks are published to a Redis port nobody listens on
+    (the ``sms`` fixture puts the Celery config back afterwards)."""
+    app.conf.task_always_eager = False
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    yield
+    app.conf.task_always_eager = True
+    app.conf.broker_url = "memory://"
+
+
+def test_it_records_the_payment_and_its_sms_while_the_broker_is_down(
+    cast, sms, ussd_secret, dead_broker, django_capture_on_commit_callbacks
+):
+    started = time.monotonic()
+    phone = pay("outage-1", cast.vendor, 60_000, on_commit=django_capture_on_commit_callbacks)
+    elapsed = time.monotonic() - started
+
+    assert phone.replies[-1].startswith("END Da tra 60.000d")
+    assert Payment.objects.get().status == Payment.Status.SUCCEEDED
+    assert OutboundSms.objects.filter(status=OutboundSms.Status.PENDING).count() == 2
+    assert sms.outbox == []
+    # One failed publish marks the broker down; the other tasks are not even tried.
+    assert elapsed < 10, elapsed
+
+    # The broker is back: the periodic sweep sends what the outage left.
+    app.conf.task_always_eager = True
+    tasks._broker_down_until = 0.0
+    assert tasks.sweep_outbound_sms() == 0  # younger than a minute: still the first task's
+    _age_outbox()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tasks.sweep_outbound_sms() == 2
+    assert sorted(m.to for m in sms.outbox) == sorted([CUSTOMER, cast.vendor.phone])
+    assert OutboundSms.objects.filter(status=OutboundSms.Status.SENT).count() == 2
+
+
+def test_it_retries_a_gateway_failure_and_never_resends_a_sent_sms(
+    cast, sms, ussd_secret, django_capture_on_commit_callbacks
+):
+    sms.fail_next = 1
+    pay("gw-1", cast.vendor, 12_000, on_commit=django_capture_on_commit_callbacks)
+
+    failed = OutboundSms.objects.get(status=OutboundSms.Status.PENDING)
+    assert (failed.attempts, failed.last_error) == (1, "gateway unavailable (simulated)")
+    assert len(sms.outbox) == 1
+
+    _age_outbox()
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.sweep_outbound_sms()
+    failed.refresh_from_db()
+    assert (failed.status, failed.attempts, failed.last_error) == (OutboundSms.Status.SENT, 2, "")
+    assert len(sms.outbox) == 2
+    assert code_in_sms(sms.outbox[0].body) == code_in_sms(sms.outbox[1].body)
+
+    # A redelivered task or a later sweep finds nothing to send.
+    assert tasks.send_sms(failed.pk) == "skipped"
+    assert tasks.sweep_outbound_sms() == 0
+    assert len(sms.outbox) == 2
+
+
+def test_it_gives_up_after_the_last_attempt(cast, sms):
+    row = OutboundSms.objects.create(to=CUSTOMER, body="Cho 4.0: test")
+    sms.fail_next = SMS_MAX_ATTEMPTS
+    outcomes = [tasks.send_sms(row.pk) for _ in range(SMS_MAX_ATTEMPTS)]
+
+    assert outcomes == ["retry"] * (SMS_MAX_ATTEMPTS - 1) + ["failed"]
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (OutboundSms.Status.FAILED, SMS_MAX_ATTEMPTS)
+    _age_outbox()
+    assert tasks.sweep_outbound_sms() == 0
+
+
+def test_it_logs_to_the_console_in_the_demo(caplog):
+    with caplog.at_level(logging.INFO, logger="payments.sms"):
+        message_id = ConsoleSMSBackend().send(to=CUSTOMER, body="Cho 4.0: xin chao")
+    assert message_id.startswith("console-")
+    assert "xin chao" in caplog.text and CUSTOMER in caplog.text

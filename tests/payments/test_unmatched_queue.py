@@ -1,0 +1,253 @@
+"""The unmatched queue: credits no vendor could be matched to, which a board
+member (or the province) assigns to a vendor — audited and race-safe."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from config.api import ApiError
+from payments.models import Payment, PaymentEvent
+from payments.services.payments import payment_assign
+from tests.conftest import client_for, needs_postgres
+from tests.factories import PaymentFactory, VendorFactory, make_board
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # The cast hashes nine passwords; PBKDF2 costs over a second each, and no test here logs in by password.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def queued(cast) -> Payment:
+    """A credit that reached cast.market's collection account with an unreadable transfer content."""
+    return PaymentFactory.create(
+        vendor=None, market=cast.market, amount=85_000, receiving_account="0123456789", content="CK tien rau"
+    )
+
+
+def assign(user, payment: Payment, vendor_id: int, note: str | None = None):
+    body: dict[str, object] = {"vendor": vendor_id}
+    if note is not None:
+        body["note"] = note
+    return client_for(user).post(f"/api/v1/payments/{payment.id}/assign/", body, format="json")
+
+
+def queue_ids(user) -> list[int]:
+    r = client_for(user).get("/api/v1/payments/unmatched/")
+    assert r.status_code == 200, r.content
+    return [p["id"] for p in r.json()["results"]]
+
+
+# --- the queue ----------------------------------------------------------------------
+
+
+def test_it_shows_the_queue_to_the_markets_board_with_what_they_need_to_decide(cast, queued):
+    PaymentFactory.create(vendor=cast.vendor)  # matched: not in the queue
+    r = client_for(cast.board).get("/api/v1/payments/unmatched/")
+    [row] = r.json()["results"]
+    assert row["id"] == queued.id
+    assert row["vendor"] is None
+    assert row["market"] == cast.market.id
+    assert row["amount"] == 85_000
+    assert row["receiving_account"] == "0123456789"
+    assert row["content"] == "CK tien rau"
+
+
+@pytest.mark.parametrize(
+    ("role", "sees"),
+    [("admin", True), ("officer", True), ("board", True), ("other_board", False), ("far_officer", False),
+     ("volunteer", False), ("vendor_user", False), ("outsider", False)],
+)  # fmt: skip
+def test_it_shows_the_queue_only_to_those_who_oversee_the_market(cast, queued, role, sees):
+    assert queue_ids(getattr(cast, role)) == ([queued.id] if sees else [])
+
+
+def test_it_keeps_a_credit_without_market_for_the_province_of_its_account(cast):
+    # Same account registered in two markets: the webhook could not choose.
+    twin = VendorFactory.create(
+        market=cast.other_market, bank_id=cast.vendor.bank_id, account_number=cast.vendor.account_number
+    )
+    stray = PaymentFactory.create(vendor=None, market=None, receiving_account=twin.account_number)
+    nobody = PaymentFactory.create(vendor=None, market=None, receiving_account="5550001112")
+    assert queue_ids(cast.officer) == [stray.id]
+    assert queue_ids(cast.board) == []
+    assert queue_ids(cast.far_officer) == []
+    assert set(queue_ids(cast.admin)) == {stray.id, nobody.id}
+
+
+def test_it_lists_the_oldest_credit_first_and_drops_closed_ones(cast):
+    now = timezone.now()
+    newer = PaymentFactory.create(vendor=None, market=cast.market, occurred_at=now)
+    older = PaymentFactory.create(vendor=None, market=cast.market, occurred_at=now - dt.timedelta(hours=2))
+    PaymentFactory.create(vendor=None, market=cast.market, status="refunded")
+    PaymentFactory.create(vendor=None, market=cast.market, status="failed")
+    assert queue_ids(cast.board) == [older.id, newer.id]
+
+
+def test_it_requires_login_for_the_queue(api, queued):
+    assert api.get("/api/v1/payments/unmatched/").status_code == 401
+    assert api.post(f"/api/v1/payments/{queued.id}/assign/", {"vendor": 1}, format="json").status_code == 401
+
+
+# --- assigning -------------------------------------------------------------------------
+
+
+def test_it_assigns_a_queued_credit_and_audits_it(cast, queued):
+    r = assign(cast.board, queued, cast.vendor.id, note="Chị Hoà xác nhận bán 2kg cà chua")
+    assert r.status_code == 200, r.content
+    body = r.json()
+    assert body["vendor"] == cast.vendor.id
+    assert body["market"] == cast.market.id
+    assert body["attribution"] == "manual"
+    [event] = body["events"]
+    assert event["kind"] == "assigned"
+    assert event["actor"] == "board"
+    assert event["data"] == {
+        "vendor": cast.vendor.id,
+        "market": cast.market.id,
+        "note": "Chị Hoà xác nhận bán 2kg cà chua",
+        "previous_market": cast.market.id,
+        "previous_attribution": "unmatched",
+    }
+    # It leaves the queue and becomes the vendor's money.
+    assert queue_ids(cast.board) == []
+    vendor_view = client_for(cast.vendor_user).get("/api/v1/payments/").json()["results"]
+    assert [p["id"] for p in vendor_view] == [queued.id]
+    summary = client_for(cast.vendor_user).get("/api/v1/payments/summary/").json()
+    assert summary["totals"]["amount"] == 85_000
+
+
+def test_it_refuses_to_assign_twice(cast, queued):
+    assert assign(cast.board, queued, cast.vendor.id).status_code == 200
+    second = VendorFactory.create(market=cast.market)
+    r = assign(cast.board, queued, second.id)
+    assert r.status_code == 409
+    assert r.json()["error"]["code"] == "already_assigned"
+    queued.refresh_from_db()
+    assert queued.vendor_id == cast.vendor.id
+    assert PaymentEvent.objects.filter(payment=queued).count() == 1
+
+
+def test_it_refuses_to_reassign_a_matched_payment(cast):
+    matched = PaymentFactory.create(vendor=cast.vendor)
+    r = assign(cast.board, matched, VendorFactory.create(market=cast.market).id)
+    assert r.status_code == 409
+    assert r.json()["error"]["code"] == "already_assigned"
+
+
+def test_it_hides_vendors_outside_the_callers_markets(cast, queued):
+    r = assign(cast.board, queued, cast.other_vendor.id)
+    assert r.status_code == 404
+    error = r.json()["error"]
+    assert (error["code"], error["field"]) == ("vendor_not_found", "vendor")
+    assert str(cast.other_vendor.id) in error["message"]
+    r = assign(cast.board, queued, 987654)
+    assert r.status_code == 404
+    assert r.json()["error"]["code"] == "vendor_not_found"
+    queued.refresh_from_db()
+    assert queued.vendor_id is None
+
+
+def test_it_keeps_a_credit_in_the_market_it_arrived_in(cast, queued):
+    # The officer may see both vendors, but the money reached cast.market's account.
+    r = assign(cast.officer, queued, cast.other_vendor.id)
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] == "vendor_not_in_market"
+    assert assign(cast.officer, queued, cast.vendor.id).status_code == 200
+
+
+def test_it_lets_the_officer_place_a_credit_without_market(cast):
+    twin = VendorFactory.create(
+        market=cast.other_market, bank_id=cast.vendor.bank_id, account_number=cast.vendor.account_number
+    )
+    stray = PaymentFactory.create(vendor=None, market=None, receiving_account=twin.account_number)
+    r = assign(cast.officer, stray, twin.id, note="Quầy ở chợ Thái")
+    assert r.status_code == 200, r.content
+    assert r.json()["market"] == cast.other_market.id
+    assert r.json()["events"][0]["data"]["previous_market"] is None
+    # Now the other market's board sees it as theirs.
+    assert stray.id in [p["id"] for p in client_for(cast.other_board).get("/api/v1/payments/").json()["results"]]
+
+
+@pytest.mark.parametrize("role", ["other_board", "far_officer", "volunteer", "vendor_user", "outsider"])
+def test_it_hides_the_queued_credit_from_those_outside(cast, queued, role):
+    r = assign(getattr(cast, role), queued, cast.vendor.id)
+    assert r.status_code == 404
+    queued.refresh_from_db()
+    assert queued.vendor_id is None
+
+
+def test_it_forbids_a_vendor_to_move_their_own_payment(cast):
+    mine = PaymentFactory.create(vendor=cast.vendor)
+    r = assign(cast.vendor_user, mine, cast.vendor.id)
+    assert r.status_code == 403
+    assert r.json()["error"]["code"] == "permission_denied"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "vendor"),
+        ({"vendor": "abc"}, "vendor"),
+        ({"vendor": 0}, "vendor"),
+        ({"vendor": 1, "note": "x" * 501}, "note"),
+    ],
+)
+def test_it_rejects_a_bad_assignment_body(cast, queued, body, field):
+    r = client_for(cast.board).post(f"/api/v1/payments/{queued.id}/assign/", body, format="json")
+    assert r.status_code == 400
+    assert field in r.json()["error"]["fields"]
+
+
+def test_it_refuses_a_second_assignment_from_a_stale_read(cast, queued):
+    # Both board members loaded the page before either clicked: the service sees
+    # vendor=None on its copy, and only the conditional UPDATE stops the second.
+    stale = Payment.objects.get(pk=queued.pk)
+    payment_assign(actor=cast.board, payment=queued, vendor=cast.vendor)
+    with pytest.raises(ApiError) as excinfo:
+        payment_assign(actor=cast.officer, payment=stale, vendor=VendorFactory.create(market=cast.market))
+    assert excinfo.value.error_code == "already_assigned"
+    assert excinfo.value.status_code == 409
+    queued.refresh_from_db()
+    assert queued.vendor_id == cast.vendor.id
+    assert PaymentEvent.objects.filter(payment=queued).count() == 1
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_it_lets_exactly_one_of_two_simultaneous_assignments_win(cast):
+    needs_postgres()
+    queued = PaymentFactory.create(vendor=None, market=cast.market)
+    rival = VendorFactory.create(market=cast.market)
+    second_board = make_board(cast.market, "board2")
+    barrier = threading.Barrier(2)
+    results: dict[str, int] = {}
+
+    def run(name: str, user, vendor_id: int) -> None:
+        try:
+            barrier.wait()
+            results[name] = assign(user, queued, vendor_id).status_code
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=run, args=("a", cast.board, cast.vendor.id)),
+        threading.Thread(target=run, args=("b", second_board, rival.id)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert sorted(results.values()) == [200, 409]
+    queued.refresh_from_db()
+    winner = cast.vendor.id if results["a"] == 200 else rival.id
+    assert queued.vendor_id == winner
+    events = list(PaymentEvent.objects.filter(payment=queued, kind="assigned"))
+    assert len(events) == 1
+    assert events[0].data["vendor"] == winner

@@ -1,0 +1,177 @@
+"""SePay: POST /api/v1/webhooks/sepay/ with ``Authorization: Apikey`` or the HMAC variant."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+
+import pytest
+from django.test import Client
+
+from payments.models import Channel, Payment, WebhookDelivery
+from tests.payments.webhooks_support import (
+    SEPAY_API_KEY,
+    encode,
+    fast_passwords,  # noqa: F401  (autouse fixture)
+    provider_keys,  # noqa: F401  (fixture)
+    sepay_body,
+    sepay_post,
+)
+
+pytestmark = pytest.mark.usefixtures("provider_keys")
+
+
+def test_it_records_a_stall_qr_credit_and_answers_sepay_success(cast, client: Client) -> None:
+    body = sepay_body(content=f"CHO40 {cast.vendor.merchant_code} rau muong", amount=35_000, txn_id=92704)
+
+    response = sepay_post(client, body)
+
+    assert response.status_code == 200
+    assert response.json() == {"success": True}
+    payment = Payment.objects.get()
+    assert (payment.vendor, payment.market) == (cast.vendor, cast.market)
+    assert payment.amount == 35_000
+    assert payment.channel == Channel.STATIC_QR
+    assert payment.attribution == Payment.Attribution.MERCHANT_CODE
+    assert (payment.source, payment.provider_txn_id) == ("sepay", "92704")
+    assert payment.provider_reference == "FT25060123456"
+    assert payment.status == Payment.Status.SUCCEEDED
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == WebhookDelivery.Status.PROCESSED
+    assert delivery.payment == payment
+    assert json.loads(delivery.body) == body
+
+
+def test_it_reads_the_bank_time_as_vietnam_time(cast, client: Client) -> None:
+    body = sepay_body(content=f"CHO40 {cast.vendor.merchant_code}", when="2025-03-01 06:30:00")
+
+    sepay_post(client, body)
+
+    payment = Payment.objects.get()
+    assert payment.occurred_at == dt.datetime(2025, 2, 28, 23, 30, tzinfo=dt.UTC)
+    assert payment.local_date == dt.date(2025, 3, 1)
+
+
+def test_it_never_stores_the_api_key(cast, client: Client) -> None:
+    sepay_post(client, sepay_body(content="x"))
+    sepay_post(client, sepay_body(content="x"), key="a-wrong-key")
+
+    for delivery in WebhookDelivery.objects.all():
+        assert SEPAY_API_KEY not in json.dumps(delivery.headers)
+        assert "a-wrong-key" not in json.dumps(delivery.headers)
+        assert delivery.headers["Authorization"] == "Apikey [redacted]"
+
+
+def test_it_accepts_the_hmac_signed_variant(cast, client: Client) -> None:
+    response = sepay_post(client, sepay_body(content=f"CHO40 {cast.vendor.merchant_code}"), auth="hmac")
+
+    assert response.status_code == 200
+    assert Payment.objects.get().vendor == cast.vendor
+
+
+def test_it_refuses_a_wrong_api_key_and_records_no_payment(cast, client: Client) -> None:
+    response = sepay_post(client, sepay_body(content=f"CHO40 {cast.vendor.merchant_code}"), key="guessed")
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "bad_signature"
+    assert not Payment.objects.exists()
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == WebhookDelivery.Status.REJECTED
+    assert "bad_signature" in delivery.error
+
+
+def test_it_refuses_an_unsigned_delivery(cast, client: Client) -> None:
+    response = sepay_post(client, sepay_body(content=f"CHO40 {cast.vendor.merchant_code}"), auth="none")
+
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "missing_signature"
+    assert not Payment.objects.exists()
+    assert WebhookDelivery.objects.get().status == WebhookDelivery.Status.REJECTED
+
+
+def test_it_refuses_a_body_changed_after_hmac_signing(cast, client: Client) -> None:
+    body = sepay_body(content=f"CHO40 {cast.vendor.merchant_code}", amount=10_000)
+    ts = str(int(time.time()))
+    from payments.webhooks import sepay
+
+    signature = sepay.hmac_signature("test-sepay-hmac-secret", ts, encode(body))
+    tampered = encode({**body, "transferAmount": 10_000_000})
+
+    response = client.post(
+        "/api/v1/webhooks/sepay/",
+        data=tampered,
+        content_type="application/json",
+        headers={"X-SePay-Timestamp": ts, "X-SePay-Signature": signature},
+    )
+
+    assert response.status_code == 403
+    assert not Payment.objects.exists()
+
+
+def test_it_refuses_a_stale_hmac_timestamp(cast, client: Client) -> None:
+    old = int(time.time()) - 6 * 60
+
+    response = sepay_post(client, sepay_body(content=f"CHO40 {cast.vendor.merchant_code}"), auth="hmac", timestamp=old)
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "stale_signature"
+    assert not Payment.objects.exists()
+
+
+def test_it_answers_503_when_no_key_is_configured(cast, client: Client, settings) -> None:
+    settings.SEPAY_API_KEY = ""
+    settings.SEPAY_WEBHOOK_SECRET = ""
+
+    response = sepay_post(client, sepay_body(content=f"CHO40 {cast.vendor.merchant_code}"), key="")
+
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "webhook_not_configured"
+    assert not Payment.objects.exists()
+    assert WebhookDelivery.objects.get().status == WebhookDelivery.Status.REJECTED
+
+
+def test_it_stores_and_ignores_outgoing_debits(cast, client: Client) -> None:
+    body = sepay_body(content=f"CHO40 {cast.vendor.merchant_code}", transfer_type="out", txn_id=555)
+
+    response = sepay_post(client, body)
+
+    assert response.status_code == 200
+    assert response.json() == {"success": True}
+    assert not Payment.objects.exists()
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == WebhookDelivery.Status.IGNORED
+    assert delivery.provider_txn_id == "555"
+
+
+def test_it_answers_400_for_a_body_that_is_not_json(cast, client: Client) -> None:
+    response = sepay_post(client, None, raw=b'{"id": 1, "transferAmount": ')
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "malformed_payload"
+    assert not Payment.objects.exists()
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == WebhookDelivery.Status.FAILED
+    assert delivery.body == '{"id": 1, "transferAmount": '
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"transferAmount": None},
+        {"transferAmount": "12.5"},
+        {"transferAmount": -100},
+        {"transferType": "sideways"},
+        {"id": None},
+        {"transactionDate": "yesterday"},
+    ],
+)
+def test_it_answers_400_for_missing_or_wrong_fields(cast, client: Client, change) -> None:
+    body = {**sepay_body(content=f"CHO40 {cast.vendor.merchant_code}"), **change}
+
+    response = sepay_post(client, body)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "malformed_payload"
+    assert not Payment.objects.exists()
+    assert WebhookDelivery.objects.get().status == WebhookDelivery.Status.FAILED
