@@ -100,7 +100,7 @@ if DATABASE_URL:
         "default": dj_database_url.parse(
             DATABASE_URL,
             conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
-            conn_health_checks=True,
+            conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", True),
         )
     }
 else:
@@ -214,6 +214,8 @@ SEPAY_WEBHOOK_SECRET = env_str("SEPAY_WEBHOOK_SECRET")  # SePay's HMAC-SHA256 va
 CASSO_CHECKSUM_KEY = env_str("CASSO_CHECKSUM_KEY")
 PAYOS_CHECKSUM_KEY = env_str("PAYOS_CHECKSUM_KEY")
 USSD_SHARED_SECRET = env_str("USSD_SHARED_SECRET")
+# The number customers dial for code entry (e.g. "*123*45#"), printed on stall cards.
+USSD_DIAL_CODE = env_str("USSD_DIAL_CODE")
 # Adapters to the world outside the machine; console/sandbox ones for the demo.
 SMS_BACKEND = env_str("SMS_BACKEND", "payments.sms.ConsoleSMSBackend")
 MOBILE_MONEY_RAIL = env_str("MOBILE_MONEY_RAIL", "payments.rails.SandboxRail")
@@ -221,7 +223,10 @@ PAYMENT_REQUEST_DEFAULT_TTL_SECONDS = env_int("PAYMENT_REQUEST_DEFAULT_TTL_SECON
 CONFIRMATION_CODE_TTL_SECONDS = env_int("CONFIRMATION_CODE_TTL_SECONDS", 24 * 3600)
 # Code entry (docs/code-entry.md): an offline confirmation with no payment by then is flagged.
 OFFLINE_CONFIRMATION_DEADLINE_SECONDS = env_int("OFFLINE_CONFIRMATION_DEADLINE_SECONDS", 24 * 3600)
-CELERY_BEAT_SCHEDULE["code-entry-sms-sweep"] = {"task": "payments.tasks.code_entry.sweep_outbound_sms", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["code-entry-sms-sweep"] = {
+    "task": "payments.tasks.code_entry.sweep_outbound_sms",
+    "schedule": 60.0,
+}
 CELERY_BEAT_SCHEDULE["code-entry-rail-sweep"] = {
     "task": "payments.tasks.code_entry.sweep_pending_rail_payments",
     "schedule": 60.0,
@@ -233,4 +238,7 @@ CELERY_BEAT_SCHEDULE["code-entry-offline-reconcile"] = {
 # Sale QRs (docs/vietqr.md): pending payment requests past expires_at → expired.
 CELERY_BEAT_SCHEDULE["expire-payment-requests"] = {"task": "payments.expire_payment_requests", "schedule": 60.0}
 # Webhook deliveries left "received" by a request that was cut off → failed (docs/webhooks.md).
-CELERY_BEAT_SCHEDULE["mark-stuck-webhook-deliveries"] = {"task": "payments.mark_stuck_webhook_deliveries", "schedule": 600.0}
+CELERY_BEAT_SCHEDULE["mark-stuck-webhook-deliveries"] = {
+    "task": "payments.mark_stuck_webhook_deliveries",
+    "schedule": 600.0,
+}

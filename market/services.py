@@ -6,7 +6,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from market.models import LegacyProvince, Market, Ward
 from market.selectors import markets_managed_by, provinces_managed_by
@@ -42,8 +42,9 @@ def market_create(
         legacy_province=legacy_province,
     )
     _check_legacy(market)
-    market.full_clean()
-    market.save()
+    # The code's uniqueness is left to the database (see _save).
+    market.full_clean(validate_unique=False)
+    _save(market)
     return market
 
 
@@ -64,9 +65,24 @@ def market_update(*, actor: User, market: Market, data: dict[str, Any]) -> Marke
     if "code" in data:
         market.code = market.code.upper()
     _check_legacy(market)
-    market.full_clean()
-    market.save()
+    # The code's uniqueness is left to the database (see _save).
+    market.full_clean(validate_unique=False)
+    _save(market)
     return market
+
+
+def _save(market: Market) -> None:
+    """Save; a code taken meanwhile by a concurrent request is reported like the
+    API's checked duplicate (400 ``duplicate_market_code``), not as a 500."""
+    try:
+        with transaction.atomic():
+            market.save()
+    except IntegrityError:
+        if Market.objects.filter(code=market.code).exclude(pk=market.pk).exists():
+            raise ValidationError(
+                {"code": ValidationError(f"Market code {market.code} is already used.", code="duplicate_market_code")}
+            ) from None
+        raise
 
 
 def _check_legacy(market: Market) -> None:

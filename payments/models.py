@@ -53,8 +53,10 @@ def _guarded_update(instance: models.Model, transitions: dict[str, frozenset[str
     if to not in transitions.get(current, frozenset()):
         raise TransitionError(f"{instance.__class__.__name__} {instance.pk}: {current} → {to} is not allowed")
     now = timezone.now()
-    updated = type(instance)._default_manager.filter(pk=instance.pk, status=current).update(
-        status=to, updated_at=now, **fields
+    updated = (
+        type(instance)
+        ._default_manager.filter(pk=instance.pk, status=current)
+        .update(status=to, updated_at=now, **fields)
     )
     if updated != 1:
         raise TransitionError(f"{instance.__class__.__name__} {instance.pk} changed concurrently")
@@ -91,7 +93,7 @@ class PaymentRequest(models.Model):
     expires_at = models.DateTimeField(_("expires at"))
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
     # Lets a client retry a create after a timeout without making a second QR.
-    idempotency_key = models.CharField(max_length=64, null=True, blank=True)
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001 - NULL means none; unique when set
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -197,8 +199,9 @@ class Payment(models.Model):
         indexes = [
             models.Index(fields=["market", "local_date"]),
             models.Index(fields=["vendor", "local_date"]),
-            models.Index(fields=["market", "attribution"], name="payment_unmatched_idx",
-                         condition=models.Q(vendor__isnull=True)),
+            models.Index(
+                fields=["market", "attribution"], name="payment_unmatched_idx", condition=models.Q(vendor__isnull=True)
+            ),
         ]
 
     def __str__(self) -> str:
@@ -229,6 +232,9 @@ class PaymentEvent(models.Model):
         verbose_name = _("payment event")
         verbose_name_plural = _("payment events")
 
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.payment_id}"
+
 
 class WebhookDelivery(models.Model):
     """A raw notification as it arrived, stored before it is verified or processed."""
@@ -257,6 +263,9 @@ class WebhookDelivery(models.Model):
         verbose_name = _("webhook delivery")
         verbose_name_plural = _("webhook deliveries")
 
+    def __str__(self) -> str:
+        return f"{self.source} {self.received_at:%Y-%m-%d %H:%M:%S} {self.status}"
+
 
 class ConfirmationCode(models.Model):
     """The 6-digit code SMSed after a code-entry payment (HOTP of the vendor key)."""
@@ -272,6 +281,9 @@ class ConfirmationCode(models.Model):
         verbose_name = _("confirmation code")
         verbose_name_plural = _("confirmation codes")
         constraints = [models.UniqueConstraint(fields=["vendor", "counter"], name="uniq_confirmation_counter")]
+
+    def __str__(self) -> str:
+        return f"#{self.counter} ({self.vendor_id})"
 
 
 class ConfirmationAttempt(models.Model):
@@ -301,6 +313,9 @@ class ConfirmationAttempt(models.Model):
         verbose_name_plural = _("confirmation attempts")
         indexes = [models.Index(fields=["vendor", "succeeded", "created_at"])]
 
+    def __str__(self) -> str:
+        return f"{self.vendor_id} {self.created_at:%Y-%m-%d %H:%M} {'ok' if self.succeeded else 'wrong'}"
+
 
 class OfflineConfirmation(models.Model):
     """A confirmation the vendor's device verified while offline, uploaded later."""
@@ -326,6 +341,9 @@ class OfflineConfirmation(models.Model):
         verbose_name_plural = _("offline confirmations")
         indexes = [models.Index(fields=["status", "reconcile_by"])]
 
+    def __str__(self) -> str:
+        return f"{self.client_uuid} {self.status}"
+
 
 class OfflineKeyGrant(models.Model):
     """A vendor device that has fetched the vendor's offline key (once per device)."""
@@ -338,6 +356,9 @@ class OfflineKeyGrant(models.Model):
         verbose_name = _("offline key grant")
         verbose_name_plural = _("offline key grants")
         constraints = [models.UniqueConstraint(fields=["vendor", "device_id"], name="uniq_offline_key_device")]
+
+    def __str__(self) -> str:
+        return f"{self.vendor_id} / {self.device_id}"
 
 
 class UssdSession(models.Model):
@@ -357,6 +378,9 @@ class UssdSession(models.Model):
     class Meta:
         verbose_name = _("USSD session")
         verbose_name_plural = _("USSD sessions")
+
+    def __str__(self) -> str:
+        return self.session_id
 
 
 class OutboundSms(models.Model):
@@ -384,6 +408,9 @@ class OutboundSms(models.Model):
         verbose_name = _("outbound SMS")
         verbose_name_plural = _("outbound SMS")
         indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.to} {self.status}"
 
 
 class CardBatch(models.Model):

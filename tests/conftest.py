@@ -25,6 +25,19 @@ from tests.factories import (
 from vendors.models import Vendor
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Transactional tests flush the database, taking the reference data loaded
+    by migrations (provinces, wards, banks) with it. Mixing flushing tests with
+    ones that restore a serialized copy breaks the latter, so every transactional
+    test restores the copy."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker and marker.kwargs.get("transaction") and not marker.kwargs.get("serialized_rollback"):
+            item.add_marker(
+                pytest.mark.django_db(*marker.args, **{**marker.kwargs, "serialized_rollback": True}), append=False
+            )
+
+
 @dataclass
 class Cast:
     market: Market

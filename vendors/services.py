@@ -110,7 +110,12 @@ def vendor_create(
         try:
             with transaction.atomic():
                 _check_duplicates(market=market, phone=phone, bank=bank, account_number=account_number, exclude=None)
-                vendor.full_clean(exclude=["merchant_code", "user", "onboarded_by"], validate_unique=False)
+                # Uniqueness is _check_duplicates' job (it names the vendor) and, in a
+                # race, the database's; full_clean's own check would answer a bare
+                # "unique_together" when the other request commits in between.
+                vendor.full_clean(
+                    exclude=["merchant_code", "user", "onboarded_by"], validate_unique=False, validate_constraints=False
+                )
                 vendor.save()
             return vendor
         except IntegrityError as exc:
@@ -148,7 +153,7 @@ def vendor_update(*, actor: User, vendor: Vendor, data: dict[str, Any]) -> Vendo
                 account_number=vendor.account_number,
                 exclude=vendor.pk,
             )
-            vendor.full_clean(exclude=["user", "onboarded_by"], validate_unique=False)
+            vendor.full_clean(exclude=["user", "onboarded_by"], validate_unique=False, validate_constraints=False)
             vendor.save()
     except IntegrityError:
         _check_duplicates(

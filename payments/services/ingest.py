@@ -4,8 +4,13 @@ payment exactly once.
 The order is dj-stripe's: the request is written to ``WebhookDelivery`` before
 anything is trusted (so a forged, broken or crashing delivery is still there
 to look at), then the provider's signature is checked, then the payment is
-recorded inside ``transaction.atomic()`` and the delivery row is updated in
-the same transaction. A failure is kept on the delivery row.
+recorded and the delivery row is updated in the same transaction — on
+PostgreSQL, in the common case (no sale to settle, nothing to flag), as one
+self-committing statement. A failure is kept on the delivery row.
+
+Round trips per delivery on PostgreSQL: store the delivery (1), look up the
+vendor or sale (1), record the payment and the outcome (1); plus Django's
+``SELECT 1`` when DB_CONN_HEALTH_CHECKS is on.
 
 Exactly once: ``Payment`` has a unique constraint on (source,
 provider_txn_id), and the payment is written with ``INSERT … ON CONFLICT
@@ -22,13 +27,15 @@ payment. Work derived from payments is picked up from the database.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.utils import timezone
 
 from payments.models import Payment, PaymentEvent, TransitionError, WebhookDelivery, local_date
@@ -70,35 +77,70 @@ def _headers_to_store(headers: Mapping[str, str]) -> dict[str, str]:
 # costs several times more CPU than PostgreSQL spends executing them.
 
 
-def _insert(obj: models.Model, *, unless_exists: tuple[str, ...] = (), before: str = "") -> int | None:
-    """INSERT ``obj`` and return its new primary key; with ``unless_exists``
-    (the columns of a unique constraint) return None instead of inserting when
-    that row exists — ``ON CONFLICT DO NOTHING``, which on PostgreSQL waits for
-    a concurrent insert of the same key and then yields to it. ``before`` is a
-    statement sent in the same round trip (PostgreSQL runs both in one
-    implicit transaction)."""
-    meta = obj._meta
+def _bound_cursor() -> Any:
+    """A cursor that sends parameters apart from the SQL (server-side binding)
+    on PostgreSQL: psycopg then encodes them in one C call instead of quoting
+    each one into the SQL text in Python — about a quarter of this module's
+    CPU per delivery. Otherwise exactly ``connection.cursor()``: the same
+    health check, error wrapping and query logging. (Django's default
+    client-side binding stays for everything else, and for statements this
+    cannot carry: several statements in one string.)"""
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql" or db.settings_dict["OPTIONS"].get("server_side_binding"):
+        return db.cursor()
+    from django.db.backends.postgresql.base import ServerBindingCursor  # type: ignore[attr-defined]  # psycopg 3 only
+
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    with db.wrap_database_errors:
+        return db._prepare_cursor(ServerBindingCursor(db.connection))  # type: ignore[attr-defined]
+
+
+def _insert_sql(obj: models.Model, *, unless_exists: tuple[str, ...] = ()) -> tuple[str, list[Any]]:
+    """``INSERT … RETURNING pk`` for ``obj`` and its parameters; with
+    ``unless_exists`` (the columns of a unique constraint) ``ON CONFLICT DO
+    NOTHING``, which on PostgreSQL waits for a concurrent insert of the same
+    key and then yields to it (and returns no row)."""
+    sql, fields = _insert_statement(type(obj), unless_exists)
+    db = connections[DEFAULT_DB_ALIAS]  # not the ``connection`` proxy: a lookup per use
+    return sql, [f.get_db_prep_save(f.pre_save(obj, True), db) for f in fields]
+
+
+@functools.cache
+def _insert_statement(model: type[models.Model], unless_exists: tuple[str, ...]) -> tuple[str, list[models.Field]]:
+    meta = model._meta
     qn = connection.ops.quote_name
     fields = [f for f in meta.concrete_fields if not f.primary_key]
-    values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
     sql = (
         f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "  # noqa: S608 (names from the model)
         f"VALUES ({', '.join(['%s'] * len(fields))})"
     )
     if unless_exists:
         sql += f" ON CONFLICT ({', '.join(qn(c) for c in unless_exists)}) DO NOTHING"
-    sql += f" RETURNING {qn(meta.pk.column)}"
-    with connection.cursor() as cursor:
-        cursor.execute(f"{before}; {sql}" if before else sql, values)
-        while cursor.description is None and cursor.nextset():
-            pass  # skip the result of ``before``
-        row = cursor.fetchone()
+    return f"{sql} RETURNING {qn(meta.pk.column)}", fields
+
+
+def _inserted(obj: models.Model, row: tuple[Any, ...] | None) -> int | None:
+    """Give ``obj`` the primary key the INSERT returned (None: it inserted nothing)."""
     if row is None:
         return None
     obj.pk = row[0]
     obj._state.adding = False
     obj._state.db = connection.alias
     return int(row[0])
+
+
+def _insert(obj: models.Model, *, unless_exists: tuple[str, ...] = (), before: str = "") -> int | None:
+    """INSERT ``obj`` and return its new primary key, or None when
+    ``unless_exists`` found the row there (see ``_insert_sql``). ``before`` is
+    a statement sent in the same round trip (PostgreSQL runs both in one
+    implicit transaction)."""
+    sql, values = _insert_sql(obj, unless_exists=unless_exists)
+    with connection.cursor() as cursor:
+        cursor.execute(f"{before}; {sql}" if before else sql, values)
+        while cursor.description is None and cursor.nextset():
+            pass  # skip the result of ``before``
+        return _inserted(obj, cursor.fetchone())
 
 
 def webhook_delivery_store(
@@ -129,9 +171,33 @@ _FINISH_SQL = (
 )
 
 
+# _FINISH_SQL for the statement of ``_insert_and_finish``: the payment is the
+# one its ``new`` CTE inserted, and nothing is updated when it inserted nothing.
+_FINISH_WITH_NEW_SQL = (
+    f'UPDATE "{WebhookDelivery._meta.db_table}" SET "status" = %s, "processed_at" = %s, '  # noqa: S608
+    '"provider_txn_id" = %s, "payment_id" = (SELECT id FROM new), "error" = %s '
+    'WHERE "id" = %s AND EXISTS (SELECT 1 FROM new)'
+)
+
+
 def _finish(delivery_id: int, status: str, *, txn_id: str = "", payment_id: int | None = None, error: str = "") -> None:
     with connection.cursor() as cursor:
         cursor.execute(_FINISH_SQL, [status, timezone.now(), txn_id, payment_id, error, delivery_id])
+
+
+def _insert_and_finish(payment: Payment, delivery_id: int) -> int | None:
+    """On PostgreSQL outside any transaction: insert ``payment`` (unless its
+    (source, provider_txn_id) exists) and mark the delivery processed with it,
+    as ONE statement — atomic on its own (a data-modifying CTE) and committed
+    synchronously, in one round trip instead of four (BEGIN, INSERT, UPDATE,
+    COMMIT). Returns the new payment's id, or None when it existed (the
+    delivery is then left untouched for the duplicate path)."""
+    insert, values = _insert_sql(payment, unless_exists=("source", "provider_txn_id"))
+    sql = f"WITH new AS ({insert}), finished AS ({_FINISH_WITH_NEW_SQL}) SELECT id FROM new"  # noqa: S608
+    params = [*values, Status.PROCESSED, timezone.now(), payment.provider_txn_id, "", delivery_id]
+    with _bound_cursor() as cursor:
+        cursor.execute(sql, params)
+        return _inserted(payment, cursor.fetchone())
 
 
 # --- recording -----------------------------------------------------------------------
@@ -180,6 +246,18 @@ def payment_record_credit(*, credit: BankCredit, delivery_id: int | None = None)
     # Field checks without full_clean's per-field queries: the foreign keys come
     # from rows just read and the unique constraint is the INSERT's own guard.
     payment.clean_fields(exclude=["vendor", "market", "payment_request"])
+    if (
+        delivery_id is not None
+        and not decision.flags
+        and not decision.settles_request
+        and connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+        # The common case (nothing but the payment and the delivery's outcome
+        # to write) in one self-committing statement; anything else — a sale
+        # to settle, flags, or an existing payment — goes the long way below.
+        and _insert_and_finish(payment, delivery_id) is not None
+    ):
+        return payment, True
     with transaction.atomic():
         created = _insert(payment, unless_exists=("source", "provider_txn_id")) is not None
         if not created:

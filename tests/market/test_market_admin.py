@@ -99,7 +99,7 @@ def test_it_does_not_let_a_volunteer_edit_a_market(cast):
 
     r = client.post(f"/admin/market/market/{cast.market.pk}/change/", {"stall_count": 1, "name": "X"})
 
-    assert r.status_code in (302, 403) or not r.context["adminform"].form.is_bound
+    assert r.status_code == 403  # may look, not change
     cast.market.refresh_from_db()
     assert cast.market.stall_count == 100
 

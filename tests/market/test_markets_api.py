@@ -207,9 +207,7 @@ UPDATE_STATUS = {
 
 @pytest.mark.parametrize("role", sorted(UPDATE_STATUS))
 def test_it_lets_only_the_board_and_province_update_a_market(cast, role):
-    r = client_for(getattr(cast, role)).patch(
-        f"/api/v1/markets/{cast.market.pk}/", {"stall_count": 321}, format="json"
-    )
+    r = client_for(getattr(cast, role)).patch(f"/api/v1/markets/{cast.market.pk}/", {"stall_count": 321}, format="json")
 
     assert r.status_code == UPDATE_STATUS[role], r.content
     cast.market.refresh_from_db()
@@ -237,9 +235,7 @@ def test_it_refuses_a_negative_stall_count(cast):
 
 
 def test_it_refuses_moving_a_market_into_another_province(cast):
-    r = client_for(cast.board).patch(
-        f"/api/v1/markets/{cast.market.pk}/", {"ward": _hanoi_ward()}, format="json"
-    )
+    r = client_for(cast.board).patch(f"/api/v1/markets/{cast.market.pk}/", {"ward": _hanoi_ward()}, format="json")
 
     assert r.status_code == 403
     cast.market.refresh_from_db()
@@ -271,3 +267,41 @@ def test_it_keeps_its_own_code_on_a_full_update(cast):
 
     assert r.status_code == 200, r.content
     assert r.json()["name"] == "Chợ Đồng Quang mới"
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_it_creates_one_market_when_two_officers_race_for_a_code(cast):
+    import threading
+
+    from django.db import connection
+
+    from tests.conftest import needs_postgres
+    from tests.factories import make_officer
+
+    needs_postgres()
+    officers = [cast.officer, make_officer("19", "officer2")]
+    for round_ in range(5):
+        code = f"TN-RACE-{round_}"
+        barrier = threading.Barrier(2)
+        results: list = [None, None]
+
+        def create(index, code=code, barrier=barrier, results=results):
+            try:
+                client = client_for(officers[index])
+                barrier.wait()
+                results[index] = client.post(
+                    "/api/v1/markets/", {"name": f"Chợ {index}", "code": code, "ward": CHO_DON}, format="json"
+                )
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=create, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+
+        assert sorted(r.status_code for r in results) == [201, 400], [r.content for r in results]
+        refused = next(r for r in results if r.status_code == 400)
+        assert refused.json()["error"]["code"] == "duplicate_market_code"
+        assert Market.objects.filter(code=code).count() == 1

@@ -23,12 +23,6 @@ USSD_SECRET = "test-ussd-secret"
 CUSTOMER = "+84987654321"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings: Any) -> None:
-    """The cast's nine users cost about a second each with the real hasher."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def sms(settings: Any) -> Iterator[type[LocmemSMSBackend]]:
     """The SMS gateway, replaced by an in-memory outbox; Celery runs tasks in

@@ -12,9 +12,9 @@ from django.utils import timezone
 from payments.models import ConfirmationAttempt, ConfirmationCode, Payment, PaymentEvent
 from tests.conftest import client_for, needs_postgres
 from tests.factories import make_vendor_user
-from tests.payments._code_entry import code_in_sms, fast_password_hasher, pay, sms, ussd_secret
+from tests.payments._code_entry import code_in_sms, pay, sms, ussd_secret
 
-__all__ = ["fast_password_hasher", "sms", "ussd_secret"]  # fixtures
+__all__ = ["sms", "ussd_secret"]  # fixtures
 
 URL = "/api/v1/payments/confirm/"
 

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from payments import confirmation
 from payments.models import ConfirmationCode, OfflineKeyGrant
 from tests.conftest import client_for
-from tests.payments._code_entry import code_for, code_in_sms, fast_password_hasher, pay, sms, ussd_secret
+from tests.payments._code_entry import code_for, code_in_sms, pay, sms, ussd_secret
 
-__all__ = ["fast_password_hasher", "sms", "ussd_secret"]  # fixtures
+__all__ = ["sms", "ussd_secret"]  # fixtures
 
 RFC4226_SECRET = b"12345678901234567890"
 RFC4226_CODES = ["755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583", "399871", "520489"]

@@ -201,10 +201,11 @@ DEAD_REDIS = "redis://127.0.0.1:6390/0"  # nothing listens here
 @pytest.fixture
 def redis_down(settings: Any) -> Any:
     """Point the broker and the cache at a closed port, with real (not eager) Celery."""
+    # Saved before anything changes, so the suite's eager mode comes back afterwards.
+    saved = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
     settings.REDIS_URL = DEAD_REDIS
     settings.CELERY_BROKER_URL = DEAD_REDIS
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    saved = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
     celery_app.conf.broker_url = DEAD_REDIS
     celery_app.conf.task_always_eager = False
     with override_settings(

@@ -13,9 +13,9 @@ from payments.services.code_entry import offline_confirmations_reconcile
 from payments.tasks.code_entry import reconcile_offline_confirmations
 from tests.conftest import client_for
 from tests.factories import make_vendor_user
-from tests.payments._code_entry import code_for, code_in_sms, fast_password_hasher, pay, sms, ussd_secret
+from tests.payments._code_entry import code_for, code_in_sms, pay, sms, ussd_secret
 
-__all__ = ["fast_password_hasher", "sms", "ussd_secret"]  # fixtures
+__all__ = ["sms", "ussd_secret"]  # fixtures
 
 URL = "/api/v1/payments/offline-sync/"
 

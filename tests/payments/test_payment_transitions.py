@@ -13,13 +13,6 @@ from payments.models import Payment, PaymentEvent, TransitionError
 from tests.conftest import client_for, needs_postgres
 from tests.factories import PaymentFactory
 
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # The cast hashes nine passwords; PBKDF2 costs over a second each, and no test here logs in by password.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 ALLOWED = {("pending", "succeeded"), ("pending", "failed"), ("succeeded", "refunded"), ("succeeded", "disputed")}
 STATUSES = [s.value for s in Payment.Status]
 

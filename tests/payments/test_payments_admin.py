@@ -15,12 +15,6 @@ from tests.factories import PaymentFactory, VendorFactory
 CHANGELIST = "/admin/payments/payment/"
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # The cast hashes nine passwords; PBKDF2 costs over a second each, and no test here logs in by password.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def staff(cast):
     """Give every role of the cast access to the admin site."""

@@ -21,12 +21,6 @@ from tests.factories import PaymentFactory, VendorFactory
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # The cast hashes nine passwords; PBKDF2 costs over a second each, and no test here logs in by password.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def vn(day: int, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime(2025, 3, day, hour, minute, tzinfo=VN)
 

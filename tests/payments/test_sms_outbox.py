@@ -15,9 +15,9 @@ from payments.models import OutboundSms, Payment
 from payments.services.sms import SMS_MAX_ATTEMPTS
 from payments.sms import ConsoleSMSBackend
 from payments.tasks import code_entry as tasks
-from tests.payments._code_entry import CUSTOMER, code_in_sms, fast_password_hasher, pay, sms, ussd_secret
+from tests.payments._code_entry import CUSTOMER, code_in_sms, pay, sms, ussd_secret
 
-__all__ = ["fast_password_hasher", "sms", "ussd_secret"]  # fixtures
+__all__ = ["sms", "ussd_secret"]  # fixtures
 
 
 def _age_outbox() -> None:

@@ -17,12 +17,6 @@ from tests.conftest import client_for, needs_postgres
 from tests.factories import PaymentFactory, VendorFactory, make_board
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # The cast hashes nine passwords; PBKDF2 costs over a second each, and no test here logs in by password.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def queued(cast) -> Payment:
     """A credit that reached cast.market's collection account with an unreadable transfer content."""

@@ -21,7 +21,6 @@ from tests.payments._code_entry import (
     Phone,
     code_for,
     code_in_sms,
-    fast_password_hasher,
     pay,
     sms,
     ussd_secret,
@@ -29,7 +28,7 @@ from tests.payments._code_entry import (
 from vendors.identifiers import damm_check_digit
 from vendors.models import Vendor
 
-__all__ = ["fast_password_hasher", "sms", "ussd_secret"]  # fixtures
+__all__ = ["sms", "ussd_secret"]  # fixtures
 
 
 def _screens_fit(phone: Phone) -> None:
