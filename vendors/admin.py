@@ -74,23 +74,7 @@ class VendorAdmin(ScopedAdmin):
     search_fields = ["full_name", "phone", "merchant_code", "account_number", "stall_label"]
     readonly_fields = ["merchant_code", "onboarded_by", "onboarded_at", "created_at", "updated_at"]
     autocomplete_fields = ["market", "user"]
-    fields = [
-        "market",
-        "full_name",
-        "phone",
-        "stall_label",
-        "goods_category",
-        "bank",
-        "account_number",
-        "account_name",
-        "status",
-        "user",
-        "merchant_code",
-        "onboarded_by",
-        "onboarded_at",
-        "created_at",
-        "updated_at",
-    ]
+    fields = [*VendorAdminForm.Meta.fields, *readonly_fields]
 
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         user: Any = request.user
