@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from market.models import BoardMember, Market, ProvinceOfficer, VolunteerAssignment, Ward
+from payments.models import Channel, Payment, Source, local_date
 from payments.vietqr import fold_ascii
 from vendors.identifiers import damm_check_digit
 from vendors.models import Vendor
@@ -49,6 +50,7 @@ DEMO_PASSWORD_NOTE = "Demo logins share one password, printed by seed_demo and l
 class DemoSummary:
     markets: int = 0
     vendors: int = 0
+    payments: int = 0
     users: list[str] = field(default_factory=list)
 
 
@@ -69,7 +71,7 @@ def _vendor_name(rng: random.Random) -> str:
 
 
 @transaction.atomic
-def seed_demo(*, password: str, vendors_per_market: int = 30) -> DemoSummary:
+def seed_demo(*, password: str, vendors_per_market: int = 30, payment_days: int = 14) -> DemoSummary:
     summary = DemoSummary()
     _user("admin", password, "Quản trị", "", is_superuser=True, is_staff=True)
     officer = _user("sct.thainguyen", password, "Hà Thị", "Thu", is_staff=True)
@@ -124,6 +126,7 @@ def seed_demo(*, password: str, vendors_per_market: int = 30) -> DemoSummary:
                 onboarded_at=timezone.make_aware(dt.datetime.combine(since, dt.time(8))) + dt.timedelta(days=n),
             )
         summary.vendors += market.vendors.count()
+        summary.payments += _seed_payments(market, days=payment_days)
 
         if index == 0:
             first = market.vendors.order_by("id").first()
@@ -132,3 +135,59 @@ def seed_demo(*, password: str, vendors_per_market: int = 30) -> DemoSummary:
                 first.save(update_fields=["user"])
             summary.users.append("tt.demo")
     return summary
+
+
+# Channel mix and ticket sizes of a traditional market (đồng, multiples of 1,000).
+_CHANNELS = [
+    (Channel.STATIC_QR, Source.SEPAY, 0.55),
+    (Channel.DYNAMIC_QR, Source.SEPAY, 0.2),
+    (Channel.PHONE_TRANSFER, Source.CASSO, 0.15),
+    (Channel.CODE_ENTRY, Source.USSD, 0.1),
+]
+_TICKETS = [(10, 40), (40, 120), (120, 400), (400, 1500)]
+
+
+def _seed_payments(market: Market, *, days: int) -> int:
+    """Cashless receipts for the market's active vendors over the last ``days``
+    Vietnam calendar days, so the ledger and summaries have something to show.
+    Ids are deterministic per vendor and day: re-running adds nothing."""
+    if days <= 0:
+        return 0
+    today = local_date(timezone.now())
+    rows: list[Payment] = []
+    for vendor in market.vendors.filter(status=Vendor.Status.ACTIVE).order_by("id"):
+        rng = random.Random(f"cho40-demo-payments-{vendor.merchant_code}")
+        activity = rng.choice([0, 1, 2, 4, 6, 9])  # some traders barely use it yet
+        for offset in range(days, -1, -1):
+            day = today - dt.timedelta(days=offset)
+            for n in range(rng.randint(0, activity)):
+                channel, source, _ = rng.choices(_CHANNELS, weights=[c[2] for c in _CHANNELS])[0]
+                low, high = rng.choices(_TICKETS, weights=[50, 35, 12, 3])[0]
+                occurred = timezone.make_aware(
+                    dt.datetime.combine(day, dt.time(5 + rng.randrange(12), rng.randrange(60)))
+                )
+                if occurred > timezone.now():
+                    continue
+                rows.append(
+                    Payment(
+                        vendor=vendor,
+                        market=market,
+                        amount=rng.randint(low, high) * 1000,
+                        channel=channel,
+                        source=source,
+                        provider_txn_id=f"demo-{vendor.merchant_code}-{day:%Y%m%d}-{n}",
+                        status=Payment.Status.SUCCEEDED,
+                        attribution=(
+                            Payment.Attribution.CODE_ENTRY
+                            if channel == Channel.CODE_ENTRY
+                            else Payment.Attribution.ACCOUNT
+                            if channel == Channel.PHONE_TRANSFER
+                            else Payment.Attribution.MERCHANT_CODE
+                        ),
+                        receiving_account=vendor.account_number,
+                        occurred_at=occurred,
+                        local_date=day,
+                    )
+                )
+    Payment.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    return Payment.objects.filter(market=market).count()

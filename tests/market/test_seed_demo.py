@@ -8,6 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from market.models import BoardMember, Market, ProvinceOfficer, VolunteerAssignment
+from payments.models import Payment, local_date
 from vendors.identifiers import is_valid_merchant_code
 from vendors.models import Vendor
 from vendors.services import normalize_account_name
@@ -38,6 +39,7 @@ def _counts() -> tuple[int, ...]:
         BoardMember.objects.count(),
         VolunteerAssignment.objects.count(),
         ProvinceOfficer.objects.count(),
+        Payment.objects.count(),
     )
 
 
@@ -50,6 +52,24 @@ def test_it_runs_twice_without_duplicating():
     assert first[0] == 12
     assert first[1] == 12 * 5
     assert "12 markets" in first_output
+
+
+def test_it_gives_active_vendors_demo_payments_up_to_today():
+    _seed("--payment-days", "7")
+
+    payments = Payment.objects.all()
+    assert payments.exists()
+    assert not payments.filter(vendor__status=Vendor.Status.PENDING).exists()
+    assert set(payments.values_list("channel", flat=True)) == {
+        "static_qr",
+        "dynamic_qr",
+        "phone_transfer",
+        "code_entry",
+    }
+    for payment in payments[:200]:
+        assert payment.market_id == payment.vendor.market_id
+        assert payment.local_date == local_date(payment.occurred_at)
+        assert payment.amount > 0 and payment.amount % 1000 == 0
 
 
 def test_it_creates_the_former_bac_kan_pilot_markets_in_thai_nguyen():
