@@ -13,7 +13,6 @@ from payments.models import Channel, Payment, PaymentEvent, PaymentRequest
 from payments.services.attribution import merchant_code_candidates, normalize_content, reference_candidates
 from tests.factories import VendorFactory
 from tests.payments.webhooks_support import (
-    fast_passwords,  # noqa: F401  (autouse fixture)
     provider_keys,  # noqa: F401  (fixture)
     sepay_body,
     sepay_post,

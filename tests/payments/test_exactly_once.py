@@ -21,7 +21,6 @@ from tests.payments.webhooks_support import (
     casso_body,
     casso_post,
     encode,
-    fast_passwords,  # noqa: F401  (autouse fixture)
     payos_body,
     payos_post,
     provider_keys,  # noqa: F401  (fixture)

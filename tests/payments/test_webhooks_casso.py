@@ -13,7 +13,6 @@ from tests.payments.webhooks_support import (
     CASSO_KEY,
     casso_body,
     casso_post,
-    fast_passwords,  # noqa: F401  (autouse fixture)
     provider_keys,  # noqa: F401  (fixture)
 )
 

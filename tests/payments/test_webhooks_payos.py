@@ -9,7 +9,6 @@ from payments.models import Payment, WebhookDelivery
 from payments.webhooks import payos
 from tests.payments.webhooks_support import (
     PAYOS_KEY,
-    fast_passwords,  # noqa: F401  (autouse fixture)
     payos_body,
     payos_post,
     provider_keys,  # noqa: F401  (fixture)

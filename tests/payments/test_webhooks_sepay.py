@@ -13,7 +13,6 @@ from payments.models import Channel, Payment, WebhookDelivery
 from tests.payments.webhooks_support import (
     SEPAY_API_KEY,
     encode,
-    fast_passwords,  # noqa: F401  (autouse fixture)
     provider_keys,  # noqa: F401  (fixture)
     sepay_body,
     sepay_post,

@@ -28,13 +28,6 @@ PAYOS_URL = "/api/v1/webhooks/payos/"
 _ids = itertools.count(900_001)
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings: Any) -> None:
-    """The cast's users need no real password hashing here (PBKDF2 costs
-    seconds per user on this machine); imported by each webhook test module."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def provider_keys(settings: Any) -> None:
     settings.SEPAY_API_KEY = SEPAY_API_KEY
