@@ -25,17 +25,23 @@ from tests.factories import (
 from vendors.models import Vendor
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Transactional tests flush the database, taking the reference data loaded
-    by migrations (provinces, wards, banks) with it. Mixing flushing tests with
-    ones that restore a serialized copy breaks the latter, so every transactional
-    test restores the copy."""
-    for item in items:
-        marker = item.get_closest_marker("django_db")
-        if marker and marker.kwargs.get("transaction") and not marker.kwargs.get("serialized_rollback"):
-            item.add_marker(
-                pytest.mark.django_db(*marker.args, **{**marker.kwargs, "serialized_rollback": True}), append=False
-            )
+@pytest.fixture(autouse=True)
+def _reference_data(request: pytest.FixtureRequest, _django_db_marker: None) -> None:
+    """Transactional tests flush the database after themselves, taking the
+    reference data loaded by migrations (provinces, wards, banks) with it.
+    Before each one, load it again if it is gone — with the migration's own
+    bulk loaders, which take a fraction of a second where restoring a
+    serialized copy (``serialized_rollback``) takes about ten."""
+    marker = request.node.get_closest_marker("django_db")
+    if not marker or not marker.kwargs.get("transaction"):
+        return
+    from market.models import Bank, LegacyProvince, Province
+    from market.reference_data import load_admin_units, load_banks
+
+    if not Ward.objects.exists():
+        load_admin_units(Province, Ward, LegacyProvince)
+    if not Bank.objects.exists():
+        load_banks(Bank)
 
 
 @dataclass

@@ -269,7 +269,7 @@ def test_it_keeps_its_own_code_on_a_full_update(cast):
     assert r.json()["name"] == "Chợ Đồng Quang mới"
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_it_creates_one_market_when_two_officers_race_for_a_code(cast):
     import threading
 

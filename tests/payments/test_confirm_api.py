@@ -152,9 +152,8 @@ def test_it_validates_the_input(cast):
     assert r.json()["error"]["fields"]["merchant_code"][0]["code"] == "required"
 
 
-# serialized_rollback: restores the reference data (wards, banks) the flush removes,
-# and keeps the flush from re-creating content types under the next such test.
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# Outside a test transaction (real concurrency); conftest reloads the reference data the flush removes.
+@pytest.mark.django_db(transaction=True)
 def test_it_holds_the_limit_under_parallel_guesses(cast, sms, ussd_secret):
     needs_postgres()
     pay("parallel-guess", cast.vendor, 20_000)

@@ -152,7 +152,7 @@ def _in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
     return results
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_it_records_one_payment_for_twenty_concurrent_identical_deliveries(cast) -> None:
     needs_postgres()
     body = encode(sepay_body(content=f"CHO40 {cast.vendor.merchant_code}", amount=60_000, txn_id=424242))
@@ -170,7 +170,7 @@ def test_it_records_one_payment_for_twenty_concurrent_identical_deliveries(cast)
     assert statuses == sorted([Delivery.PROCESSED] + [Delivery.DUPLICATE] * 19)
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_it_settles_a_sale_once_when_two_different_payments_race_for_it(cast) -> None:
     needs_postgres()
     request = PaymentRequest.objects.create(

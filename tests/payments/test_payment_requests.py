@@ -154,7 +154,7 @@ def test_it_draws_another_reference_when_one_is_taken(cast, monkeypatch):
     assert response.json()["reference"] == "KMNPRTWXY3"
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_it_keeps_references_unique_under_concurrent_creation(cast, monkeypatch):
     needs_postgres()
     # A tiny pool of references makes the threads collide all the time.
@@ -190,7 +190,7 @@ def test_it_keeps_references_unique_under_concurrent_creation(cast, monkeypatch)
     assert len(references) == 24 == len(set(references))
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_it_makes_one_request_for_concurrent_retries_with_one_key(cast):
     needs_postgres()
     results: list[tuple[int, bool]] = []

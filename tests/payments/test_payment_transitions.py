@@ -129,7 +129,7 @@ def test_it_rejects_an_overlong_note(cast):
     assert "note" in r.json()["error"]["fields"]
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_it_applies_only_one_of_a_simultaneous_refund_and_dispute(cast):
     needs_postgres()
     payment = PaymentFactory.create(vendor=cast.vendor)

@@ -213,7 +213,7 @@ def test_it_refuses_a_second_assignment_from_a_stale_read(cast, queued):
     assert PaymentEvent.objects.filter(payment=queued).count() == 1
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_it_lets_exactly_one_of_two_simultaneous_assignments_win(cast):
     needs_postgres()
     queued = PaymentFactory.create(vendor=None, market=cast.market)

@@ -266,9 +266,8 @@ def test_it_rejects_a_request_without_a_session(cast, ussd_secret, api):
     assert r.json()["error"]["code"] == "required"
 
 
-# serialized_rollback: restores the reference data (wards, banks) the flush removes,
-# and keeps the flush from re-creating content types under the next such test.
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# Outside a test transaction (real concurrency); conftest reloads the reference data the flush removes.
+@pytest.mark.django_db(transaction=True)
 def test_it_makes_one_payment_when_the_final_step_arrives_twice_at_once(cast, sms, ussd_secret):
     needs_postgres()
     phone = Phone("race-1")

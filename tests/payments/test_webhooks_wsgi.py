@@ -221,7 +221,7 @@ def test_it_answers_500_in_json_and_keeps_the_delivery_when_recording_fails(cast
 # --- outside a test transaction, as in production (PostgreSQL) ---------------------------
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_it_records_one_payment_for_concurrent_identical_deliveries_through_the_lane(cast) -> None:
     needs_postgres()
     body = encode(sepay_body(content=f"CHO40 {cast.vendor.merchant_code}", amount=70_000, txn_id=626262))

@@ -688,7 +688,7 @@ def _race(users, payloads):
     return results
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(
     ("clash", "code"),
     [("phone", "duplicate_phone"), ("account", "duplicate_account")],
