@@ -20,17 +20,39 @@ LOCAL_ONLY = {"CHO_VAR_DIR", "CELERY_TASK_ALWAYS_EAGER", "DEMO_PASSWORD"}
 COMPOSE_ONLY = {"PORT"}
 
 
+def _check_proxy(services: dict) -> list[str]:
+    """The proxy mounts deploy/nginx.conf, which sends each provider's webhook
+    path to the webhooks service (config.asgi) and the rest to web."""
+    sys.path.insert(0, str(ROOT))
+    from payments.webhooks import PROVIDERS  # needs the path above; no Django set-up
+
+    errors: list[str] = []
+    mounts = " ".join(services.get("proxy", {}).get("volumes") or [])
+    if "./deploy/nginx.conf:" not in mounts:
+        errors.append("proxy does not mount ./deploy/nginx.conf")
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    for path in (f"/api/v1/webhooks/{source}/" for source in PROVIDERS):
+        if not re.search(rf"location = {re.escape(path)} {{ proxy_pass http://cho40_webhooks; }}", conf):
+            errors.append(f"deploy/nginx.conf does not send {path} to the webhooks service")
+    if "server webhooks:8001" not in conf or "server web:8000" not in conf:
+        errors.append("deploy/nginx.conf upstreams do not match the web and webhooks services")
+    if "config.asgi:application" not in " ".join(services.get("webhooks", {}).get("command") or []):
+        errors.append("webhooks does not serve config.asgi:application")
+    return errors
+
+
 def main() -> int:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     errors: list[str] = []
     services = compose.get("services", {})
-    for name in ("postgres", "redis", "web", "worker", "beat"):
+    for name in ("postgres", "redis", "web", "webhooks", "worker", "beat", "proxy"):
         if name not in services:
             errors.append(f"missing service {name}")
-    for name in ("postgres", "redis", "web", "worker"):
+    for name in ("postgres", "redis", "web", "webhooks", "worker", "proxy"):
         if "healthcheck" not in services.get(name, {}):
             errors.append(f"service {name} has no healthcheck")
-    app = ["web", "worker", "beat", "migrate"]
+    errors += _check_proxy(services)
+    app = ["web", "webhooks", "worker", "beat", "migrate"]
     images = {services[s].get("image") for s in app if s in services}
     if len(images) != 1:
         errors.append(f"app services must share one image, got {images}")

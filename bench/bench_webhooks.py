@@ -375,9 +375,10 @@ def run() -> dict[str, Any]:
     wrk = loadgen == "wrk"
     total = _env_int("BENCH_WEBHOOKS_N", 20_000)
     seconds = _env_int("BENCH_WEBHOOKS_SECONDS", 30)
-    workers = _env_int("BENCH_WEBHOOKS_WORKERS", 6)
+    asgi_default = os.environ.get("BENCH_WEBHOOKS_SERVER", "asgi").strip().lower() != "wsgi"
+    workers = _env_int("BENCH_WEBHOOKS_WORKERS", 2 if asgi_default else 6)
     clients = _env_int("BENCH_WEBHOOKS_CLIENTS", 1 if wrk else 2)
-    conns = _env_int("BENCH_WEBHOOKS_CONNS", 16 if wrk else 8)
+    conns = _env_int("BENCH_WEBHOOKS_CONNS", (64 if asgi_default else 16) if wrk else 8)
     threads = _env_int("BENCH_WEBHOOKS_THREADS", 1)
 
     print(f"   preparing {BENCH_DB} …", flush=True)
@@ -413,9 +414,10 @@ def run() -> dict[str, Any]:
         return _fire_python(port, codes, first_id=first_id, total=count, clients=clients, conns=conns, seconds=duration)
 
     port = _free_port()
+    asgi = os.environ.get("BENCH_WEBHOOKS_SERVER", "asgi").strip().lower() != "wsgi"
     command = [
         str(BIN / "gunicorn"),
-        "config.wsgi",
+        "config.asgi:application" if asgi else "config.wsgi",
         "-b",
         f"127.0.0.1:{port}",
         "-w",
@@ -428,9 +430,12 @@ def run() -> dict[str, Any]:
         "--keep-alive",
         "30",
     ]
-    if threads > 1:
+    if asgi:
+        command += ["--worker-class", "uvicorn_worker.UvicornWorker"]
+    elif threads > 1:
         command += ["--worker-class", "gthread", "--threads", str(threads)]
-    shape = f"gunicorn -w {workers}{f' gthread×{threads}' if threads > 1 else ''}"
+    kind = " uvicorn (config.asgi, batching intake)" if asgi else (f" gthread×{threads}" if threads > 1 else " sync")
+    shape = f"gunicorn -w {workers}{kind}"
     shape += f", {loadgen} {clients}×{conns} connections, DB_CONN_HEALTH_CHECKS={env['DB_CONN_HEALTH_CHECKS']}"
     # gunicorn's own log (its workers' shutdown notices included) goes to a
     # file, shown only if the server never came up.

@@ -162,6 +162,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Reverse proxies in front of the app (docker-compose.yml has one): the
+    # login throttle then keys on the client address the proxy saw, not on the
+    # proxy's. 0 trusts no X-Forwarded-For at all.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -213,6 +217,10 @@ SEPAY_API_KEY = env_str("SEPAY_API_KEY")
 SEPAY_WEBHOOK_SECRET = env_str("SEPAY_WEBHOOK_SECRET")  # SePay's HMAC-SHA256 variant
 CASSO_CHECKSUM_KEY = env_str("CASSO_CHECKSUM_KEY")
 PAYOS_CHECKSUM_KEY = env_str("PAYOS_CHECKSUM_KEY")
+# The batching webhook intake (config.asgi, payments/webhooks/intake.py): database
+# writer threads per worker process, and the most deliveries one batch writes.
+WEBHOOK_INTAKE_WRITERS = env_int("WEBHOOK_INTAKE_WRITERS", 1)
+WEBHOOK_INTAKE_MAX_BATCH = env_int("WEBHOOK_INTAKE_MAX_BATCH", 200)
 USSD_SHARED_SECRET = env_str("USSD_SHARED_SECRET")
 # The number customers dial for code entry (e.g. "*123*45#"), printed on stall cards.
 USSD_DIAL_CODE = env_str("USSD_DIAL_CODE")

@@ -123,7 +123,8 @@ def _select_each(queries: list[tuple[str, list[Any]]]) -> list[list[tuple[Any, .
 # project's 2-core servers building the equivalent ORM queries costs several
 # times more CPU than PostgreSQL spends answering them.
 _REQUEST_COLUMNS = ("id", "vendor_id", "market_id", "reference", "amount", "status", "created_at")
-_VENDOR_COLUMNS = ("id", "market_id", "merchant_code", "account_number", "bank_id")
+# The vendor's bank code and short name come along for rule 3's tie-break.
+_VENDOR_COLUMNS = ("id", "market_id", "merchant_code", "account_number", "bank_id", "bank_code", "bank_short_name")
 
 
 def _request_query(references: list[str]) -> tuple[str, list[Any]]:
@@ -135,13 +136,17 @@ def _vendor_query(codes: list[str], accounts: list[str]) -> tuple[str, list[Any]
     """Vendors named by a merchant code or owning a receiving account (rules 2 and 3)."""
     conditions: list[str] = []
     params: list[Any] = []
-    for column, values in (('"merchant_code"', codes), ('"account_number"', accounts)):
+    for column, values in (('v."merchant_code"', codes), ('v."account_number"', accounts)):
         if values:
             where, more = _any_of(column, values)
             conditions.append(where)
             params += more
-    table = Vendor._meta.db_table
-    return f'SELECT {", ".join(_VENDOR_COLUMNS)} FROM "{table}" WHERE {" OR ".join(conditions)}', params  # noqa: S608
+    vendors, banks = Vendor._meta.db_table, Bank._meta.db_table
+    sql = (
+        'SELECT v."id", v."market_id", v."merchant_code", v."account_number", v."bank_id", b."code", b."short_name" '  # noqa: S608
+        f'FROM "{vendors}" v LEFT JOIN "{banks}" b ON b."bin" = v."bank_id" WHERE {" OR ".join(conditions)}'
+    )
+    return sql, params
 
 
 def _best_request(rows: list[tuple[Any, ...]]) -> PaymentRequest | None:
@@ -180,15 +185,16 @@ def _bank_key(name: str) -> str:
 
 def vendors_for_account(vendors: Iterable[dict[str, Any]], *, bank: str = "") -> list[dict[str, Any]]:
     """Narrow vendors sharing an account number by the provider's bank name
-    ("Vietcombank", "VCB", "MBBank", or a BIN), when it says one and that decides."""
+    ("Vietcombank", "VCB", "MBBank", or a BIN), when it says one and that decides.
+    Each vendor row carries ``bank_id`` (the BIN), ``bank_code`` and ``bank_short_name``."""
     found = list(vendors)
     if len(found) > 1 and bank:
         key = _bank_key(bank)
-        names = {
-            b.bin: {b.bin, _bank_key(b.code), _bank_key(b.short_name)}
-            for b in Bank.objects.filter(bin__in={v["bank_id"] for v in found})
-        }
-        same_bank = [v for v in found if key in names.get(v["bank_id"], set())]
+
+        def names(v: dict[str, Any]) -> set[str]:
+            return {v["bank_id"], _bank_key(v.get("bank_code") or ""), _bank_key(v.get("bank_short_name") or "")}
+
+        same_bank = [v for v in found if key in names(v)]
         if same_bank:
             found = same_bank
     return found
@@ -203,24 +209,60 @@ def amount_check(*, paid: int, expected: int) -> str:
 # --- the decision ----------------------------------------------------------------
 
 
-def attribute(
-    *, content: str, amount: int, account_number: str = "", sub_account: str = "", bank: str = "", extra_text: str = ""
-) -> Attribution:
-    """Decide vendor, market, channel and attribution for a credit of
-    ``amount`` đồng with transfer ``content`` received on ``account_number``."""
+@dataclass(frozen=True)
+class Candidates:
+    """What in a credit could name a trader: the lookups rules 1-3 need."""
+
+    references: tuple[str, ...]  # sale references, sorted
+    codes: tuple[str, ...]  # valid merchant codes, prefixed ones first
+    accounts: tuple[str, ...]  # receiving account, then sub-account
+
+
+def candidates(*, content: str, extra_text: str = "", account_number: str = "", sub_account: str = "") -> Candidates:
     text = f"{content} {extra_text}" if extra_text else content
-    accounts = [a for a in dict.fromkeys((account_number, sub_account)) if a]
-    codes = merchant_code_candidates(text)
-    references = sorted(reference_candidates(text))
+    return Candidates(
+        references=tuple(sorted(reference_candidates(text))),
+        codes=tuple(merchant_code_candidates(text)),
+        accounts=tuple(a for a in dict.fromkeys((account_number, sub_account)) if a),
+    )
+
+
+def lookup(wanted: Iterable[Candidates]) -> tuple[list[tuple[Any, ...]], list[dict[str, Any]]]:
+    """The payment requests and vendors that any of ``wanted`` could name, in
+    at most one round trip on PostgreSQL however many credits ask: ``(request
+    rows, vendor rows)``, for :func:`decide` to pick from."""
+    references: dict[str, None] = {}
+    codes: dict[str, None] = {}
+    accounts: dict[str, None] = {}
+    for c in wanted:
+        references.update(dict.fromkeys(c.references))
+        codes.update(dict.fromkeys(c.codes))
+        accounts.update(dict.fromkeys(c.accounts))
     queries = []
     if references:
-        queries.append(_request_query(references))
+        queries.append(_request_query(list(references)))
     if codes or accounts:
-        queries.append(_vendor_query(codes, accounts))
-    results = _select_each(queries)
-    request = _best_request(results.pop(0)) if references else None
-    rows = [dict(zip(_VENDOR_COLUMNS, row, strict=True)) for row in (results[0] if results else [])]
-    account_owners = vendors_for_account((r for r in rows if r["account_number"] in accounts), bank=bank)
+        queries.append(_vendor_query(list(codes), list(accounts)))
+    results = _select_each(queries) if queries else []
+    requests = results.pop(0) if references else []
+    vendors = [dict(zip(_VENDOR_COLUMNS, row, strict=True)) for row in (results[0] if results else [])]
+    return requests, vendors
+
+
+def decide(
+    wanted: Candidates,
+    *,
+    amount: int,
+    bank: str = "",
+    request_rows: Iterable[tuple[Any, ...]],
+    vendor_rows: Iterable[dict[str, Any]],
+) -> Attribution:
+    """Apply rules 1-4 to one credit, given rows from :func:`lookup` (rows
+    that ``wanted`` does not name are ignored, so a batch's rows can be shared)."""
+    reference_index = _REQUEST_COLUMNS.index("reference")
+    request = _best_request([r for r in request_rows if r[reference_index] in wanted.references])
+    rows = [r for r in vendor_rows if r["merchant_code"] in wanted.codes or r["account_number"] in wanted.accounts]
+    account_owners = vendors_for_account((r for r in rows if r["account_number"] in wanted.accounts), bank=bank)
     sole_owner = account_owners[0] if len(account_owners) == 1 else None
 
     def conflict(vendor_id: int) -> tuple[Flag, ...]:
@@ -255,7 +297,7 @@ def attribute(
 
     # 2. a merchant code
     by_code = {r["merchant_code"]: r for r in rows}
-    for code in codes:
+    for code in wanted.codes:
         if code in by_code:
             vendor = by_code[code]
             return Attribution(
@@ -282,3 +324,13 @@ def attribute(
         channel=Channel.PHONE_TRANSFER,
         attribution=Payment.Attribution.UNMATCHED,
     )
+
+
+def attribute(
+    *, content: str, amount: int, account_number: str = "", sub_account: str = "", bank: str = "", extra_text: str = ""
+) -> Attribution:
+    """Decide vendor, market, channel and attribution for a credit of
+    ``amount`` đồng with transfer ``content`` received on ``account_number``."""
+    wanted = candidates(content=content, extra_text=extra_text, account_number=account_number, sub_account=sub_account)
+    request_rows, vendor_rows = lookup([wanted])
+    return decide(wanted, amount=amount, bank=bank, request_rows=request_rows, vendor_rows=vendor_rows)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import logging
 import traceback
 from collections.abc import Mapping
@@ -39,7 +40,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transac
 from django.utils import timezone
 
 from payments.models import Payment, PaymentEvent, TransitionError, WebhookDelivery, local_date
-from payments.services.attribution import Attribution, Flag, attribute
+from payments.services.attribution import Attribution, Flag, attribute, candidates, decide, lookup
 from payments.webhooks.base import BankCredit, MalformedPayload, WebhookError, load_json
 
 logger = logging.getLogger(__name__)
@@ -345,3 +346,310 @@ def webhook_deliveries_mark_stuck(*, older_than: dt.timedelta = dt.timedelta(min
     return WebhookDelivery.objects.filter(status=Status.RECEIVED, received_at__lt=cutoff).update(
         status=Status.FAILED, processed_at=timezone.now(), error="no outcome recorded: the request was cut off"
     )
+
+
+# --- many deliveries at once -------------------------------------------------------------
+#
+# The intake lane (``payments.webhooks.intake``) hands over every delivery that
+# arrived while the previous batch was being written. On PostgreSQL the common
+# case costs a fixed number of statements per batch instead of three round
+# trips and a WAL flush per delivery: at a rush hour most of the work of
+# recording a payment is per-statement and per-commit overhead, so a batch of
+# fifty costs little more than one. The steps and guarantees are those of
+# ``webhook_ingest`` above, delivery by delivery:
+#
+# 1. every delivery is stored raw before anything is trusted (one INSERT for
+#    the batch, committed without waiting for its own flush, as above);
+# 2. each is parsed and its signature checked in Python; refusals are answered
+#    as the single path answers them and kept on their rows;
+# 3. the vendors and sale requests that any credit could name are read in one
+#    round trip, and each credit is attributed by the same rules;
+# 4. the plain credits (nothing to settle or flag, first of their
+#    (source, provider_txn_id) in the batch) are inserted with ``ON CONFLICT
+#    DO NOTHING`` and their deliveries finished, and the refused and ignored
+#    deliveries finished, in ONE self-committing statement (synchronous
+#    commit: nobody is answered before the payments are on disk). Rows go in
+#    sorted by (source, provider_txn_id), so two batches waiting on each
+#    other's keys always wait in the same order and cannot deadlock;
+# 5. everything else — a sale to settle, a flag for the board, a credit the
+#    table already holds (a retry, a replay, a concurrent twin) — takes
+#    ``payment_record_credit`` one by one, exactly as a single delivery would.
+#
+# If the batch statement fails, each of its credits is retried alone through
+# step 5, so one bad delivery never costs the others their answer.
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One webhook request as the intake lane received it."""
+
+    provider: ModuleType
+    headers: Mapping[str, str]
+    body: bytes
+    remote_addr: str | None = None
+
+
+Outcome = IngestResult | Exception  # what the provider is answered: success, or the refusal/error to report
+
+
+def _ingest_one(delivery: Delivery, now: dt.datetime) -> Outcome:
+    try:
+        return webhook_ingest(
+            provider=delivery.provider,
+            headers=delivery.headers,
+            body=delivery.body,
+            remote_addr=delivery.remote_addr,
+            now=now,
+        )
+    except Exception as exc:  # the caller answers it (a WebhookError) or reports it (anything else)
+        return exc
+
+
+def _batchable() -> bool:
+    db = connections[DEFAULT_DB_ALIAS]
+    return db.vendor == "postgresql" and not db.in_atomic_block
+
+
+def _column_values(obj: models.Model, fields: list[models.Field]) -> list[Any]:
+    db = connections[DEFAULT_DB_ALIAS]
+    values = []
+    for f in fields:
+        value = f.pre_save(obj, True)
+        if isinstance(f, models.JSONField):
+            values.append(None if value is None else json.dumps(value, cls=f.encoder))
+        else:
+            values.append(f.get_db_prep_save(value, db))
+    return values
+
+
+@functools.cache
+def _rows_source(model: type[models.Model]) -> tuple[str, list[models.Field]]:
+    """``r``: the rows of a batch of ``model`` objects as a relation, one array
+    parameter per column (so the statement's text is the same for any batch
+    size and PostgreSQL parses it once), with their position as ``ord``."""
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    arrays = ", ".join(f"%s::{'text' if isinstance(f, models.JSONField) else f.db_type(connection)}[]" for f in fields)
+    names = ", ".join(f'"c_{f.column}"' for f in fields)
+    return f"SELECT * FROM unnest({arrays}) WITH ORDINALITY AS r({names}, ord)", fields  # noqa: S608 (names from the model)
+
+
+def _rows_params(objs: list[models.Model], fields: list[models.Field]) -> list[list[Any]]:
+    rows = [_column_values(obj, fields) for obj in objs]
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in fields]
+
+
+def _insert_columns(model: type[models.Model], fields: list[models.Field]) -> tuple[str, str]:
+    """The INSERT column list (with the primary key) and the matching SELECT list from ``r``."""
+    qn = connection.ops.quote_name
+    columns = ", ".join([qn(model._meta.pk.column), *(qn(f.column) for f in fields)])
+    selected = ", ".join(
+        f'r."c_{f.column}"::jsonb' if isinstance(f, models.JSONField) else f'r."c_{f.column}"' for f in fields
+    )
+    return columns, selected
+
+
+@functools.cache
+def _store_many_sql() -> tuple[str, list[models.Field]]:
+    model = WebhookDelivery
+    source, fields = _rows_source(model)
+    columns, selected = _insert_columns(model, fields)
+    table = model._meta.db_table
+    # Ids are drawn first, in the batch's order, so that each delivery learns
+    # its own id (RETURNING promises no order); synchronous_commit is switched
+    # off for this statement's own implicit transaction only (see
+    # webhook_delivery_store).
+    sql = (
+        f"WITH r AS MATERIALIZED ({source}), "  # noqa: S608 (names from the model)
+        f"ids AS MATERIALIZED (SELECT nextval(pg_get_serial_sequence('{table}', 'id')) AS id, ord FROM r), "
+        f'ins AS (INSERT INTO "{table}" ({columns}) SELECT ids.id, {selected} FROM r JOIN ids USING (ord) ORDER BY ord), '
+        "quick AS (SELECT set_config('synchronous_commit', 'off', true) AS setting) "
+        "SELECT ids.id FROM ids, quick ORDER BY ids.ord"
+    )
+    return sql, fields
+
+
+def webhook_deliveries_store(deliveries: list[WebhookDelivery]) -> None:
+    """Store raw deliveries (as ``webhook_delivery_store``), one statement for all."""
+    sql, fields = _store_many_sql()
+    with _bound_cursor() as cursor:
+        cursor.execute(sql, _rows_params(deliveries, fields))  # type: ignore[arg-type]
+        for delivery, row in zip(deliveries, cursor.fetchall(), strict=True):
+            _inserted(delivery, row)
+
+
+@functools.cache
+def _record_many_sql() -> tuple[str, list[models.Field]]:
+    model = Payment
+    source, fields = _rows_source(model)
+    columns, selected = _insert_columns(model, fields)
+    table, deliveries = model._meta.db_table, WebhookDelivery._meta.db_table
+    sql = (
+        # r: the payments, with the delivery each came in; one per (source, txn id), sorted.
+        f"WITH r AS MATERIALIZED (SELECT s.*, d.delivery FROM ({source}) s "  # noqa: S608 (names from the models)
+        "JOIN unnest(%s::bigint[]) WITH ORDINALITY AS d(delivery, ord) USING (ord)), "
+        f"ids AS MATERIALIZED (SELECT nextval(pg_get_serial_sequence('{table}', 'id')) AS id, ord FROM r), "
+        f'new AS (INSERT INTO "{table}" ({columns}) SELECT ids.id, {selected} FROM r JOIN ids USING (ord) ORDER BY ord '
+        'ON CONFLICT ("source", "provider_txn_id") DO NOTHING RETURNING "id"), '
+        f'recorded AS (UPDATE "{deliveries}" d SET "status" = %s, "processed_at" = %s, '
+        '"provider_txn_id" = r."c_provider_txn_id", "payment_id" = new.id, "error" = \'\' '
+        "FROM new JOIN ids ON ids.id = new.id JOIN r USING (ord) WHERE d.id = r.delivery), "
+        # f: the refused and ignored deliveries' outcomes.
+        f'finished AS (UPDATE "{deliveries}" d SET "status" = f.status, "processed_at" = %s, '
+        '"provider_txn_id" = f.txn_id, "payment_id" = NULL, "error" = f.error '
+        "FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[]) AS f(id, status, txn_id, error) "
+        "WHERE d.id = f.id) "
+        "SELECT r.delivery, new.id FROM new JOIN ids ON ids.id = new.id JOIN r USING (ord)"
+    )
+    return sql, fields
+
+
+@dataclass
+class _Pending:
+    index: int
+    delivery_id: int
+    credit: BankCredit
+    payment: Payment | None = None
+
+
+def _record_many(plain: list[_Pending], finishes: list[tuple[int, str, str, str]], now: dt.datetime) -> set[int]:
+    """Insert the plain credits' payments (unless their key exists), finish
+    their deliveries and the ``finishes`` (delivery id, status, txn id,
+    error), in one self-committing statement; the ids of the deliveries whose
+    payment was inserted."""
+    sql, fields = _record_many_sql()
+    plain = sorted(plain, key=lambda p: (p.credit.source, p.credit.provider_txn_id))
+    params: list[Any] = [
+        *_rows_params([p.payment for p in plain if p.payment is not None], fields),
+        [p.delivery_id for p in plain],
+        Status.PROCESSED,
+        now,
+        now,
+        *([list(column) for column in zip(*finishes, strict=True)] if finishes else [[], [], [], []]),
+    ]
+    with _bound_cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    recorded = {int(delivery): payment_id for delivery, payment_id in rows}
+    for p in plain:
+        if p.delivery_id in recorded and p.payment is not None:
+            _inserted(p.payment, (recorded[p.delivery_id],))
+    return set(recorded)
+
+
+def webhook_ingest_batch(deliveries: list[Delivery], *, now: dt.datetime | None = None) -> list[Outcome]:
+    """Store, verify and record ``deliveries``: for each, the ``IngestResult``
+    or the exception that ``webhook_ingest`` would give for it alone (see the
+    comment above for how). Outside PostgreSQL, or inside a caller's
+    transaction, simply ``webhook_ingest`` one by one."""
+    now = now or timezone.now()
+    if not deliveries:
+        return []
+    if not _batchable():
+        return [_ingest_one(d, now) for d in deliveries]
+
+    outcomes: list[Outcome | None] = [None] * len(deliveries)
+    # 1. store raw (a delivery whose row itself is invalid goes the single way, which raises as it would)
+    rows: list[tuple[int, WebhookDelivery]] = []
+    for i, d in enumerate(deliveries):
+        text = d.body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+        row = WebhookDelivery(
+            source=d.provider.SOURCE, headers=_headers_to_store(d.headers), body=text, remote_addr=d.remote_addr or None
+        )
+        try:
+            row.clean_fields(exclude=["payment"])
+        except Exception:
+            outcomes[i] = _ingest_one(d, now)
+            continue
+        rows.append((i, row))
+    if rows:
+        webhook_deliveries_store([row for _, row in rows])
+
+    # 2. parse and verify
+    finishes: list[tuple[int, str, str, str]] = []
+    credits: list[_Pending] = []
+    for i, row in rows:
+        d = deliveries[i]
+        try:
+            payload = load_json(d.body)
+            d.provider.verify(headers=d.headers, body=d.body, payload=payload, now=now)
+            credit: BankCredit = d.provider.parse(payload)
+        except MalformedPayload as exc:
+            finishes.append((row.pk, Status.FAILED, "", f"{exc.code}: {exc.message}"))
+            outcomes[i] = exc
+            continue
+        except WebhookError as exc:
+            finishes.append((row.pk, Status.REJECTED, "", f"{exc.code}: {exc.message}"))
+            outcomes[i] = exc
+            continue
+        except Exception as exc:
+            logger.exception("webhook delivery %s (%s) failed", row.pk, d.provider.SOURCE)
+            finishes.append((row.pk, Status.FAILED, "", traceback.format_exc()))
+            outcomes[i] = exc
+            continue
+        if credit.direction != "in" or credit.ignore_reason:
+            finishes.append((row.pk, Status.IGNORED, credit.provider_txn_id, credit.ignore_reason))
+            outcomes[i] = IngestResult(row.pk, Status.IGNORED, None)
+            continue
+        credits.append(_Pending(i, row.pk, credit))
+
+    # 3. attribute
+    plain: list[_Pending] = []
+    one_by_one: list[_Pending] = []
+    wanted = [
+        candidates(
+            content=p.credit.content,
+            extra_text=p.credit.extra_text,
+            account_number=p.credit.account_number,
+            sub_account=p.credit.sub_account,
+        )
+        for p in credits
+    ]
+    request_rows, vendor_rows = lookup(wanted) if credits else ([], [])
+    keys: set[tuple[str, str]] = set()
+    for p, want in zip(credits, wanted, strict=True):
+        key = (p.credit.source, p.credit.provider_txn_id)
+        try:
+            decision = decide(
+                want, amount=p.credit.amount, bank=p.credit.bank, request_rows=request_rows, vendor_rows=vendor_rows
+            )
+            payment = _new_payment(p.credit, decision)
+            payment.clean_fields(exclude=["vendor", "market", "payment_request"])
+        except Exception:
+            one_by_one.append(p)  # it fails there as it would alone, and is kept on its row
+            continue
+        if decision.flags or decision.settles_request or key in keys:
+            one_by_one.append(p)
+            continue
+        keys.add(key)
+        p.payment = payment
+        plain.append(p)
+
+    # 4. the plain credits and every outcome known so far, in one statement
+    if plain or finishes:
+        try:
+            recorded = _record_many(plain, finishes, timezone.now())
+        except Exception:
+            logger.exception("a batch of %d webhook deliveries failed as a whole; recording them one by one", len(rows))
+            for delivery_id, status, txn_id, error in finishes:
+                _finish(delivery_id, status, txn_id=txn_id, error=error)
+            recorded = set()
+        for p in plain:
+            if p.delivery_id in recorded:
+                outcomes[p.index] = IngestResult(p.delivery_id, Status.PROCESSED, p.payment)
+            else:
+                one_by_one.append(p)  # already in the table (or the batch failed): the single path decides
+
+    # 5. the rest, one by one, exactly as a single delivery
+    for p in one_by_one:
+        try:
+            payment, created = payment_record_credit(credit=p.credit, delivery_id=p.delivery_id)
+        except Exception as exc:
+            logger.exception("webhook delivery %s (%s) failed", p.delivery_id, p.credit.source)
+            try:
+                _finish(p.delivery_id, Status.FAILED, txn_id=p.credit.provider_txn_id, error=traceback.format_exc())
+            except Exception:
+                logger.exception("could not mark webhook delivery %s as failed", p.delivery_id)
+            outcomes[p.index] = exc
+            continue
+        outcomes[p.index] = IngestResult(p.delivery_id, Status.PROCESSED if created else Status.DUPLICATE, payment)
+    return [o if o is not None else RuntimeError("delivery left without an outcome") for o in outcomes]
