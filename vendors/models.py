@@ -93,7 +93,8 @@ class Vendor(models.Model):
         ]
         indexes = [
             models.Index(fields=["market", "status"]),
-            models.Index(fields=["bank", "account_number"]),
+            # Account first: bank-credit attribution looks vendors up by the receiving account alone.
+            models.Index(fields=["account_number", "bank"]),
             models.Index(fields=["onboarded_by", "onboarded_at"]),
         ]
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from payments.models import Channel, Payment, PaymentEvent, PaymentRequest
 from payments.services.attribution import merchant_code_candidates, normalize_content, reference_candidates
+from tests.conftest import needs_postgres
 from tests.factories import VendorFactory
 from tests.payments.webhooks_support import (
     provider_keys,  # noqa: F401  (fixture)
@@ -224,3 +225,40 @@ def test_it_only_offers_merchant_codes_with_a_valid_check_digit() -> None:
 
     assert merchant_code_candidates(f"CHO40 {good} and {bad}") == [good]
     assert merchant_code_candidates(f"phone 0912345678 {bad}") == []
+
+
+def test_the_vendor_lookup_of_every_credit_is_served_by_indexes(cast) -> None:
+    # Attribution runs for every bank credit against every vendor of the
+    # province: each of its conditions must be an index search, not a scan of
+    # the table or of a whole index (an index whose first column is another).
+    needs_postgres()
+    import itertools
+    import re
+
+    from django.db import connection
+
+    from payments.services import attribution
+
+    sql, params = attribution._vendor_query([cast.vendor.merchant_code], [cast.vendor.account_number])
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # any usable index beats a scan now
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = [row[0] for row in cursor.fetchall()]
+        searched: dict[str, str] = {}  # column → index used for it
+        for line, following in itertools.pairwise(plan):
+            scan = re.search(r"Index (?:Scan|Only Scan) (?:on|using) (\w+)", line)
+            condition = re.search(r"Index Cond: \(\(?(\w+)\)?", following)
+            if scan and condition:
+                searched[condition.group(1)] = scan.group(1)
+        leading = {}
+        for column, index in searched.items():
+            cursor.execute(
+                "SELECT a.attname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] WHERE c.relname = %s",
+                [index],
+            )
+            leading[column] = cursor.fetchone()[0]
+
+    assert not any("Seq Scan on vendors_vendor" in line for line in plan), plan
+    assert leading.get("merchant_code") == "merchant_code", plan
+    assert leading.get("account_number") == "account_number", plan

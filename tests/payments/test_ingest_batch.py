@@ -9,6 +9,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -261,3 +262,22 @@ def test_inside_a_transaction_it_ingests_one_by_one_with_the_same_outcomes(cast)
     assert isinstance(outcomes[1], MissingCredentials)
     assert Payment.objects.get().vendor == cast.vendor
     assert WebhookDelivery.objects.count() == 2
+
+
+@batch_db
+def test_a_delivery_the_table_refuses_does_not_cost_the_others_their_payment(cast) -> None:
+    needs_postgres()
+    code = cast.vendor.merchant_code
+    good = sepay_delivery(sepay_body(content=f"CHO40 {code}", txn_id=3301))
+    bad_address = Delivery(
+        provider=sepay,
+        headers={"Authorization": f"Apikey {SEPAY_API_KEY}"},
+        body=encode(sepay_body(content=f"CHO40 {code}", txn_id=3302)),
+        remote_addr="not-an-address",
+    )
+
+    outcomes = webhook_ingest_batch([good, bad_address])
+
+    assert isinstance(outcomes[0], IngestResult) and outcomes[0].status == Status.PROCESSED
+    assert isinstance(outcomes[1], ValidationError)  # as the single path answers it: a 500, logged
+    assert list(Payment.objects.values_list("provider_txn_id", flat=True)) == ["3301"]

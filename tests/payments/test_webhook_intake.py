@@ -6,6 +6,7 @@ deliveries in batches, and serves through gunicorn's uvicorn worker."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import os
 import signal
@@ -313,3 +314,80 @@ def test_gunicorn_serves_the_intake_and_records_payments_with_the_broker_down(ca
     statuses = sorted(WebhookDelivery.objects.values_list("status", flat=True))
     assert statuses == sorted([Delivery.PROCESSED, Delivery.DUPLICATE, Delivery.REJECTED])
     assert elapsed < 5  # no broker timeout on the way
+
+
+@intake_db
+def test_a_worker_killed_mid_burst_loses_nothing_the_providers_retries_cannot_recover(cast) -> None:
+    """Fault drill: SIGKILL the intake's worker while a burst is in flight.
+    Deliveries answered 200 are on disk; the rest were not answered, so the
+    providers retry them, and every transaction ends recorded exactly once."""
+    needs_postgres()
+    import http.client
+    from concurrent.futures import ThreadPoolExecutor
+
+    from payments.services.ingest import webhook_deliveries_mark_stuck
+
+    db = connection.settings_dict
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "DJANGO_SECRET_KEY": "test-only",
+        "DJANGO_DEBUG": "0",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "SEPAY_API_KEY": SEPAY_API_KEY,
+    }
+    command = [sys.executable, "-m", "gunicorn", "config.asgi:application", "-k", "uvicorn_worker.UvicornWorker"]
+    command += ["-w", "1", "-b", f"127.0.0.1:{port}", "--log-level", "critical"]
+    code = cast.vendor.merchant_code
+    bodies = [encode(sepay_body(content=f"CHO40 {code}", amount=1_000 + i, txn_id=300_000 + i)) for i in range(400)]
+    answered: list[int] = []
+
+    def post(body: bytes) -> int:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+            conn.request(
+                "POST",
+                SEPAY_URL,
+                body=body,
+                headers={"Content-Type": "application/json", "Authorization": f"Apikey {SEPAY_API_KEY}"},
+            )
+            status = conn.getresponse().status
+            conn.close()
+        except OSError:
+            return 0  # cut off: the provider sees no answer and will retry
+        answered.append(status)
+        return status
+
+    def wait_until_serving() -> None:
+        deadline = time.monotonic() + 60
+        while post(b"{}") == 0:
+            assert time.monotonic() < deadline, "gunicorn did not serve"
+            time.sleep(0.2)
+
+    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    try:
+        wait_until_serving()
+        answered.clear()
+        worker = int(subprocess.check_output(["pgrep", "-P", str(server.pid)], text=True).split()[0])
+        with ThreadPoolExecutor(32) as pool:
+            first = [pool.submit(post, b) for b in bodies]
+            while len(answered) < 50:
+                time.sleep(0.005)
+            os.kill(worker, signal.SIGKILL)  # gunicorn's master starts a new worker
+            statuses = [f.result() for f in first]
+        wait_until_serving()
+        # The aggregators retry every delivery they got no 200 for.
+        retried = [post(b) for b, status in zip(bodies, statuses, strict=True) if status != 200]
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+    assert statuses.count(200) >= 50 and statuses.count(0) > 0  # the kill did cut the burst
+    assert retried == [200] * len(retried)
+    assert Payment.objects.filter(provider_txn_id__startswith="300").count() == 400
+    amounts = sorted(Payment.objects.filter(provider_txn_id__startswith="300").values_list("amount", flat=True))
+    assert amounts == [1_000 + i for i in range(400)]
+    # Rows of deliveries cut off mid-batch stay 'received' until the sweep marks them failed.
+    webhook_deliveries_mark_stuck(older_than=dt.timedelta(0))
+    assert not WebhookDelivery.objects.filter(status=Delivery.RECEIVED).exists()
