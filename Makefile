@@ -6,7 +6,7 @@ PIP    := $(VENV)/bin/pip
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format bench worker beat migrate demo clean messages
+.PHONY: run test lint format bench worker beat intake migrate demo clean messages
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH"; exit 1; }
@@ -44,6 +44,10 @@ bench: $(STAMP)
 
 worker: $(STAMP)
 	$(VENV)/bin/celery -A config worker -l info
+
+# The batching webhook intake (config.asgi) on :8001, as the compose `webhooks` service runs it.
+intake: $(STAMP)
+	$(VENV)/bin/gunicorn config.asgi:application --worker-class uvicorn_worker.UvicornWorker --bind 127.0.0.1:8001 --workers 2
 
 beat: $(STAMP)
 	$(VENV)/bin/celery -A config beat -l info
