@@ -4,16 +4,21 @@ What it does, all on loopback and bounded in time:
 
 1. creates a scratch database (``cho40_bench``), migrates it and seeds one
    market with vendors;
-2. starts gunicorn on ``config.wsgi`` with that database and a SePay API key
-   (webhook POSTs take the lean lane of ``payments/webhooks/wsgi.py``);
-3. fires signed SePay deliveries with unique transaction ids (static-QR
-   content ``CHO40 <merchant code>``, so each one is attributed to a vendor)
-   with ``wrk`` and ``bench/webhooks_wrk.lua`` when wrk is installed
+2. starts gunicorn with that database and a SePay HMAC secret: on
+   ``config.asgi`` with uvicorn workers (the batching intake of
+   ``payments/webhooks/intake.py``, as the compose ``webhooks`` service runs
+   it), or with BENCH_WEBHOOKS_SERVER=wsgi on ``config.wsgi`` with sync
+   workers (the lane of ``payments/webhooks/wsgi.py``);
+3. fires SePay deliveries signed with HMAC-SHA256 (``X-SePay-Timestamp``,
+   ``X-SePay-Signature``) with unique transaction ids (static-QR content
+   ``CHO40 <merchant code>``, so each one is attributed to a vendor), with
+   ``wrk`` and ``bench/webhooks_wrk.lua`` (deliveries signed beforehand) when wrk is installed
    (``apt-get install wrk``; it costs a tenth of the CPU of the Python
    generator, CPU the server would otherwise not get), else with the Python
    generator of ``bench/loadgen.py``; the bench installs nothing itself;
 4. counts the payments actually recorded in PostgreSQL and divides by the
-   wall time of the run; measures the CPU each component spent per payment
+   wall time of the run, and checks that every one kept its vendor and every
+   delivery was processed; measures the CPU each component spent per payment
    (gunicorn master and workers, the PostgreSQL backends serving them, the
    load generator), which unlike payments/s does not depend on what else the
    machine is running;
@@ -27,10 +32,12 @@ the number is what the whole stack does on this box, not the server alone.
 runs it alone. Knobs (environment): BENCH_POSTGRES_URL (server, default
 postgres://postgres@127.0.0.1:5432), BENCH_WEBHOOKS_SECONDS (duration of the
 measured run, 30), BENCH_WEBHOOKS_N (deliveries cap, Python generator only,
-20000), BENCH_WEBHOOKS_WORKERS (gunicorn sync workers, 6), BENCH_WEBHOOKS_THREADS
-(>1: gthread workers with that many threads), BENCH_WEBHOOKS_CLIENTS (load
-threads/processes, 1 for wrk, 2 for Python), BENCH_WEBHOOKS_CONNS
-(connections per load thread/process, 16 for wrk, 8 for Python),
+20000), BENCH_WEBHOOKS_SERVER (``asgi``, default, or ``wsgi``),
+BENCH_WEBHOOKS_WORKERS (gunicorn workers, 2 for asgi, 6 for wsgi),
+BENCH_WEBHOOKS_THREADS (wsgi, >1: gthread workers with that many threads),
+BENCH_WEBHOOKS_CLIENTS (load threads/processes, 1 for wrk, 2 for Python),
+BENCH_WEBHOOKS_CONNS (connections per load thread/process: wrk 64 for asgi,
+16 for wsgi; 8 for Python),
 BENCH_WEBHOOKS_HEALTH_CHECKS (DB_CONN_HEALTH_CHECKS of the server, 0: no
 ``SELECT 1`` per request), BENCH_WEBHOOKS_LOADGEN (``wrk`` or ``python``;
 default wrk when installed), BENCH_PGBENCH_SECONDS (10).
@@ -57,14 +64,16 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from bench.loadgen import LoadResult, run_load
+from payments.webhooks.sepay import hmac_signature
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 BENCH_DB = "cho40_bench"
 PGBENCH_DB = "cho40_pgbench"
-API_KEY = "bench-sepay-api-key"
+SECRET = "bench-sepay-hmac-secret"  # SePay's HMAC-SHA256 mode: every delivery is signed
 TARGET = 1000  # payments/s
 PATH = "/api/v1/webhooks/sepay/"
+SIGNED_PER_SECOND = 8_000  # deliveries signed for wrk per second of run: well above what two cores record
 
 
 def _env_int(name: str, default: int) -> int:
@@ -110,7 +119,7 @@ def _django_env(db: str) -> dict[str, str]:
         DB_CONN_MAX_AGE="600",
         DB_CONN_HEALTH_CHECKS=os.environ.get("BENCH_WEBHOOKS_HEALTH_CHECKS", "0"),
         LOG_LEVEL="WARNING",
-        SEPAY_API_KEY=API_KEY,
+        SEPAY_WEBHOOK_SECRET=SECRET,
         PYTHONDONTWRITEBYTECODE="1",
     )
     return env
@@ -133,33 +142,54 @@ def _wait_for_port(port: int, timeout: float) -> None:
     raise RuntimeError(f"gunicorn did not listen on {port} within {timeout}s")
 
 
+def _delivery(codes: list[list[str]], rng: random.Random, txn_id: int) -> bytes:
+    """One SePay credit paying a random seeded vendor by its static-QR content."""
+    code, account = codes[rng.randrange(len(codes))]
+    return json.dumps(
+        {
+            "id": txn_id,
+            "gateway": "Vietcombank",
+            "transactionDate": "2025-03-01 08:15:00",
+            "accountNumber": account,
+            "subAccount": None,
+            "code": None,
+            "content": f"CHO40 {code} rau cu",
+            "transferType": "in",
+            "transferAmount": rng.randrange(5, 500) * 1000,
+            "accumulated": 0,
+            "referenceCode": f"FT25{txn_id:012d}",
+            "description": "",
+        },
+        separators=(",", ":"),
+    ).encode()
+
+
+def _signed(body: bytes) -> tuple[str, str]:
+    """(X-SePay-Timestamp, X-SePay-Signature) for ``body``, as SePay's HMAC mode signs it."""
+    timestamp = str(int(time.time()))
+    return timestamp, hmac_signature(SECRET, timestamp, body)
+
+
+def _signed_file(codes: list[list[str]], *, first_id: int, count: int) -> Path:
+    """``count`` signed deliveries for wrk, one per line: timestamp, signature, body."""
+    rng = random.Random(first_id)
+    with tempfile.NamedTemporaryFile("wb", suffix=".tsv", delete=False) as out:
+        for i in range(count):
+            body = _delivery(codes, rng, first_id + i)
+            timestamp, signature = _signed(body)
+            out.write(f"{timestamp}\t{signature}\t".encode() + body + b"\n")
+    return Path(out.name)
+
+
 def _request_maker(port: int, codes: list[list[str]], first_id: int):  # type: ignore[no-untyped-def]
-    head = (
-        f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
-        f"Authorization: Apikey {API_KEY}\r\nConnection: keep-alive\r\n"
-    )
+    head = f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nConnection: keep-alive\r\n"
     rng = random.Random(first_id)
 
     def make(i: int) -> bytes:
-        code, account = codes[rng.randrange(len(codes))]
-        body = json.dumps(
-            {
-                "id": first_id + i,
-                "gateway": "Vietcombank",
-                "transactionDate": "2025-03-01 08:15:00",
-                "accountNumber": account,
-                "subAccount": None,
-                "code": None,
-                "content": f"CHO40 {code} rau cu",
-                "transferType": "in",
-                "transferAmount": rng.randrange(5, 500) * 1000,
-                "accumulated": 0,
-                "referenceCode": f"FT25{first_id + i:012d}",
-                "description": "",
-            },
-            separators=(",", ":"),
-        ).encode()
-        return f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body
+        body = _delivery(codes, rng, first_id + i)
+        timestamp, signature = _signed(body)
+        headers = f"X-SePay-Timestamp: {timestamp}\r\nX-SePay-Signature: {signature}\r\n"
+        return f"{head}{headers}Content-Length: {len(body)}\r\n\r\n".encode() + body
 
     return make
 
@@ -223,9 +253,7 @@ def _fire(
 WRK_SCRIPT = ROOT / "bench" / "webhooks_wrk.lua"
 
 
-def _fire_wrk(
-    port: int, codes_file: Path, *, first_id: int, threads: int, conns: int, seconds: float
-) -> dict[str, Any]:
+def _fire_wrk(port: int, signed_file: Path, *, threads: int, conns: int, seconds: float) -> dict[str, Any]:
     """One wrk run; its own CPU (user + system) comes from the kernel's rusage."""
     command = [
         "wrk",
@@ -238,9 +266,8 @@ def _fire_wrk(
         str(WRK_SCRIPT),
         f"http://127.0.0.1:{port}{PATH}",
         "--",
-        API_KEY,
-        str(codes_file),
-        str(first_id),
+        str(signed_file),
+        str(threads),
     ]
     with tempfile.TemporaryFile() as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
@@ -402,15 +429,16 @@ def run() -> dict[str, Any]:
         timeout=300,
     )
     codes: list[list[str]] = json.loads(seeded.stdout.strip().splitlines()[-1])
-    codes_file = tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False)  # noqa: SIM115 (removed below)
-    codes_file.write("".join(f"{code} {account}\n" for code, account in codes))
-    codes_file.close()
 
     def fire(first_id: int, duration: float, count: int) -> dict[str, Any]:
         if wrk:
-            return _fire_wrk(
-                port, Path(codes_file.name), first_id=first_id, threads=clients, conns=conns, seconds=duration
-            )
+            # Signed just before the run (timestamps must be within 5 minutes),
+            # more deliveries than it can send.
+            signed = _signed_file(codes, first_id=first_id, count=max(1_000, int(duration * SIGNED_PER_SECOND)))
+            try:
+                return _fire_wrk(port, signed, threads=clients, conns=conns, seconds=duration)
+            finally:
+                signed.unlink()
         return _fire_python(port, codes, first_id=first_id, total=count, clients=clients, conns=conns, seconds=duration)
 
     port = _free_port()
@@ -477,7 +505,6 @@ def run() -> dict[str, Any]:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
         server_log.close()
-        os.unlink(codes_file.name)
 
     # Only answered-and-recorded payments count (wrk may leave a few requests
     # unanswered at its deadline that the server records anyway).
@@ -507,7 +534,7 @@ def run() -> dict[str, Any]:
         flush=True,
     )
     return {
-        "name": "signed webhook ingestion (SePay → gunicorn → PostgreSQL)",
+        "name": "signed webhook ingestion (SePay HMAC → gunicorn → PostgreSQL)",
         "value": round(rate),
         "unit": "payments/s",
         "target": f">= {TARGET}",

@@ -1,15 +1,17 @@
--- wrk script for bench/bench_webhooks.py: signed SePay deliveries, each with
--- a unique transaction id, paying a random seeded vendor by its static-QR
+-- wrk script for bench/bench_webhooks.py: SePay deliveries signed with
+-- HMAC-SHA256 (X-SePay-Timestamp, X-SePay-Signature over "<timestamp>.<body>"),
+-- each with a unique transaction id, paying a seeded vendor by its static-QR
 -- content ("CHO40 <merchant code>").
 --
---   wrk -t2 -c16 -d30s -s bench/webhooks_wrk.lua http://127.0.0.1:PORT/api/v1/webhooks/sepay/ \
---       -- <API key> <codes file> <first id>
+--   wrk -t1 -c64 -d30s -s bench/webhooks_wrk.lua http://127.0.0.1:PORT/api/v1/webhooks/sepay/ \
+--       -- <signed deliveries file> <threads>
 --
--- The codes file has one "<merchant code> <account number>" per line. SePay's
--- API-key mode signs with a header, so only the body's id has to vary. Each wrk
--- thread numbers its requests from its own block of ids (first id + thread
--- index × 100,000,000), so ids never repeat across threads or runs that pass a
--- fresh first id. done() prints one JSON line for the bench to read.
+-- The bench signs the deliveries beforehand (LuaJIT has no HMAC), one per
+-- line: "<timestamp>\t<signature>\t<body>". Thread k sends lines k, k + threads,
+-- k + 2 × threads, … so no delivery is sent twice while the file lasts (the
+-- bench writes more than the run can send; past the end, ids would repeat and
+-- show up as duplicates, not as payments). done() prints one JSON line for the
+-- bench to read.
 
 local threads = {}
 local next_thread = 0
@@ -21,29 +23,25 @@ function setup(thread)
 end
 
 function init(args)
-  local key, codes_file, first = args[1], args[2], tonumber(args[3] or "1")
-  codes = {}
-  for line in io.lines(codes_file) do
-    local code, account = line:match("^(%S+)%s+(%S+)")
-    if code then codes[#codes + 1] = { code, account } end
+  local signed_file, stride = args[1], tonumber(args[2] or "1")
+  deliveries = {}
+  for line in io.lines(signed_file) do
+    local ts, signature, body = line:match("^(%d+)\t(%S+)\t(.*)$")
+    if ts then deliveries[#deliveries + 1] = { ts, signature, body } end
   end
-  counter = first + index * 100000000
-  math.randomseed(counter)
+  position = index
+  step = stride
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
-  wrk.headers["Authorization"] = "Apikey " .. key
   statuses = {}
 end
 
 function request()
-  counter = counter + 1
-  local pick = codes[math.random(#codes)]
-  local body = string.format(
-    '{"id":%d,"gateway":"Vietcombank","transactionDate":"2025-03-01 08:15:00","accountNumber":"%s",'
-      .. '"subAccount":null,"code":null,"content":"CHO40 %s rau cu","transferType":"in",'
-      .. '"transferAmount":%d,"accumulated":0,"referenceCode":"FT25%012d","description":""}',
-    counter, pick[2], pick[1], math.random(5, 499) * 1000, counter)
-  return wrk.format(nil, nil, nil, body)
+  local delivery = deliveries[(position % #deliveries) + 1]
+  position = position + step
+  wrk.headers["X-SePay-Timestamp"] = delivery[1]
+  wrk.headers["X-SePay-Signature"] = delivery[2]
+  return wrk.format(nil, nil, nil, delivery[3])
 end
 
 function response(status, headers, body)
