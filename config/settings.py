@@ -245,6 +245,9 @@ CELERY_BEAT_SCHEDULE["code-entry-offline-reconcile"] = {
 }
 # Sale QRs (docs/vietqr.md): pending payment requests past expires_at → expired.
 CELERY_BEAT_SCHEDULE["expire-payment-requests"] = {"task": "payments.expire_payment_requests", "schedule": 60.0}
+# Rendered market card PDFs are kept this many days, then deleted (the batch rows stay).
+CARD_BATCH_RETENTION_DAYS = env_int("CARD_BATCH_RETENTION_DAYS", 7)
+CELERY_BEAT_SCHEDULE["purge-card-batches"] = {"task": "payments.purge_card_batches", "schedule": 24 * 3600.0}
 # Webhook deliveries left "received" by a request that was cut off → failed (docs/webhooks.md).
 CELERY_BEAT_SCHEDULE["mark-stuck-webhook-deliveries"] = {
     "task": "payments.mark_stuck_webhook_deliveries",

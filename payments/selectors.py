@@ -132,6 +132,8 @@ def card_batch_reusable(*, market: Market, now: dt.datetime | None = None) -> Ca
     if latest.status in (CardBatch.Status.PENDING, CardBatch.Status.RUNNING):
         alive = latest.updated_at > (now or timezone.now()) - CARD_BATCH_STALE_AFTER
         return latest if alive else None
+    if not latest.file:
+        return None  # its PDF has been purged (card_batches_purge): render afresh
     changed = Vendor.objects.filter(market=market).order_by("-updated_at").values_list("updated_at", flat=True).first()
     last_change = max(filter(None, (changed, market.updated_at)))
     if latest.created_at <= last_change or latest.total != card_vendors(market=market).count():

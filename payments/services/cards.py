@@ -9,6 +9,7 @@ task) writes the PDF under ``MEDIA_ROOT/cards/`` with its progress in the row.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import os
 import tempfile
@@ -122,3 +123,28 @@ def card_batch_fail(*, batch_id: int, error: str) -> None:
     # Already finished one way or the other: that outcome stands.
     with contextlib.suppress(TransitionError):
         batch.transition(CardBatch.Status.FAILED, error=error[:2000], finished_at=timezone.now())
+
+
+def card_batches_purge(*, older_than: dt.timedelta | None = None, now: dt.datetime | None = None) -> int:
+    """Delete the PDFs of card batches finished more than ``older_than``
+    (default ``CARD_BATCH_RETENTION_DAYS``) ago, and ``.part`` files that
+    killed workers left behind. The batch rows stay as the record of what was
+    printed, with their file emptied: downloading one answers 410, and asking
+    for the market's cards again renders a new batch. Idempotent; returns the
+    number of batches purged."""
+    now = now or timezone.now()
+    cutoff = now - (older_than if older_than is not None else dt.timedelta(days=settings.CARD_BATCH_RETENTION_DAYS))
+    purged = 0
+    for batch in CardBatch.objects.filter(finished_at__lt=cutoff).exclude(file="").only("pk", "file"):
+        batch_path(batch).unlink(missing_ok=True)
+        # Conditional, so a batch re-rendered meanwhile keeps its new file.
+        purged += CardBatch.objects.filter(pk=batch.pk, file=batch.file).update(file="", updated_at=now)
+    leftovers = Path(settings.MEDIA_ROOT) / CARDS_DIR
+    if leftovers.is_dir():
+        for part in leftovers.glob("*.part"):
+            with contextlib.suppress(FileNotFoundError):
+                if dt.datetime.fromtimestamp(part.stat().st_mtime, dt.UTC) < cutoff:
+                    part.unlink()
+    if purged:
+        logger.info("purged the PDFs of %d card batches finished before %s", purged, cutoff.isoformat())
+    return purged

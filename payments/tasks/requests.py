@@ -43,3 +43,9 @@ def render_market_cards(self: Task, batch_id: int) -> None:
         logger.exception("stall-card batch %s failed", batch_id)
         card_services.card_batch_fail(batch_id=batch_id, error=f"{type(exc).__name__}: {exc}")
         raise
+
+
+@shared_task(name="payments.purge_card_batches", acks_late=True, ignore_result=True)
+def purge_card_batches() -> int:
+    """Periodic (daily): delete card-batch PDFs past CARD_BATCH_RETENTION_DAYS."""
+    return card_services.card_batches_purge()

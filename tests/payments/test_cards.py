@@ -4,6 +4,7 @@ vendor's payload, and the text must keep its Vietnamese diacritics."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from pathlib import Path
 
@@ -301,3 +302,71 @@ def test_it_renders_cards_without_a_database():
     assert page_count(pdf) == 1
     [(image, _width)] = qr_codes_drawn_on(pdf)
     assert read_qr(image) == card.payload
+
+
+# --- keeping MEDIA_ROOT from filling up ----------------------------------------------------
+
+
+def _finished_batch(client, market, capture) -> CardBatch:
+    with capture(execute=True):
+        assert client.get(market_url(market)).status_code == 202
+    batch = CardBatch.objects.get(status=CardBatch.Status.DONE)
+    assert card_services.batch_path(batch).is_file()
+    return batch
+
+
+def test_it_deletes_old_pdfs_and_renders_afresh_when_asked_again(
+    cast, large_market, django_capture_on_commit_callbacks, settings
+):
+    settings.CARD_BATCH_RETENTION_DAYS = 7
+    client = client_for(cast.board)
+    batch = _finished_batch(client, large_market, django_capture_on_commit_callbacks)
+    path = card_services.batch_path(batch)
+    assert batch.finished_at is not None
+
+    assert card_services.card_batches_purge(now=batch.finished_at + dt.timedelta(days=6)) == 0
+    assert path.is_file()  # younger than the retention: kept
+    assert card_services.card_batches_purge(now=batch.finished_at + dt.timedelta(days=8)) == 1
+    assert card_services.card_batches_purge(now=batch.finished_at + dt.timedelta(days=8)) == 0  # idempotent
+
+    assert not path.exists()
+    batch.refresh_from_db()
+    assert (batch.status, batch.file) == (CardBatch.Status.DONE, "")  # the record of what was printed stays
+    gone = client.get(f"/api/v1/markets/{large_market.pk}/cards-jobs/{batch.pk}/download/")
+    assert gone.status_code == 410
+    assert gone.json()["error"]["code"] == "batch_file_missing"
+    with django_capture_on_commit_callbacks(execute=True):
+        again = client.get(market_url(large_market))
+    assert again.status_code == 202 and again.json()["id"] != batch.pk  # a new job, not the purged one
+    fresh = client.get(market_url(large_market))
+    assert fresh.status_code == 200 and page_count(streamed(fresh)) == 2
+
+
+def test_it_deletes_part_files_left_by_killed_workers_only_when_old(cast, settings, tmp_path):
+    import os
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    folder = tmp_path / card_services.CARDS_DIR
+    folder.mkdir()
+    old, recent = folder / "market-1-batch-1.pdfabc.part", folder / "market-1-batch-2.pdfdef.part"
+    for part in (old, recent):
+        part.write_bytes(b"%PDF-1.4 half")
+    ten_days_ago = (dt.datetime.now(dt.UTC) - dt.timedelta(days=10)).timestamp()
+    os.utime(old, (ten_days_ago, ten_days_ago))
+
+    card_services.card_batches_purge(older_than=dt.timedelta(days=7))
+
+    assert not old.exists()
+    assert recent.exists()  # perhaps a worker still writing it
+
+
+def test_the_purge_runs_daily_from_the_beat_schedule(cast, large_market, django_capture_on_commit_callbacks, settings):
+    from payments.tasks.requests import purge_card_batches
+
+    entry = next(e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "payments.purge_card_batches")
+    assert entry["schedule"] == 24 * 3600.0
+    batch = _finished_batch(client_for(cast.board), large_market, django_capture_on_commit_callbacks)
+    CardBatch.objects.filter(pk=batch.pk).update(finished_at=batch.finished_at - dt.timedelta(days=30))
+
+    assert purge_card_batches() == 1
+    assert not card_services.batch_path(batch).exists()
