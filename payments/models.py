@@ -141,6 +141,8 @@ class Payment(models.Model):
     TRANSITIONS: dict[str, frozenset[str]] = {
         Status.PENDING: frozenset({Status.SUCCEEDED, Status.FAILED}),
         Status.SUCCEEDED: frozenset({Status.REFUNDED, Status.DISPUTED}),
+        # A dispute ends: the money stays with the vendor, or goes back to the payer.
+        Status.DISPUTED: frozenset({Status.SUCCEEDED, Status.REFUNDED}),
     }
 
     class Attribution(models.TextChoices):
@@ -208,7 +210,8 @@ class Payment(models.Model):
         return f"{self.source}:{self.provider_txn_id} {self.amount:,}₫"
 
     def transition(self, to: str, *, actor: Any = None, data: dict[str, Any] | None = None, **fields: Any) -> None:
-        """pending → succeeded/failed, succeeded → refunded/disputed; audited."""
+        """pending → succeeded/failed, succeeded → refunded/disputed,
+        disputed → succeeded/refunded; audited."""
         before = self.status
         _guarded_update(self, self.TRANSITIONS, to, **fields)
         PaymentEvent.objects.create(

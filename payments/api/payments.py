@@ -349,6 +349,32 @@ class PaymentAssignApi(APIView):
         return Response(PaymentDetailOutput(selectors.payment_get(user=request.user, pk=pk)).data)
 
 
+class PaymentReassignApi(APIView):
+    """Move a payment that the board or the receiving account attributed to
+    another vendor of its market (audited; 409 ``attribution_fixed`` when the
+    payer chose the vendor by QR, sale reference or code)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=AssignInput, responses={200: PaymentDetailOutput})
+    def post(self, request: Request, pk: int) -> Response:
+        payment = _managed_or_404(request, pk)
+        data = AssignInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        vendor = Vendor.objects.filter(pk=data.validated_data["vendor"]).first()
+        if vendor is None:
+            raise ApiError(
+                "vendor_not_found", f"Unknown vendor {data.validated_data['vendor']}.", status_code=404, field="vendor"
+            )
+        services.payment_reassign(
+            actor=request.user,  # type: ignore[arg-type]
+            payment=payment,
+            vendor=vendor,
+            note=data.validated_data.get("note", ""),
+        )
+        return Response(PaymentDetailOutput(selectors.payment_get(user=request.user, pk=pk)).data)
+
+
 class _PaymentMarkApi(APIView):
     permission_classes = [IsAuthenticated]
     service: Any
@@ -363,7 +389,7 @@ class _PaymentMarkApi(APIView):
 
 
 class PaymentRefundApi(_PaymentMarkApi):
-    """Record that a succeeded payment was refunded to the payer (succeeded → refunded)."""
+    """Record that a payment was refunded to the payer (succeeded or disputed → refunded)."""
 
     service = staticmethod(services.payment_refund)
 
@@ -372,6 +398,13 @@ class PaymentDisputeApi(_PaymentMarkApi):
     """Record that a succeeded payment is contested (succeeded → disputed)."""
 
     service = staticmethod(services.payment_dispute)
+
+
+class PaymentResolveApi(_PaymentMarkApi):
+    """Close a dispute in the vendor's favour (disputed → succeeded); a dispute
+    settled for the payer is recorded with ``refund``."""
+
+    service = staticmethod(services.payment_resolve_dispute)
 
 
 urlpatterns = [
@@ -383,4 +416,6 @@ urlpatterns = [
     path("payments/<int:pk>/assign/", PaymentAssignApi.as_view(), name="payment-assign"),
     path("payments/<int:pk>/refund/", PaymentRefundApi.as_view(), name="payment-refund"),
     path("payments/<int:pk>/dispute/", PaymentDisputeApi.as_view(), name="payment-dispute"),
+    path("payments/<int:pk>/resolve/", PaymentResolveApi.as_view(), name="payment-resolve"),
+    path("payments/<int:pk>/reassign/", PaymentReassignApi.as_view(), name="payment-reassign"),
 ]

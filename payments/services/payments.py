@@ -1,5 +1,6 @@
-"""Writes on recorded payments: assigning an unmatched credit to a vendor and
-marking a payment refunded or disputed. Every one leaves a ``PaymentEvent``.
+"""Writes on recorded payments: assigning an unmatched credit to a vendor,
+correcting a wrong attribution, marking a payment refunded or disputed and
+settling a dispute. Every one leaves a ``PaymentEvent``.
 
 Only the people who oversee the money act here (board members of the market,
 province officers, superusers); a vendor may see a payment but not move it.
@@ -100,17 +101,24 @@ def payment_assign(*, actor: User, payment: Payment, vendor: Vendor, note: str =
     return payment
 
 
-def _payment_mark(*, actor: User, payment: Payment, to: str, note: str) -> Payment:
+def _payment_mark(
+    *, actor: User, payment: Payment, to: str, note: str, only_from: frozenset[str] | None = None
+) -> Payment:
+    """Move ``payment`` to ``to`` (from any status the state machine allows, or
+    only from ``only_from``). The UPDATE is conditional on the status read, so
+    a check on it here cannot be overtaken."""
     _check_manages(actor=actor, payment=payment)
     note = _clean_note(note)
     try:
+        if only_from is not None and payment.status not in only_from:
+            raise TransitionError(f"{payment.status} → {to} is not this action")
         with transaction.atomic():
             payment.transition(to, actor=actor, data={"note": note} if note else None)
     except TransitionError:
         current = Payment.objects.filter(pk=payment.pk).values_list("status", flat=True).first()
         raise ApiError(
             "invalid_transition",
-            _("Payment %(id)s is %(status)s; only a succeeded payment can be marked %(to)s.")
+            _("Payment %(id)s is %(status)s; it cannot become %(to)s.")
             % {"id": payment.pk, "status": current, "to": to},
             status_code=http.HTTP_409_CONFLICT,
         ) from None
@@ -118,10 +126,94 @@ def _payment_mark(*, actor: User, payment: Payment, to: str, note: str) -> Payme
 
 
 def payment_refund(*, actor: User, payment: Payment, note: str = "") -> Payment:
-    """Record that the money went back to the payer (succeeded → refunded)."""
+    """Record that the money went back to the payer (succeeded or disputed → refunded)."""
     return _payment_mark(actor=actor, payment=payment, to=Payment.Status.REFUNDED, note=note)
 
 
 def payment_dispute(*, actor: User, payment: Payment, note: str = "") -> Payment:
     """Record that the payer or the vendor contests the payment (succeeded → disputed)."""
     return _payment_mark(actor=actor, payment=payment, to=Payment.Status.DISPUTED, note=note)
+
+
+def payment_resolve_dispute(*, actor: User, payment: Payment, note: str = "") -> Payment:
+    """Close a dispute in the vendor's favour: the money stays (disputed → succeeded).
+    A dispute settled for the payer is a refund (``payment_refund``)."""
+    return _payment_mark(
+        actor=actor,
+        payment=payment,
+        to=Payment.Status.SUCCEEDED,
+        note=note,
+        only_from=frozenset({Payment.Status.DISPUTED}),
+    )
+
+
+# Attributions a person or an account match decided, which can be wrong: a
+# payer who scanned a stall QR, a sale QR or typed a merchant code named the
+# vendor themselves, and moving that money is a dispute or a refund instead.
+REASSIGNABLE = frozenset({Payment.Attribution.MANUAL, Payment.Attribution.ACCOUNT})
+
+
+def payment_reassign(*, actor: User, payment: Payment, vendor: Vendor, note: str = "") -> Payment:
+    """Move a payment attributed by the board or by the receiving account to
+    another vendor of the same market (a wrong assignment, an account two
+    stalls share). Race-safe like ``payment_assign``: the UPDATE is
+    conditional on the vendor the caller saw; audited as ``reassigned``."""
+    _check_manages(actor=actor, payment=payment)
+    note = _clean_note(note)
+    if payment.vendor_id is None:
+        raise ApiError(
+            "not_assigned",
+            _("Payment %s is in the unmatched queue; assign it instead.") % payment.pk,
+            status_code=http.HTTP_409_CONFLICT,
+        )
+    if payment.attribution not in REASSIGNABLE:
+        raise ApiError(
+            "attribution_fixed",
+            _("The payer chose vendor %(vendor)s (%(how)s); record a dispute or a refund instead.")
+            % {"vendor": payment.vendor_id, "how": payment.get_attribution_display()},
+            status_code=http.HTTP_409_CONFLICT,
+        )
+    if not vendors_assignable_by(user=actor).filter(pk=vendor.pk).exists():
+        raise ApiError(
+            "vendor_not_found",
+            _("Unknown vendor %s.") % vendor.pk,
+            status_code=http.HTTP_404_NOT_FOUND,
+            field="vendor",
+        )
+    if vendor.market_id != payment.market_id:
+        raise ApiError(
+            "vendor_not_in_market",
+            _("The payment arrived in market %(market)s; vendor %(vendor)s trades in another market.")
+            % {"market": payment.market_id, "vendor": vendor.pk},
+            field="vendor",
+        )
+    if vendor.pk == payment.vendor_id:
+        raise ApiError(
+            "same_vendor", _("Payment %s is already attributed to that vendor.") % payment.pk, field="vendor"
+        )
+
+    previous_vendor, previous_attribution = payment.vendor_id, payment.attribution
+    now = timezone.now()
+    with transaction.atomic():
+        updated = Payment.objects.filter(pk=payment.pk, vendor=previous_vendor, attribution__in=REASSIGNABLE).update(
+            vendor=vendor, attribution=Payment.Attribution.MANUAL, updated_at=now
+        )
+        if updated != 1:
+            raise ApiError(
+                "changed_meanwhile",
+                _("Payment %s was changed by someone else a moment ago; reload it.") % payment.pk,
+                status_code=http.HTTP_409_CONFLICT,
+            )
+        PaymentEvent.objects.create(
+            payment=payment,
+            kind="reassigned",
+            actor=actor,
+            data={
+                "vendor": vendor.pk,
+                "previous_vendor": previous_vendor,
+                "previous_attribution": previous_attribution,
+                "note": note,
+            },
+        )
+    payment.vendor, payment.attribution, payment.updated_at = vendor, Payment.Attribution.MANUAL, now
+    return payment

@@ -1,6 +1,6 @@
-"""Payment status moves only along pending → succeeded / failed and
-succeeded → refunded / disputed, each move audited; boards mark refunds and
-disputes through the API."""
+"""Payment status moves only along pending → succeeded / failed,
+succeeded → refunded / disputed and disputed → succeeded / refunded, each move
+audited; boards mark refunds and disputes and settle disputes through the API."""
 
 from __future__ import annotations
 
@@ -13,7 +13,14 @@ from payments.models import Payment, PaymentEvent, TransitionError
 from tests.conftest import client_for, needs_postgres
 from tests.factories import PaymentFactory
 
-ALLOWED = {("pending", "succeeded"), ("pending", "failed"), ("succeeded", "refunded"), ("succeeded", "disputed")}
+ALLOWED = {
+    ("pending", "succeeded"),
+    ("pending", "failed"),
+    ("succeeded", "refunded"),
+    ("succeeded", "disputed"),
+    ("disputed", "succeeded"),
+    ("disputed", "refunded"),
+}
 STATUSES = [s.value for s in Payment.Status]
 
 
@@ -101,7 +108,7 @@ def test_it_requires_login_to_mark(api, cast):
 @pytest.mark.parametrize(
     ("start", "action"),
     [("refunded", "refund"), ("refunded", "dispute"), ("failed", "refund"), ("pending", "dispute"),
-     ("disputed", "refund"), ("disputed", "dispute")],
+     ("disputed", "dispute"), ("succeeded", "resolve"), ("refunded", "resolve"), ("pending", "resolve")],
 )  # fmt: skip
 def test_it_answers_409_for_an_illegal_move(cast, start, action):
     payment = PaymentFactory.create(vendor=cast.vendor, status=start)
@@ -157,3 +164,33 @@ def test_it_applies_only_one_of_a_simultaneous_refund_and_dispute(cast):
     winner = "refunded" if results["refund"] == 200 else "disputed"
     assert payment.status == winner
     assert list(PaymentEvent.objects.filter(payment=payment).values_list("kind", flat=True)) == [f"status:{winner}"]
+
+
+# --- settling a dispute -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("action", "ends"), [("resolve", "succeeded"), ("refund", "refunded")])
+def test_it_lets_the_board_settle_a_dispute_either_way(cast, action, ends):
+    payment = PaymentFactory.create(vendor=cast.vendor)
+    assert mark(cast.board, payment, "dispute", note="Khách nói chưa nhận hàng").status_code == 200
+
+    r = mark(cast.board, payment, action, note="Đã đối chiếu camera")
+
+    assert r.status_code == 200, r.content
+    assert r.json()["status"] == ends
+    assert [(e["kind"], e["data"]) for e in r.json()["events"]] == [
+        ("status:disputed", {"from": "succeeded", "note": "Khách nói chưa nhận hàng"}),
+        (f"status:{ends}", {"from": "disputed", "note": "Đã đối chiếu camera"}),
+    ]
+    # Settled for the vendor, the money counts in their summary again.
+    summary = client_for(cast.vendor_user).get("/api/v1/payments/summary/").json()
+    assert summary["totals"]["amount"] == (payment.amount if ends == "succeeded" else 0)
+
+
+@pytest.mark.parametrize(("role", "status"), [("vendor_user", 403), ("other_board", 404), ("outsider", 404)])
+def test_it_keeps_others_from_settling_a_dispute(cast, role, status):
+    payment = PaymentFactory.create(vendor=cast.vendor, status="disputed")
+
+    assert mark(getattr(cast, role), payment, "resolve").status_code == status
+    payment.refresh_from_db()
+    assert payment.status == "disputed"

@@ -245,3 +245,101 @@ def test_it_lets_exactly_one_of_two_simultaneous_assignments_win(cast):
     events = list(PaymentEvent.objects.filter(payment=queued, kind="assigned"))
     assert len(events) == 1
     assert events[0].data["vendor"] == winner
+
+
+# --- correcting an attribution ----------------------------------------------------------------
+
+
+def reassign(user, payment: Payment, vendor_id: int, note: str | None = None):
+    body: dict[str, object] = {"vendor": vendor_id}
+    if note is not None:
+        body["note"] = note
+    return client_for(user).post(f"/api/v1/payments/{payment.id}/reassign/", body, format="json")
+
+
+def test_it_moves_a_wrongly_assigned_credit_to_another_stall_and_audits_it(cast, queued):
+    neighbour = VendorFactory.create(market=cast.market, full_name="Lò Thị Xuân")
+    assert assign(cast.board, queued, cast.vendor.id).status_code == 200
+
+    r = reassign(cast.board, queued, neighbour.id, note="Nhầm sạp: tiền của chị Xuân")
+
+    assert r.status_code == 200, r.content
+    body = r.json()
+    assert (body["vendor"], body["market"], body["attribution"]) == (neighbour.id, cast.market.id, "manual")
+    assert [e["kind"] for e in body["events"]] == ["assigned", "reassigned"]
+    assert body["events"][1]["data"] == {
+        "vendor": neighbour.id,
+        "previous_vendor": cast.vendor.id,
+        "previous_attribution": "manual",
+        "note": "Nhầm sạp: tiền của chị Xuân",
+    }
+    # The money leaves the first vendor's books.
+    assert client_for(cast.vendor_user).get("/api/v1/payments/").json()["results"] == []
+
+
+def test_it_moves_a_credit_matched_by_a_shared_account(cast):
+    by_account = PaymentFactory.create(vendor=cast.vendor, attribution="account", channel="phone_transfer")
+    neighbour = VendorFactory.create(market=cast.market)
+
+    r = reassign(cast.officer, by_account, neighbour.id)
+
+    assert r.status_code == 200, r.content
+    assert r.json()["events"][0]["data"]["previous_attribution"] == "account"
+
+
+@pytest.mark.parametrize("attribution", ["merchant_code", "request", "code_entry"])
+def test_it_keeps_money_where_the_payer_sent_it(cast, attribution):
+    paid = PaymentFactory.create(vendor=cast.vendor, attribution=attribution)
+
+    r = reassign(cast.board, paid, VendorFactory.create(market=cast.market).id)
+
+    assert r.status_code == 409
+    assert r.json()["error"]["code"] == "attribution_fixed"
+    paid.refresh_from_db()
+    assert paid.vendor_id == cast.vendor.id
+    assert not PaymentEvent.objects.filter(payment=paid).exists()
+
+
+def test_it_sends_a_queued_credit_to_assign(cast, queued):
+    r = reassign(cast.board, queued, cast.vendor.id)
+    assert r.status_code == 409
+    assert r.json()["error"]["code"] == "not_assigned"
+
+
+def test_it_refuses_a_vendor_of_another_market_or_the_same_vendor(cast):
+    manual = PaymentFactory.create(vendor=cast.vendor, attribution="manual")
+
+    other_market = reassign(cast.officer, manual, cast.other_vendor.id)  # the officer sees both markets
+    same = reassign(cast.board, manual, cast.vendor.id)
+    unknown_to_board = reassign(cast.board, manual, cast.other_vendor.id)
+
+    assert (other_market.status_code, other_market.json()["error"]["code"]) == (400, "vendor_not_in_market")
+    assert (same.status_code, same.json()["error"]["code"]) == (400, "same_vendor")
+    assert (unknown_to_board.status_code, unknown_to_board.json()["error"]["code"]) == (404, "vendor_not_found")
+
+
+@pytest.mark.parametrize(("role", "status"), [("vendor_user", 403), ("other_board", 404), ("volunteer", 404)])
+def test_it_lets_only_those_who_oversee_the_market_reassign(cast, role, status):
+    manual = PaymentFactory.create(vendor=cast.vendor, attribution="manual")
+
+    r = reassign(getattr(cast, role), manual, VendorFactory.create(market=cast.market).id)
+
+    assert r.status_code == status
+    manual.refresh_from_db()
+    assert manual.vendor_id == cast.vendor.id
+
+
+def test_it_refuses_a_reassignment_from_a_stale_read(cast):
+    from payments.services.payments import payment_reassign
+
+    manual = PaymentFactory.create(vendor=cast.vendor, attribution="manual")
+    stale = Payment.objects.get(pk=manual.pk)
+    first, second = VendorFactory.create(market=cast.market), VendorFactory.create(market=cast.market)
+    assert reassign(cast.board, manual, first.id).status_code == 200
+
+    with pytest.raises(ApiError) as refused:
+        payment_reassign(actor=cast.board, payment=stale, vendor=second)
+
+    assert refused.value.error_code == "changed_meanwhile"
+    manual.refresh_from_db()
+    assert manual.vendor_id == first.id
