@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpResponse
 from django.urls import path
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
@@ -23,8 +24,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import ApiError
-from payments import confirmation
-from payments.models import ConfirmationAttempt, Payment
+from payments import confirmation, payment_selectors
+from payments.models import ConfirmationAttempt, OfflineConfirmation, Payment
 from payments.services import code_entry as services
 from vendors.models import Vendor
 from vendors.selectors import vendor_for_user, vendor_list
@@ -294,8 +295,50 @@ class OfflineSyncApi(APIView):
         return Response({"results": OfflineSyncItemResult(results, many=True).data, "counter": counter})
 
 
+class OfflineConfirmationOutput(serializers.ModelSerializer[OfflineConfirmation]):
+    market = serializers.IntegerField(source="vendor.market_id")
+    code = serializers.SerializerMethodField(help_text="The confirmation code, all but its last two digits hidden.")
+
+    class Meta:
+        model = OfflineConfirmation
+        fields = [
+            "id",
+            "client_uuid",
+            "vendor",
+            "market",
+            "amount",
+            "code",
+            "captured_at",
+            "received_at",
+            "status",
+            "flag_reason",
+            "payment",
+            "reconcile_by",
+        ]
+
+    def get_code(self, row: OfflineConfirmation) -> str:
+        return "•" * max(len(row.code) - 2, 0) + row.code[-2:]
+
+
+class OfflineConfirmationListApi(generics.ListAPIView[OfflineConfirmation]):
+    """Confirmations vendors' devices verified offline and uploaded: ``pending``
+    (no rail record yet), ``matched`` to a payment, or ``flagged`` with a reason
+    (no payment by the deadline, a code confirmed elsewhere, captured after it
+    expired) for the market board to look into. Filters: ``status``, ``vendor``,
+    ``market``. Vendors see their own; boards and officers their markets'."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = OfflineConfirmationOutput
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = payment_selectors.OfflineConfirmationFilter
+
+    def get_queryset(self) -> Any:
+        return payment_selectors.offline_confirmation_list(user=self.request.user)
+
+
 urlpatterns = [
     path("ussd/", UssdApi.as_view(), name="ussd"),
+    path("payments/offline-confirmations/", OfflineConfirmationListApi.as_view(), name="offline-confirmation-list"),
     path("payments/confirm/", ConfirmApi.as_view(), name="payment-confirm"),
     path("payments/offline-sync/", OfflineSyncApi.as_view(), name="payment-offline-sync"),
     path("vendors/me/offline-key/", OfflineKeyApi.as_view(), name="vendor-offline-key"),

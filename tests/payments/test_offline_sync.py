@@ -185,3 +185,57 @@ def test_it_refuses_an_empty_or_oversized_batch_and_non_vendors(cast):
     assert (
         client_for(cast.board).post(URL, {"confirmations": [_item("123456", 1000)]}, format="json").status_code == 404
     )
+
+
+# --- the list boards and vendors read ---------------------------------------------------------
+
+LIST = "/api/v1/payments/offline-confirmations/"
+
+
+def _upload(vendor_user, *items: dict) -> None:
+    r = client_for(vendor_user).post(URL, {"confirmations": list(items)}, format="json")
+    assert r.status_code == 200, r.content
+
+
+def test_it_shows_the_board_its_markets_flagged_confirmations_to_look_into(cast, paid):
+    payment, code = paid
+    _upload(cast.vendor_user, _item(code, 30_000), _item("123456", 40_000))
+    offline_confirmations_reconcile(now=timezone.now() + dt.timedelta(hours=25))
+
+    flagged = client_for(cast.board).get(LIST, {"status": "flagged"})
+    everything = client_for(cast.board).get(LIST)
+
+    assert flagged.status_code == 200, flagged.content
+    [row] = flagged.json()["results"]
+    assert (row["vendor"], row["market"], row["amount"]) == (cast.vendor.id, cast.market.id, 40_000)
+    assert (row["status"], row["flag_reason"], row["payment"]) == ("flagged", "no_matching_payment", None)
+    assert row["code"] == "••••56"  # enough to compare with the customer's SMS, not the whole code
+    statuses = sorted((r["status"], r["payment"]) for r in everything.json()["results"])
+    assert statuses == [("flagged", None), ("matched", payment.id)]
+
+
+@pytest.mark.parametrize(("role", "sees"), [("vendor_user", 1), ("officer", 1), ("board", 1), ("admin", 1),
+                                            ("other_board", 0), ("far_officer", 0), ("volunteer", 0), ("outsider", 0)])  # fmt: skip
+def test_it_shows_offline_confirmations_only_within_scope(cast, role, sees):
+    _upload(cast.vendor_user, _item("654321", 12_000))
+
+    r = client_for(getattr(cast, role)).get(LIST)
+
+    assert r.status_code == 200
+    assert r.json()["count"] == sees
+
+
+def test_it_filters_by_market_and_vendor_and_refuses_bad_filters(cast):
+    _upload(cast.vendor_user, _item("654321", 12_000))
+    board = client_for(cast.officer)
+
+    assert board.get(LIST, {"market": cast.market.id}).json()["count"] == 1
+    assert board.get(LIST, {"market": cast.other_market.id}).json()["count"] == 0
+    assert board.get(LIST, {"vendor": cast.vendor.id}).json()["count"] == 1
+    bad = board.get(LIST, {"status": "lost", "vendor": "x"})
+    assert bad.status_code == 400
+    assert bad.json()["error"]["code"]
+
+
+def test_it_requires_login_for_offline_confirmations(api):
+    assert api.get(LIST).status_code == 401
