@@ -22,9 +22,9 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 import django_filters
-from django import forms
 from django.db.models import Count, Q, QuerySet, Sum
 
+from config.filters import IdFilter
 from market.selectors import markets_managed_by, provinces_managed_by
 from payments.models import Channel, OfflineConfirmation, Payment, Source
 from vendors.models import Vendor
@@ -117,11 +117,6 @@ def vendors_assignable_by(*, user: User | AnonymousUser) -> QuerySet[Vendor]:
     return qs.filter(market_id__in=markets_managed_by(user=user).values("pk"))
 
 
-class _IdFilter(django_filters.NumberFilter):
-    # An id is an integer; NumberFilter alone would accept "1.5".
-    field_class = forms.IntegerField
-
-
 class PaymentFilter(django_filters.FilterSet):
     """Query-string filters shared by the list, the unmatched queue and the CSV export.
 
@@ -130,9 +125,9 @@ class PaymentFilter(django_filters.FilterSet):
     are ISO 8601 instants, read in Vietnam time when they carry no offset.
     """
 
-    vendor = _IdFilter(field_name="vendor_id")
-    market = _IdFilter(field_name="market_id")
-    payment_request = _IdFilter(field_name="payment_request_id")
+    vendor = IdFilter(field_name="vendor_id")
+    market = IdFilter(field_name="market_id")
+    payment_request = IdFilter(field_name="payment_request_id")
     channel = django_filters.ChoiceFilter(choices=Channel.choices)
     status = django_filters.ChoiceFilter(choices=Payment.Status.choices)
     source = django_filters.ChoiceFilter(choices=Source.choices)
@@ -225,8 +220,8 @@ def offline_confirmation_list(*, user: User | AnonymousUser) -> QuerySet[Offline
 
 class OfflineConfirmationFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=OfflineConfirmation.Status.choices)
-    vendor = _IdFilter(field_name="vendor_id")
-    market = _IdFilter(field_name="vendor__market_id")
+    vendor = IdFilter(field_name="vendor_id")
+    market = IdFilter(field_name="vendor__market_id")
 
     class Meta:
         model = OfflineConfirmation

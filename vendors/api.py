@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.filters import IdFilter
 from market.models import Bank, Market
 from market.selectors import market_list
 from vendors import selectors, services
@@ -93,8 +94,8 @@ class VendorFilter(django_filters.FilterSet):
     # Plain numbers, not model choices: a choice filter answers 400 for an id
     # that does not exist and 200 for one outside the caller's scope, telling
     # which markets and users exist.
-    market = django_filters.NumberFilter(field_name="market_id")
-    onboarded_by = django_filters.NumberFilter(field_name="onboarded_by_id")
+    market = IdFilter(field_name="market_id")
+    onboarded_by = IdFilter(field_name="onboarded_by_id")
     bank_bin = django_filters.CharFilter(field_name="bank_id")
     province = django_filters.CharFilter(field_name="market__province_id")
     onboarded_after = django_filters.IsoDateTimeFilter(field_name="onboarded_at", lookup_expr="gte")

@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import ApiError
+from config.filters import parse_id
 from payments import selectors
 from payments.api.vietqr import SIZE_PARAMETER, AmountField, BinaryApi, image_response, qr_size
 from payments.models import PaymentRequest
@@ -204,9 +205,7 @@ class PaymentRequestListApi(generics.ListAPIView[PaymentRequest]):
         for name in ("vendor", "market"):
             value = self.request.query_params.get(name)
             if value:
-                if not value.isdigit():
-                    raise ApiError(f"invalid_{name}", f"{name} must be an id.", field=name)
-                qs = qs.filter(**{f"{name}_id": int(value)})
+                qs = qs.filter(**{f"{name}_id": parse_id(value, name)})
         return qs
 
     @extend_schema(parameters=[_STATUS_PARAMETER, OpenApiParameter("vendor", int), OpenApiParameter("market", int)])

@@ -128,18 +128,31 @@ def as_text(value: Any, limit: int) -> str:
     return str(value).strip()[:limit]
 
 
+# No bank transfer comes near this (a quadrillion đồng); past it a number is
+# an error, and it would not fit the database's bigint anyway.
+MAX_AMOUNT = 10**15
+
+
 def as_amount(value: Any, field: str) -> int:
     """An amount in đồng. Providers send JSON numbers; a float with a fraction
     or a non-number is refused rather than rounded (money is never guessed)."""
+    amount: int | None = None
     if isinstance(value, bool):
         raise MalformedPayload(f"{field} must be a number of đồng.")
     if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    raise MalformedPayload(f"{field} must be a whole number of đồng, got {value!r}.")
+        amount = value
+    elif isinstance(value, float) and value.is_integer():
+        amount = int(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        digits = text[1:] if text.startswith("-") else text
+        if digits.isascii() and digits.isdigit() and len(digits) <= 18:
+            amount = int(text)
+    if amount is None:
+        raise MalformedPayload(f"{field} must be a whole number of đồng, got {value!r}."[:300])
+    if abs(amount) >= MAX_AMOUNT:
+        raise MalformedPayload(f"{field} is not a plausible amount of đồng.")
+    return amount
 
 
 def as_txn_id(value: Any, field: str) -> str:
@@ -163,6 +176,19 @@ def parse_local_time(value: Any, field: str) -> dt.datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=VIETNAM)
     return moment.astimezone(dt.UTC)
+
+
+def signed_at(timestamp: str, *, per_second: int = 1) -> dt.datetime:
+    """The instant of a signature's Unix timestamp (seconds; milliseconds with
+    ``per_second=1000``). Not plain ASCII digits: refused as a bad signature;
+    a number no clock could show: refused as stale."""
+    text = timestamp.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 20:
+        raise BadSignature("The signature timestamp is not a Unix time.")
+    try:
+        return dt.datetime.fromtimestamp(int(text) / per_second, dt.UTC)
+    except (OverflowError, OSError, ValueError):
+        raise StaleSignature("The signature timestamp is more than 5 minutes away from our clock.") from None
 
 
 def check_freshness(signed_at: dt.datetime, now: dt.datetime) -> None:

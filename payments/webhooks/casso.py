@@ -43,6 +43,7 @@ from payments.webhooks.base import (
     parse_local_time,
     require_object,
     same_digest,
+    signed_at,
 )
 
 SOURCE = "casso"
@@ -81,7 +82,7 @@ def _parse_header(value: str) -> tuple[str, str]:
         name, _, val = item.strip().partition("=")
         parts[name.strip()] = val.strip()
     timestamp, v1 = parts.get("t", ""), parts.get("v1", "")
-    if not timestamp.isdigit() or not v1:
+    if not (timestamp.isascii() and timestamp.isdigit()) or not v1:
         raise BadSignature("X-Casso-Signature must look like t=<ms>,v1=<hex>.")
     return timestamp, v1
 
@@ -94,7 +95,7 @@ def verify(*, headers: Mapping[str, str], body: bytes, payload: Any, now: dt.dat
     if not header:
         raise MissingCredentials("Casso deliveries must carry X-Casso-Signature.")
     timestamp, received = _parse_header(header)
-    check_freshness(dt.datetime.fromtimestamp(int(timestamp) / 1000, dt.UTC), now)
+    check_freshness(signed_at(timestamp, per_second=1000), now)
     candidates = [_message(timestamp, payload, ensure_ascii=False)]
     if not candidates[0].isascii():
         candidates.append(_message(timestamp, payload, ensure_ascii=True))

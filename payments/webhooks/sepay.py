@@ -42,6 +42,7 @@ from payments.webhooks.base import (
     parse_local_time,
     require_object,
     same_digest,
+    signed_at,
 )
 
 SOURCE = "sepay"
@@ -63,9 +64,9 @@ def verify(*, headers: Mapping[str, str], body: bytes, payload: Any, now: dt.dat
     signature = headers.get("X-SePay-Signature", "")
     if signature and secret:
         timestamp = headers.get("X-SePay-Timestamp", "").strip()
-        if not timestamp.isdigit():
+        if not timestamp:
             raise MissingCredentials("X-SePay-Timestamp is missing.")
-        check_freshness(dt.datetime.fromtimestamp(int(timestamp), dt.UTC), now)
+        check_freshness(signed_at(timestamp), now)
         received = signature.strip()
         if received.lower().startswith("sha256="):
             received = received[len("sha256=") :]

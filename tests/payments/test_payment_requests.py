@@ -327,3 +327,11 @@ def test_it_withdraws_the_sale_qr_once_cancelled(cast):
     response = client.get(url(cast.vendor, f"{pk}/qr.png"))
     assert response.status_code == 410
     assert response.json()["error"]["code"] == "payment_request_cancelled"
+
+
+@pytest.mark.parametrize("market", ["99999999999999999999999999", "²", "x"])
+def test_it_answers_a_bad_id_filter_on_the_sale_qr_list_with_a_400(cast, market):
+    r = client_for(cast.board).get("/api/v1/payment-requests/", {"market": market})
+
+    assert r.status_code == 400, r.content
+    assert r.json()["error"]["code"] == "invalid_market"

@@ -224,6 +224,8 @@ def test_it_searches_by_bank_reference(cast, seed):
         ("?status=paid", "status"),
         ("?vendor=abc", "vendor"),
         ("?vendor=1.5", "vendor"),
+        ("?market=99999999999999999999999999", "market"),  # past bigint: a 400, not a database error
+        ("?vendor=%C2%B2", "vendor"),  # "²"
         ("?occurred_after=yesterday", "occurred_after"),
     ],
 )

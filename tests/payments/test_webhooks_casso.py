@@ -146,3 +146,15 @@ def test_it_answers_400_for_a_webhook_v1_body(cast, client: Client) -> None:
     assert response.status_code == 400
     assert WebhookDelivery.objects.get().status == WebhookDelivery.Status.FAILED
     assert not Payment.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("header", "code"),
+    [("t=²,v1=ab", "bad_signature"), ("t=99999999999999999999,v1=ab", "stale_signature")],
+)
+def test_it_refuses_a_timestamp_no_clock_could_show_without_a_server_error(cast, client, header, code) -> None:
+    response = casso_post(client, casso_body(description=f"CHO40 {cast.vendor.merchant_code}"), header=header)
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == code
+    assert not Payment.objects.exists()

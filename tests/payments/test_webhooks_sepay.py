@@ -163,6 +163,10 @@ def test_it_answers_400_for_a_body_that_is_not_json(cast, client: Client) -> Non
         {"transferType": "sideways"},
         {"id": None},
         {"transactionDate": "yesterday"},
+        {"transferAmount": "²"},  # a digit to str.isdigit(), not to a bank
+        {"transferAmount": 10**16},
+        {"transferAmount": 1e300},
+        {"transferAmount": "9" * 40},
     ],
 )
 def test_it_answers_400_for_missing_or_wrong_fields(cast, client: Client, change) -> None:
@@ -174,3 +178,24 @@ def test_it_answers_400_for_missing_or_wrong_fields(cast, client: Client, change
     assert response.json()["error"]["code"] == "malformed_payload"
     assert not Payment.objects.exists()
     assert WebhookDelivery.objects.get().status == WebhookDelivery.Status.FAILED
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "code"),
+    [("²", "bad_signature"), ("12a", "bad_signature"), ("-5", "bad_signature"),
+     ("99999999999999999999", "stale_signature"), ("0", "stale_signature")],
+)  # fmt: skip
+def test_it_refuses_a_timestamp_no_clock_could_show_without_a_server_error(cast, client: Client, timestamp, code):
+    body = encode(sepay_body(content=f"CHO40 {cast.vendor.merchant_code}"))
+
+    response = client.post(
+        "/api/v1/webhooks/sepay/",
+        data=body,
+        content_type="application/json",
+        headers={"X-SePay-Timestamp": timestamp, "X-SePay-Signature": "sha256=00"},
+    )
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == code
+    assert not Payment.objects.exists()
+    assert WebhookDelivery.objects.get().status == WebhookDelivery.Status.REJECTED

@@ -603,6 +603,14 @@ def test_it_filters_vendors(cast, crowd):
     }
 
 
+@pytest.mark.parametrize("market", ["99999999999999999999999999", "1.5", "²", "-1"])
+def test_it_answers_a_bad_market_filter_with_a_400(cast, market):
+    r = client_for(cast.officer).get("/api/v1/vendors/", {"market": market})
+
+    assert r.status_code == 400, r.content
+    assert "market" in r.json()["error"]["fields"]
+
+
 def test_it_keeps_filters_inside_the_scope(cast, crowd):
     # The board of the other market filters on this market: nothing leaks.
     assert _ids(client_for(cast.other_board).get("/api/v1/vendors/", {"market": cast.market.pk})) == set()
