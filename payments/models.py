@@ -253,7 +253,7 @@ class WebhookDelivery(models.Model):
     source = models.CharField(max_length=16, choices=Source.choices)
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     headers = models.JSONField(default=dict, blank=True)  # blank: a delivery is kept whatever it carries
-    body = models.TextField()
+    body = models.TextField(blank=True)  # an empty POST is kept too (and refused as malformed)
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
     error = models.TextField(blank=True)

@@ -199,3 +199,13 @@ def test_it_refuses_a_timestamp_no_clock_could_show_without_a_server_error(cast,
     assert response.json()["error"]["code"] == code
     assert not Payment.objects.exists()
     assert WebhookDelivery.objects.get().status == WebhookDelivery.Status.REJECTED
+
+
+@pytest.mark.parametrize("provider", ["sepay", "casso", "payos"])
+def test_it_keeps_and_refuses_an_empty_delivery(cast, client: Client, provider) -> None:
+    response = client.post(f"/api/v1/webhooks/{provider}/", data=b"", content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "malformed_payload"
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.source, delivery.body, delivery.status) == (provider, "", WebhookDelivery.Status.FAILED)
