@@ -113,6 +113,8 @@ class Batcher:
             outcomes: list[Outcome] = done.result()
         except Exception as exc:  # the whole write failed (the database is gone): every delivery is answered 500
             outcomes = [exc] * len(batch)
+        except asyncio.CancelledError:  # the loop is shutting down under us
+            outcomes = [RuntimeError("the intake stopped before this batch was written")] * len(batch)
         for (_delivery, future), outcome in zip(batch, outcomes, strict=True):
             if not future.done():
                 future.set_result(outcome)
