@@ -113,3 +113,12 @@ def needs_postgres() -> None:
     if os.environ.get("REQUIRE_POSTGRES") == "1":
         pytest.fail("this test needs PostgreSQL and REQUIRE_POSTGRES=1 is set")
     pytest.skip("needs PostgreSQL (set DATABASE_URL)")
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now, for a server a test starts."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

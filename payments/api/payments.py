@@ -325,10 +325,11 @@ def _managed_or_404(request: Request, pk: int) -> Payment:
     return payment
 
 
-class PaymentAssignApi(APIView):
-    """Assign an unmatched credit to a vendor of its market (audited)."""
+class _PaymentVendorApi(APIView):
+    """POST ``{"vendor", "note"?}``: give the payment to a vendor through ``service``."""
 
     permission_classes = [IsAuthenticated]
+    service: Any
 
     @extend_schema(request=AssignInput, responses={200: PaymentDetailOutput})
     def post(self, request: Request, pk: int) -> Response:
@@ -340,39 +341,22 @@ class PaymentAssignApi(APIView):
             raise ApiError(
                 "vendor_not_found", f"Unknown vendor {data.validated_data['vendor']}.", status_code=404, field="vendor"
             )
-        services.payment_assign(
-            actor=request.user,  # type: ignore[arg-type]
-            payment=payment,
-            vendor=vendor,
-            note=data.validated_data.get("note", ""),
-        )
+        self.service(actor=request.user, payment=payment, vendor=vendor, note=data.validated_data.get("note", ""))
         return Response(PaymentDetailOutput(selectors.payment_get(user=request.user, pk=pk)).data)
 
 
-class PaymentReassignApi(APIView):
+class PaymentAssignApi(_PaymentVendorApi):
+    """Assign an unmatched credit to a vendor of its market (audited)."""
+
+    service = staticmethod(services.payment_assign)
+
+
+class PaymentReassignApi(_PaymentVendorApi):
     """Move a payment that the board or the receiving account attributed to
     another vendor of its market (audited; 409 ``attribution_fixed`` when the
     payer chose the vendor by QR, sale reference or code)."""
 
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema(request=AssignInput, responses={200: PaymentDetailOutput})
-    def post(self, request: Request, pk: int) -> Response:
-        payment = _managed_or_404(request, pk)
-        data = AssignInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        vendor = Vendor.objects.filter(pk=data.validated_data["vendor"]).first()
-        if vendor is None:
-            raise ApiError(
-                "vendor_not_found", f"Unknown vendor {data.validated_data['vendor']}.", status_code=404, field="vendor"
-            )
-        services.payment_reassign(
-            actor=request.user,  # type: ignore[arg-type]
-            payment=payment,
-            vendor=vendor,
-            note=data.validated_data.get("note", ""),
-        )
-        return Response(PaymentDetailOutput(selectors.payment_get(user=request.user, pk=pk)).data)
+    service = staticmethod(services.payment_reassign)
 
 
 class _PaymentMarkApi(APIView):

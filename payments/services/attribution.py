@@ -227,10 +227,36 @@ def candidates(*, content: str, extra_text: str = "", account_number: str = "", 
     )
 
 
-def lookup(wanted: Iterable[Candidates]) -> tuple[list[tuple[Any, ...]], list[dict[str, Any]]]:
+@dataclass
+class Found:
+    """What :func:`lookup` read, indexed so that each credit of a batch picks
+    its own rows by key instead of scanning everyone's."""
+
+    requests: list[tuple[Any, ...]]
+    vendors: list[dict[str, Any]]
+
+    def __post_init__(self) -> None:
+        reference_index = _REQUEST_COLUMNS.index("reference")
+        self._by_reference: dict[str, list[tuple[Any, ...]]] = {}
+        for row in self.requests:
+            self._by_reference.setdefault(row[reference_index], []).append(row)
+        self._by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for vendor in self.vendors:
+            self._by_key.setdefault(("code", vendor["merchant_code"]), []).append(vendor)
+            self._by_key.setdefault(("account", vendor["account_number"]), []).append(vendor)
+
+    def named_by(self, wanted: Candidates) -> tuple[list[tuple[Any, ...]], list[dict[str, Any]]]:
+        """(request rows, vendor rows) that ``wanted`` names, each row once."""
+        requests = [row for reference in wanted.references for row in self._by_reference.get(reference, ())]
+        keys = [("code", code) for code in wanted.codes] + [("account", account) for account in wanted.accounts]
+        vendors = {v["id"]: v for key in keys for v in self._by_key.get(key, ())}
+        return requests, list(vendors.values())
+
+
+def lookup(wanted: Iterable[Candidates]) -> Found:
     """The payment requests and vendors that any of ``wanted`` could name, in
-    at most one round trip on PostgreSQL however many credits ask: ``(request
-    rows, vendor rows)``, for :func:`decide` to pick from."""
+    at most one round trip on PostgreSQL however many credits ask, for
+    :func:`decide` to pick from (``Found.named_by``)."""
     references: dict[str, None] = {}
     codes: dict[str, None] = {}
     accounts: dict[str, None] = {}
@@ -246,7 +272,7 @@ def lookup(wanted: Iterable[Candidates]) -> tuple[list[tuple[Any, ...]], list[di
     results = _select_each(queries) if queries else []
     requests = results.pop(0) if references else []
     vendors = [dict(zip(_VENDOR_COLUMNS, row, strict=True)) for row in (results[0] if results else [])]
-    return requests, vendors
+    return Found(requests, vendors)
 
 
 def decide(
@@ -257,8 +283,8 @@ def decide(
     request_rows: Iterable[tuple[Any, ...]],
     vendor_rows: Iterable[dict[str, Any]],
 ) -> Attribution:
-    """Apply rules 1-4 to one credit, given rows from :func:`lookup` (rows
-    that ``wanted`` does not name are ignored, so a batch's rows can be shared)."""
+    """Apply rules 1-4 to one credit, given the rows :func:`lookup` found for
+    it (``Found.named_by``; rows that ``wanted`` does not name are ignored)."""
     reference_index = _REQUEST_COLUMNS.index("reference")
     request = _best_request([r for r in request_rows if r[reference_index] in wanted.references])
     rows = [r for r in vendor_rows if r["merchant_code"] in wanted.codes or r["account_number"] in wanted.accounts]
@@ -332,5 +358,5 @@ def attribute(
     """Decide vendor, market, channel and attribution for a credit of
     ``amount`` đồng with transfer ``content`` received on ``account_number``."""
     wanted = candidates(content=content, extra_text=extra_text, account_number=account_number, sub_account=sub_account)
-    request_rows, vendor_rows = lookup([wanted])
+    request_rows, vendor_rows = lookup([wanted]).named_by(wanted)
     return decide(wanted, amount=amount, bank=bank, request_rows=request_rows, vendor_rows=vendor_rows)

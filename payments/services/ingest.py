@@ -147,14 +147,19 @@ def _insert(obj: models.Model, *, unless_exists: tuple[str, ...] = (), before: s
         return _inserted(obj, cursor.fetchone())
 
 
+def _raw_delivery(*, source: str, headers: Mapping[str, str], body: bytes, remote_addr: str | None) -> WebhookDelivery:
+    """The unsaved row of a delivery as it arrived (credentials redacted)."""
+    text = body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")  # PostgreSQL text has no NUL
+    return WebhookDelivery(
+        source=source, headers=_headers_to_store(headers), body=text, remote_addr=remote_addr or None
+    )
+
+
 def webhook_delivery_store(
     *, source: str, headers: Mapping[str, str], body: bytes, remote_addr: str | None
 ) -> WebhookDelivery:
     """Write the delivery as it arrived, committed on its own, before any check."""
-    text = body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")  # PostgreSQL text has no NUL
-    delivery = WebhookDelivery(
-        source=source, headers=_headers_to_store(headers), body=text, remote_addr=remote_addr or None
-    )
+    delivery = _raw_delivery(source=source, headers=headers, body=body, remote_addr=remote_addr)
     delivery.clean_fields(exclude=["payment"])
     if connection.vendor == "postgresql" and not connection.in_atomic_block:
         # Committed on its own, without waiting for its own disk flush: the
@@ -562,13 +567,10 @@ def webhook_ingest_batch(deliveries: list[Delivery], *, now: dt.datetime | None 
     # 1. store raw. No per-field validation here: the table's own types and
     # limits refuse a bad row (say an address that is no IP address), and then
     # every delivery goes the single way, which validates and answers as it would.
-    rows: list[tuple[int, WebhookDelivery]] = []
-    for i, d in enumerate(deliveries):
-        text = d.body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
-        row = WebhookDelivery(
-            source=d.provider.SOURCE, headers=_headers_to_store(d.headers), body=text, remote_addr=d.remote_addr or None
-        )
-        rows.append((i, row))
+    rows = [
+        (i, _raw_delivery(source=d.provider.SOURCE, headers=d.headers, body=d.body, remote_addr=d.remote_addr))
+        for i, d in enumerate(deliveries)
+    ]
     try:
         webhook_deliveries_store([row for _, row in rows])
     except Exception:
@@ -619,10 +621,11 @@ def webhook_ingest_batch(deliveries: list[Delivery], *, now: dt.datetime | None 
         )
         for p in credits
     ]
-    request_rows, vendor_rows = lookup(wanted) if credits else ([], [])
+    found = lookup(wanted)  # no query at all when there is no credit
     keys: set[tuple[str, str]] = set()
     for p, want in zip(credits, wanted, strict=True):
         key = (p.credit.source, p.credit.provider_txn_id)
+        request_rows, vendor_rows = found.named_by(want)
         try:
             decision = decide(
                 want, amount=p.credit.amount, bank=p.credit.bank, request_rows=request_rows, vendor_rows=vendor_rows
@@ -630,14 +633,13 @@ def webhook_ingest_batch(deliveries: list[Delivery], *, now: dt.datetime | None 
         except Exception:
             one_by_one.append(p)  # it fails there as it would alone, and is kept on its row
             continue
-        # Not validated field by field either: a value the table refuses fails
-        # the batch statement, and step 5 then validates each credit alone.
-        payment = _new_payment(p.credit, decision)
         if decision.flags or decision.settles_request or key in keys:
             one_by_one.append(p)
             continue
         keys.add(key)
-        p.payment = payment
+        # Not validated field by field either: a value the table refuses fails
+        # the batch statement, and step 5 then validates each credit alone.
+        p.payment = _new_payment(p.credit, decision)
         plain.append(p)
 
     # 4. the plain credits and every outcome known so far, in one statement

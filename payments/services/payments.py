@@ -39,6 +39,26 @@ def _clean_note(note: str) -> str:
     return note
 
 
+def _check_vendor_for(*, actor: User, payment: Payment, vendor: Vendor) -> None:
+    """``vendor`` may receive ``payment`` from ``actor``: one of the markets the
+    actor manages (any other does not exist as far as the caller knows), and
+    the payment's market when it has one."""
+    if not vendors_assignable_by(user=actor).filter(pk=vendor.pk).exists():
+        raise ApiError(
+            "vendor_not_found",
+            _("Unknown vendor %s.") % vendor.pk,
+            status_code=http.HTTP_404_NOT_FOUND,
+            field="vendor",
+        )
+    if payment.market_id is not None and vendor.market_id != payment.market_id:
+        raise ApiError(
+            "vendor_not_in_market",
+            _("The payment arrived in market %(market)s; vendor %(vendor)s trades in another market.")
+            % {"market": payment.market_id, "vendor": vendor.pk},
+            field="vendor",
+        )
+
+
 def payment_assign(*, actor: User, payment: Payment, vendor: Vendor, note: str = "") -> Payment:
     """Attribute an unmatched credit to ``vendor`` (the unmatched queue).
 
@@ -56,21 +76,7 @@ def payment_assign(*, actor: User, payment: Payment, vendor: Vendor, note: str =
             % {"id": payment.pk, "vendor": payment.vendor_id},
             status_code=http.HTTP_409_CONFLICT,
         )
-    # A vendor outside the markets one manages does not exist as far as the caller knows.
-    if not vendors_assignable_by(user=actor).filter(pk=vendor.pk).exists():
-        raise ApiError(
-            "vendor_not_found",
-            _("Unknown vendor %s.") % vendor.pk,
-            status_code=http.HTTP_404_NOT_FOUND,
-            field="vendor",
-        )
-    if payment.market_id is not None and vendor.market_id != payment.market_id:
-        raise ApiError(
-            "vendor_not_in_market",
-            _("The payment arrived in market %(market)s; vendor %(vendor)s trades in another market.")
-            % {"market": payment.market_id, "vendor": vendor.pk},
-            field="vendor",
-        )
+    _check_vendor_for(actor=actor, payment=payment, vendor=vendor)
 
     previous_market, previous_attribution = payment.market_id, payment.attribution
     now = timezone.now()
@@ -173,20 +179,7 @@ def payment_reassign(*, actor: User, payment: Payment, vendor: Vendor, note: str
             % {"vendor": payment.vendor_id, "how": payment.get_attribution_display()},
             status_code=http.HTTP_409_CONFLICT,
         )
-    if not vendors_assignable_by(user=actor).filter(pk=vendor.pk).exists():
-        raise ApiError(
-            "vendor_not_found",
-            _("Unknown vendor %s.") % vendor.pk,
-            status_code=http.HTTP_404_NOT_FOUND,
-            field="vendor",
-        )
-    if vendor.market_id != payment.market_id:
-        raise ApiError(
-            "vendor_not_in_market",
-            _("The payment arrived in market %(market)s; vendor %(vendor)s trades in another market.")
-            % {"market": payment.market_id, "vendor": vendor.pk},
-            field="vendor",
-        )
+    _check_vendor_for(actor=actor, payment=payment, vendor=vendor)
     if vendor.pk == payment.vendor_id:
         raise ApiError(
             "same_vendor", _("Payment %s is already attributed to that vendor.") % payment.pk, field="vendor"

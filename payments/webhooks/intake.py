@@ -42,7 +42,6 @@ import logging
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
-from types import ModuleType
 from typing import Any
 
 from django.conf import settings
@@ -51,9 +50,8 @@ from django.http.request import HttpHeaders, split_domain_port, validate_host
 from django.utils.translation import gettext as _
 
 from config.api import error_body
-from payments.services.ingest import Delivery, IngestResult, Outcome, webhook_ingest_batch
-from payments.webhooks.base import WebhookError
-from payments.webhooks.wsgi import ROUTES
+from payments.services.ingest import Delivery, Outcome, webhook_ingest_batch
+from payments.webhooks.wsgi import ROUTES, answer_for, security_headers
 
 logger = logging.getLogger("django.request")
 
@@ -150,19 +148,6 @@ class Batcher:
         executor.shutdown(wait=True)
 
 
-def _security_headers() -> list[tuple[bytes, bytes]]:
-    """What SecurityMiddleware and XFrameOptionsMiddleware add to the view's answer."""
-    headers = []
-    if settings.SECURE_CONTENT_TYPE_NOSNIFF:
-        headers.append((b"x-content-type-options", b"nosniff"))
-    if settings.SECURE_REFERRER_POLICY:
-        headers.append((b"referrer-policy", str(settings.SECURE_REFERRER_POLICY).encode()))
-    if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
-        headers.append((b"cross-origin-opener-policy", str(settings.SECURE_CROSS_ORIGIN_OPENER_POLICY).encode()))
-    headers.append((b"x-frame-options", str(settings.X_FRAME_OPTIONS).encode()))
-    return headers
-
-
 def _meta(scope: Scope) -> dict[str, str]:
     """The request's headers as Django's ASGIRequest puts them in META."""
     meta: dict[str, str] = {}
@@ -209,15 +194,6 @@ async def _read_body(receive: Receive, limit: int | None) -> bytes:
         chunks.append(chunk)
         if not message.get("more_body"):
             return b"".join(chunks)
-
-
-def answer_for(provider: ModuleType, outcome: Outcome) -> tuple[int, dict[str, Any]]:
-    """The HTTP status and JSON body a provider gets for ``outcome``."""
-    if isinstance(outcome, IngestResult):
-        return 200, provider.SUCCESS_REPLY
-    if isinstance(outcome, WebhookError):
-        return outcome.status, error_body(outcome.code, outcome.message)
-    return 500, error_body("server_error", _("Internal error; it has been logged."))
 
 
 class WebhookIntake:
@@ -276,7 +252,7 @@ class WebhookIntake:
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(content)).encode()),
-            *_security_headers(),
+            *((name.lower().encode(), value.encode()) for name, value in security_headers()),
         ]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})

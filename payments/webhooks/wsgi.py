@@ -42,6 +42,7 @@ from django.core.handlers.wsgi import WSGIHandler, WSGIRequest, get_script_name
 from django.http import HttpResponse, JsonResponse
 from django.urls import set_script_prefix, set_urlconf
 from django.utils.log import log_response
+from django.utils.translation import gettext as _
 
 from config.api import error_body
 from payments.services import ingest
@@ -61,10 +62,21 @@ def webhook_answer(
     """Ingest one delivery; ``(status, JSON body)`` of the answer, as the
     Django view gives it (a refusal in the project's error format)."""
     try:
-        ingest.webhook_ingest(provider=provider, headers=headers, body=body, remote_addr=remote_addr)
+        result = ingest.webhook_ingest(provider=provider, headers=headers, body=body, remote_addr=remote_addr)
     except WebhookError as exc:
-        return exc.status, error_body(exc.code, exc.message)
-    return 200, provider.SUCCESS_REPLY
+        return answer_for(provider, exc)
+    return answer_for(provider, result)
+
+
+def answer_for(provider: ModuleType, outcome: ingest.Outcome) -> tuple[int, dict[str, Any]]:
+    """The HTTP status and JSON body a provider gets for ``outcome`` (both
+    lanes): its success reply, a refusal in the project's error format, or
+    for anything else the JSON 500 of ``config.api.handler500``."""
+    if isinstance(outcome, ingest.IngestResult):
+        return 200, provider.SUCCESS_REPLY
+    if isinstance(outcome, WebhookError):
+        return outcome.status, error_body(outcome.code, outcome.message)
+    return 500, error_body("server_error", _("Internal error; it has been logged."))
 
 
 def _json_response(status: int, data: dict[str, Any]) -> HttpResponse:
@@ -78,15 +90,18 @@ def _json_response(status: int, data: dict[str, Any]) -> HttpResponse:
     )
 
 
-def _security_headers(response: HttpResponse) -> None:
-    """What SecurityMiddleware and XFrameOptionsMiddleware add to the view's answer."""
+def security_headers() -> list[tuple[str, str]]:
+    """What SecurityMiddleware and XFrameOptionsMiddleware add to the view's
+    answer (both webhook lanes answer around them)."""
+    headers = []
     if settings.SECURE_CONTENT_TYPE_NOSNIFF:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.append(("X-Content-Type-Options", "nosniff"))
     if settings.SECURE_REFERRER_POLICY:
-        response.headers.setdefault("Referrer-Policy", settings.SECURE_REFERRER_POLICY)
+        headers.append(("Referrer-Policy", str(settings.SECURE_REFERRER_POLICY)))
     if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
-        response.headers.setdefault("Cross-Origin-Opener-Policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY)
-    response.headers.setdefault("X-Frame-Options", settings.X_FRAME_OPTIONS)
+        headers.append(("Cross-Origin-Opener-Policy", str(settings.SECURE_CROSS_ORIGIN_OPENER_POLICY)))
+    headers.append(("X-Frame-Options", str(settings.X_FRAME_OPTIONS)))
+    return headers
 
 
 class WebhookLane:
@@ -121,7 +136,8 @@ class WebhookLane:
             response = response_for_exception(request, exc)
         if response.status_code >= 400:  # (not twice: Django marks what it logged)
             log_response("%s: %s", response.reason_phrase, request.path, response=response, request=request)
-        _security_headers(response)
+        for name, value in security_headers():
+            response.headers.setdefault(name, value)
         response.headers.setdefault("Content-Length", str(len(response.content)))
 
         # The rest is WSGIHandler.__call__: the server's close() of the

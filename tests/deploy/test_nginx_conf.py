@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 CONF = ROOT / "deploy" / "nginx.conf"
 
@@ -32,12 +34,6 @@ def _nginx() -> str:
     if os.environ.get("REQUIRE_POSTGRES") == "1":
         pytest.fail("nginx is missing: install Debian's nginx-light")
     pytest.skip("nginx (nginx-light) is not installed")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _upstream(name: str) -> ThreadingHTTPServer:
@@ -81,7 +77,7 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     nginx = _nginx()
     tmp_path = tmp_path_factory.mktemp("nginx")
     web, webhooks = _upstream("web"), _upstream("webhooks")
-    port = _free_port()
+    port = free_port()
     site = CONF.read_text()
     for old, new in (
         ("server web:8000;", f"server 127.0.0.1:{web.server_address[1]};"),

@@ -25,11 +25,16 @@ def queued(cast) -> Payment:
     )
 
 
-def assign(user, payment: Payment, vendor_id: int, note: str | None = None):
+def give(action: str, user, payment: Payment, vendor_id: int, note: str | None = None):
+    """POST payments/{id}/<action>/ (assign or reassign) as ``user``."""
     body: dict[str, object] = {"vendor": vendor_id}
     if note is not None:
         body["note"] = note
-    return client_for(user).post(f"/api/v1/payments/{payment.id}/assign/", body, format="json")
+    return client_for(user).post(f"/api/v1/payments/{payment.id}/{action}/", body, format="json")
+
+
+def assign(user, payment: Payment, vendor_id: int, note: str | None = None):
+    return give("assign", user, payment, vendor_id, note)
 
 
 def queue_ids(user) -> list[int]:
@@ -251,10 +256,7 @@ def test_it_lets_exactly_one_of_two_simultaneous_assignments_win(cast):
 
 
 def reassign(user, payment: Payment, vendor_id: int, note: str | None = None):
-    body: dict[str, object] = {"vendor": vendor_id}
-    if note is not None:
-        body["note"] = note
-    return client_for(user).post(f"/api/v1/payments/{payment.id}/reassign/", body, format="json")
+    return give("reassign", user, payment, vendor_id, note)
 
 
 def test_it_moves_a_wrongly_assigned_credit_to_another_stall_and_audits_it(cast, queued):

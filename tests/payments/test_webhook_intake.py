@@ -6,6 +6,7 @@ deliveries in batches, and serves through gunicorn's uvicorn worker."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,7 @@ from django.test import Client
 from payments.models import Payment, WebhookDelivery
 from payments.services import ingest
 from payments.webhooks.intake import WebhookIntake
-from tests.conftest import needs_postgres
+from tests.conftest import free_port, needs_postgres
 from tests.payments.test_webhooks_wsgi import _scenarios
 from tests.payments.webhooks_support import (
     SEPAY_API_KEY,
@@ -247,33 +249,24 @@ def test_it_answers_500_in_json_and_keeps_the_delivery_when_recording_fails(cast
     assert "disk on fire" in delivery.error
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@intake_db
-def test_gunicorn_serves_the_intake_and_records_payments_with_the_broker_down(cast) -> None:
-    """The deployment of docker-compose.yml's ``webhooks`` service: gunicorn,
-    uvicorn workers, config.asgi; Redis pointed at a closed port."""
-    needs_postgres()
+@contextlib.contextmanager
+def _gunicorn_intake(*, log_level: str = "warning", **env: str) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """gunicorn serving config.asgi with one uvicorn worker, as docker-compose's
+    ``webhooks`` service does, on the test database: (server, port)."""
     db = connection.settings_dict
-    port = _free_port()
-    env = {
+    port = free_port()
+    environ = {
         **os.environ,
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
         "DJANGO_SECRET_KEY": "test-only",
         "DJANGO_DEBUG": "0",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "SEPAY_API_KEY": SEPAY_API_KEY,
-        "REDIS_URL": "redis://127.0.0.1:6390/0",
-        "CELERY_BROKER_URL": "redis://127.0.0.1:6390/0",
-        "CELERY_TASK_ALWAYS_EAGER": "0",
+        **env,
     }
     command = [sys.executable, "-m", "gunicorn", "config.asgi:application", "-k", "uvicorn_worker.UvicornWorker"]
-    command += ["-w", "1", "-b", f"127.0.0.1:{port}", "--log-level", "warning"]
-    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    command += ["-w", "1", "-b", f"127.0.0.1:{port}", "--log-level", log_level]
+    server = subprocess.Popen(command, cwd=ROOT, env=environ, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -283,6 +276,20 @@ def test_gunicorn_serves_the_intake_and_records_payments_with_the_broker_down(ca
             except OSError:
                 assert time.monotonic() < deadline, "gunicorn did not start"
                 time.sleep(0.2)
+        yield server, port
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+@intake_db
+def test_gunicorn_serves_the_intake_and_records_payments_with_the_broker_down(cast) -> None:
+    """The deployment of docker-compose.yml's ``webhooks`` service: gunicorn,
+    uvicorn workers, config.asgi; Redis pointed at a closed port."""
+    needs_postgres()
+    dead_broker = "redis://127.0.0.1:6390/0"
+    server = _gunicorn_intake(REDIS_URL=dead_broker, CELERY_BROKER_URL=dead_broker, CELERY_TASK_ALWAYS_EAGER="0")
+    with server as (_process, port):
 
         def post(body: bytes, key: str = SEPAY_API_KEY) -> tuple[int, Any]:
             request = urllib.request.Request(
@@ -301,9 +308,6 @@ def test_gunicorn_serves_the_intake_and_records_payments_with_the_broker_down(ca
         forged = encode(sepay_body(content=f"CHO40 {cast.vendor.merchant_code}", txn_id=456_654))
         answers = [post(body), post(body), post(forged, key="forged")]
         elapsed = time.monotonic() - started
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
 
     assert answers[0] == (200, {"success": True})
     assert answers[1] == (200, {"success": True})  # the retry
@@ -327,18 +331,6 @@ def test_a_worker_killed_mid_burst_loses_nothing_the_providers_retries_cannot_re
 
     from payments.services.ingest import webhook_deliveries_mark_stuck
 
-    db = connection.settings_dict
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "DJANGO_SECRET_KEY": "test-only",
-        "DJANGO_DEBUG": "0",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "SEPAY_API_KEY": SEPAY_API_KEY,
-    }
-    command = [sys.executable, "-m", "gunicorn", "config.asgi:application", "-k", "uvicorn_worker.UvicornWorker"]
-    command += ["-w", "1", "-b", f"127.0.0.1:{port}", "--log-level", "critical"]
     code = cast.vendor.merchant_code
     bodies = [encode(sepay_body(content=f"CHO40 {code}", amount=1_000 + i, txn_id=300_000 + i)) for i in range(400)]
     answered: list[int] = []
@@ -365,8 +357,7 @@ def test_a_worker_killed_mid_burst_loses_nothing_the_providers_retries_cannot_re
             assert time.monotonic() < deadline, "gunicorn did not serve"
             time.sleep(0.2)
 
-    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
-    try:
+    with _gunicorn_intake(log_level="critical") as (server, port):
         wait_until_serving()
         answered.clear()
         worker = int(subprocess.check_output(["pgrep", "-P", str(server.pid)], text=True).split()[0])
@@ -379,9 +370,6 @@ def test_a_worker_killed_mid_burst_loses_nothing_the_providers_retries_cannot_re
         wait_until_serving()
         # The aggregators retry every delivery they got no 200 for.
         retried = [post(b) for b, status in zip(bodies, statuses, strict=True) if status != 200]
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
 
     assert statuses.count(200) >= 50 and statuses.count(0) > 0  # the kill did cut the burst
     assert retried == [200] * len(retried)
