@@ -25,6 +25,16 @@ from tests.factories import (
 from vendors.models import Vendor
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _plain_http_test_client() -> None:
+    """With DATABASE_URL set (CI), the settings are production's, which
+    redirect plain HTTP to HTTPS; the test client speaks plain HTTP. The
+    production settings themselves are tested in tests/config/test_deploy_settings.py."""
+    from django.conf import settings
+
+    settings.SECURE_SSL_REDIRECT = False
+
+
 @pytest.fixture(autouse=True)
 def _reference_data(request: pytest.FixtureRequest, _django_db_marker: None) -> None:
     """Transactional tests flush the database after themselves, taking the

@@ -175,3 +175,10 @@ def test_it_passes_the_host_the_client_address_and_the_scheme(proxy: int) -> Non
     assert plain["forwarded_for"] == "127.0.0.1"  # NUM_PROXIES=1: the throttle keys on this
     assert plain["forwarded_proto"] == "http"
     assert behind_tls["forwarded_proto"] == "https"  # what the TLS terminator in front said
+
+
+def test_it_keeps_the_port_in_the_host_so_a_sign_in_on_a_non_default_port_passes_csrf(proxy: int) -> None:
+    _, seen = _send(proxy, "POST", "/admin/login/", body=b"{}", headers={"Host": "localhost:8000"})
+
+    # Django checks a form's Origin ("http://localhost:8000") against this Host.
+    assert seen["host"] == "localhost:8000"
