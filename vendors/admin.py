@@ -70,7 +70,14 @@ class VendorAdmin(ScopedAdmin):
         "onboarded_by",
         "onboarded_at",
     ]
-    list_filter = ["status", "goods_category", "market__province", "market", "bank"]
+    # Filter choices only from the vendors in scope: the plain filters listed every market and bank in the country.
+    list_filter = [
+        "status",
+        "goods_category",
+        ("market__province", admin.RelatedOnlyFieldListFilter),
+        ("market", admin.RelatedOnlyFieldListFilter),
+        ("bank", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["full_name", "phone", "merchant_code", "account_number", "stall_label"]
     readonly_fields = ["merchant_code", "onboarded_by", "onboarded_at", "created_at", "updated_at"]
     autocomplete_fields = ["market", "user"]

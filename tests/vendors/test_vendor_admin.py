@@ -249,3 +249,14 @@ def test_it_lets_a_volunteer_fix_a_vendors_details(cast):
     assert r.status_code == 302
     cast.vendor.refresh_from_db()
     assert cast.vendor.stall_label == "A-12b"
+
+
+@pytest.mark.parametrize("role", ["board", "volunteer", "vendor_user"])
+def test_it_offers_only_markets_in_scope_in_the_changelist_filter(cast, role):
+    client = staff_client(getattr(cast, role))
+
+    page = client.get(CHANGELIST).content.decode()
+
+    assert cast.market.name in page  # the filter of one's own market
+    assert cast.other_market.name not in page  # not the next market's name (it used to list every market)
+    assert cast.far_market.name not in page
