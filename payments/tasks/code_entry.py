@@ -63,7 +63,7 @@ def _retry_unless_eager(task: Task, should_retry: bool) -> None:
         raise task.retry(countdown=_backoff(task.request.retries))
 
 
-@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=8)
+@shared_task(bind=True, name="payments.tasks.code_entry.send_sms", acks_late=True, ignore_result=True, max_retries=8)
 def send_sms(self: Task, outbound_sms_id: int) -> str:
     from payments.services.sms import outbound_sms_send
 
@@ -72,7 +72,7 @@ def send_sms(self: Task, outbound_sms_id: int) -> str:
     return outcome
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(name="payments.tasks.code_entry.sweep_outbound_sms", acks_late=True, ignore_result=True)
 def sweep_outbound_sms() -> int:
     """Re-enqueue pending SMS that are older than a minute (lost tasks)."""
     from payments.services.sms import outbound_sms_stale_ids
@@ -83,7 +83,9 @@ def sweep_outbound_sms() -> int:
     return len(ids)
 
 
-@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=20)
+@shared_task(
+    bind=True, name="payments.tasks.code_entry.check_rail_payment", acks_late=True, ignore_result=True, max_retries=20
+)
 def check_rail_payment(self: Task, payment_id: int) -> str:
     """Ask the rail for the final answer on a code-entry payment left pending."""
     from payments.services.code_entry import code_entry_payment_poll
@@ -93,7 +95,7 @@ def check_rail_payment(self: Task, payment_id: int) -> str:
     return status
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(name="payments.tasks.code_entry.sweep_pending_rail_payments", acks_late=True, ignore_result=True)
 def sweep_pending_rail_payments() -> int:
     from payments.services.code_entry import code_entry_pending_payment_ids
 
@@ -103,7 +105,7 @@ def sweep_pending_rail_payments() -> int:
     return len(ids)
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(name="payments.tasks.code_entry.reconcile_offline_confirmations", acks_late=True, ignore_result=True)
 def reconcile_offline_confirmations(vendor_id: int | None = None) -> dict[str, int]:
     """Match pending offline confirmations to payments; flag those past their deadline."""
     from payments.services.code_entry import offline_confirmations_reconcile

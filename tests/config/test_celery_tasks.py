@@ -1,0 +1,38 @@
+"""Celery task names are part of the wire format: beat's schedule and every
+message already queued in Redis name a task by it. Each task therefore has an
+explicit ``name=``, so that moving a module cannot silently rename it."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from config.celery_app import app
+
+# Every task of the project, by the name it is queued under. Changing this
+# list means a migration plan for queued messages and beat (docs/architecture.md).
+TASK_NAMES = {
+    "payments.expire_payment_requests",
+    "payments.mark_stuck_webhook_deliveries",
+    "payments.purge_card_batches",
+    "payments.render_market_cards",
+    "payments.tasks.code_entry.check_rail_payment",
+    "payments.tasks.code_entry.reconcile_offline_confirmations",
+    "payments.tasks.code_entry.send_sms",
+    "payments.tasks.code_entry.sweep_outbound_sms",
+    "payments.tasks.code_entry.sweep_pending_rail_payments",
+}
+
+
+def _project_tasks() -> set[str]:
+    app.loader.import_default_modules()
+    return {name for name in app.tasks if not name.startswith("celery.")}
+
+
+def test_it_registers_every_task_under_its_pinned_name() -> None:
+    assert _project_tasks() == TASK_NAMES
+
+
+def test_it_schedules_only_registered_tasks() -> None:
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+
+    assert scheduled <= _project_tasks()
