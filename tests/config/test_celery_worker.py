@@ -21,6 +21,7 @@ from config.celery_app import app as celery_app
 from payments.api import vietqr as vietqr_api
 from payments.models import CardBatch, PaymentRequest
 from payments.tasks.requests import expire_payment_requests
+from tests.broker_support import broker_at
 from tests.conftest import client_for
 from tests.factories import VendorFactory
 
@@ -32,15 +33,12 @@ def real_worker(settings: Any) -> Iterator[None]:
         if os.environ.get("REQUIRE_REDIS") == "1":
             pytest.fail("REDIS_URL must be set when REQUIRE_REDIS=1")
         pytest.skip("needs Redis (set REDIS_URL)")
-    saved = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
-    celery_app.conf.broker_url = redis_url
-    celery_app.conf.task_always_eager = False
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    try:
-        with start_worker(celery_app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10):
-            yield
-    finally:
-        celery_app.conf.broker_url, celery_app.conf.task_always_eager = saved
+    with (
+        broker_at(redis_url, eager=False),
+        start_worker(celery_app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10),
+    ):
+        yield
 
 
 def _wait_for(predicate: Any, timeout: float = 30.0) -> bool:

@@ -13,10 +13,9 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from config.celery_app import app as celery_app
 from payments import confirmation
 from payments.sms import LocmemSMSBackend
-from payments.tasks import code_entry as code_entry_tasks
+from tests.broker_support import broker_at
 from vendors.models import Vendor
 
 USSD_SECRET = "test-ussd-secret"
@@ -30,13 +29,8 @@ def sms(settings: Any) -> Iterator[type[LocmemSMSBackend]]:
     the broker circuit breaker closed."""
     settings.SMS_BACKEND = "payments.sms.LocmemSMSBackend"
     LocmemSMSBackend.reset()
-    saved = (celery_app.conf.task_always_eager, celery_app.conf.broker_url)
-    celery_app.conf.task_always_eager = True
-    celery_app.conf.broker_url = "memory://"
-    code_entry_tasks._broker_down_until = 0.0
-    yield LocmemSMSBackend
-    celery_app.conf.task_always_eager, celery_app.conf.broker_url = saved
-    code_entry_tasks._broker_down_until = 0.0
+    with broker_at("memory://", eager=True):
+        yield LocmemSMSBackend
     LocmemSMSBackend.reset()
 
 

@@ -14,8 +14,8 @@ from django.db import connection
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from config.celery_app import app as celery_app
 from payments.models import Payment, PaymentEvent, PaymentRequest, WebhookDelivery
+from tests.broker_support import broker_at, broker_url_in_use
 from tests.conftest import needs_postgres
 from tests.payments.webhooks_support import (
     casso_body,
@@ -200,18 +200,18 @@ DEAD_REDIS = "redis://127.0.0.1:6390/0"  # nothing listens here
 @pytest.fixture
 def redis_down(settings: Any) -> Any:
     """Point the broker and the cache at a closed port, with real (not eager) Celery."""
-    # Saved before anything changes, so the suite's eager mode comes back afterwards.
-    saved = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
     settings.REDIS_URL = DEAD_REDIS
     settings.CELERY_BROKER_URL = DEAD_REDIS
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    celery_app.conf.broker_url = DEAD_REDIS
-    celery_app.conf.task_always_eager = False
-    with override_settings(
-        CACHES={"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": DEAD_REDIS}}
+    with (
+        broker_at(DEAD_REDIS, eager=False),
+        override_settings(
+            CACHES={"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": DEAD_REDIS}}
+        ),
     ):
+        # The outage is real for whatever would publish: not a pool left bound to a live broker.
+        assert broker_url_in_use().endswith("127.0.0.1:6390/0")
         yield
-    celery_app.conf.broker_url, celery_app.conf.task_always_eager = saved
 
 
 @pytest.mark.usefixtures("redis_down")

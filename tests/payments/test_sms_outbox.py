@@ -15,6 +15,7 @@ from payments.models import OutboundSms, Payment
 from payments.services.sms import SMS_MAX_ATTEMPTS
 from payments.sms import ConsoleSMSBackend
 from payments.tasks import code_entry as tasks
+from tests.broker_support import DEAD_BROKER, broker_at, broker_url_in_use
 from tests.payments._code_entry import CUSTOMER, code_in_sms, pay, sms, ussd_secret
 
 __all__ = ["sms", "ussd_secret"]  # fixtures
@@ -27,13 +28,10 @@ def _age_outbox() -> None:
 
 @pytest.fixture
 def dead_broker(sms: object) -> Iterator[None]:
-    """A real broker outage: tasks are published to a Redis port nobody listens on
-    (the ``sms`` fixture puts the Celery config back afterwards)."""
-    app.conf.task_always_eager = False
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
-    yield
-    app.conf.task_always_eager = True
-    app.conf.broker_url = "memory://"
+    """A real broker outage: tasks are published to a Redis port nobody listens on."""
+    with broker_at(DEAD_BROKER, eager=False):
+        assert broker_url_in_use().endswith("127.0.0.1:1/0")  # not a pool left bound to a live broker
+        yield
 
 
 def test_it_records_the_payment_and_its_sms_while_the_broker_is_down(
@@ -47,7 +45,9 @@ def test_it_records_the_payment_and_its_sms_while_the_broker_is_down(
     assert Payment.objects.get().status == Payment.Status.SUCCEEDED
     assert OutboundSms.objects.filter(status=OutboundSms.Status.PENDING).count() == 2
     assert sms.outbox == []
-    # One failed publish marks the broker down; the other tasks are not even tried.
+    # A publish was tried and failed, which marked the broker down; the other
+    # tasks were not even tried.
+    assert tasks._broker_down_until > time.monotonic()
     assert elapsed < 10, elapsed
 
     # The broker is back: the periodic sweep sends what the outage left.
