@@ -181,17 +181,22 @@ def test_it_does_not_let_a_volunteer_change_a_status(cast):
     # As in the API, activation and suspension belong to the board and the province.
     client = staff_client(cast.volunteer)
 
-    client.post(change_url(cast.vendor), form_data(cast.vendor, status="suspended"))
+    r = client.post(change_url(cast.vendor), form_data(cast.vendor, status="suspended", stall_label="B-7"))
 
+    # The form was accepted (the other change is saved), with status read-only:
+    # not refused for some unrelated reason that would leave the status alone too.
+    assert r.status_code == 302
     cast.vendor.refresh_from_db()
+    assert cast.vendor.stall_label == "B-7"
     assert cast.vendor.status == Vendor.Status.ACTIVE
 
 
 def test_it_does_not_let_a_vendor_change_their_record_in_the_admin(cast):
     client = staff_client(cast.vendor_user)
 
-    client.post(change_url(cast.vendor), form_data(cast.vendor, status="suspended", stall_label="Z"))
+    r = client.post(change_url(cast.vendor), form_data(cast.vendor, status="suspended", stall_label="Z"))
 
+    assert r.status_code == 403
     cast.vendor.refresh_from_db()
     assert (cast.vendor.status, cast.vendor.stall_label) == (Vendor.Status.ACTIVE, "A-12")
 
