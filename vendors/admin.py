@@ -12,7 +12,7 @@ from market.admin import ScopedAdmin
 from market.selectors import markets_managed_by, markets_onboardable_by
 from vendors import services
 from vendors.identifiers import generate_merchant_code
-from vendors.models import Vendor
+from vendors.models import PayoutAccountChange, Vendor
 from vendors.selectors import vendor_scope_q
 
 
@@ -57,9 +57,49 @@ class VendorAdminForm(forms.ModelForm):  # type: ignore[type-arg]
         return data
 
 
+class PayoutAccountChangeInline(admin.TabularInline):  # type: ignore[type-arg]
+    """The vendor's payout-account history, read-only: changes are requested
+    and decided through the API (vendors.services.payout_change_*)."""
+
+    model = PayoutAccountChange
+    fk_name = "vendor"
+    extra = 0
+    can_delete = False
+    readonly_fields = [
+        "requested_at",
+        "outcome",
+        "old_bank",
+        "old_account_number",
+        "old_account_name",
+        "new_bank",
+        "new_account_number",
+        "new_account_name",
+        "requested_by",
+        "reason",
+        "decided_by",
+        "decided_at",
+        "decision_reason",
+    ]
+    fields = [*readonly_fields]
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        # Whoever sees the vendor (the admin's queryset is the vendor scope) sees its history.
+        return True
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
 @admin.register(Vendor)
 class VendorAdmin(ScopedAdmin):
     form = VendorAdminForm
+    inlines = [PayoutAccountChangeInline]
     list_display = [
         "merchant_code",
         "full_name",
@@ -96,6 +136,10 @@ class VendorAdmin(ScopedAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
         readonly = list(super().get_readonly_fields(request, obj))
         user: Any = request.user
+        if obj is not None:
+            # Where the money goes changes only through a payout-account change
+            # (requested, then approved by the board), never by editing the form.
+            readonly.extend(services.PAYOUT_FIELDS)
         # As in the API, only the board and the province activate or suspend a vendor.
         if obj is not None and not markets_managed_by(user=user).filter(pk=obj.market_id).exists():  # type: ignore[attr-defined]
             readonly.append("status")
