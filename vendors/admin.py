@@ -133,6 +133,10 @@ class VendorAdmin(ScopedAdmin):
             return qs
         return qs.filter(pk__in=Vendor.objects.filter(scope).values("pk"))
 
+    def get_inlines(self, request: HttpRequest, obj: Model | None) -> list[type[admin.options.InlineModelAdmin]]:  # type: ignore[type-arg]
+        # A vendor being added has no history yet.
+        return list(self.inlines) if obj is not None else []
+
     def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
         readonly = list(super().get_readonly_fields(request, obj))
         user: Any = request.user

@@ -28,30 +28,24 @@ def mask_account(account_number: str) -> str:
 
 
 def payout_change_sms_body(change: PayoutAccountChange) -> str:
-    vendor = change.vendor
+    """At most 160 ASCII characters: one SMS segment, as the other SMS of the project."""
     new = f"{ussd.short(change.new_bank.short_name, 16)} {mask_account(change.new_account_number)}"
-    stall = f"quay {vendor.merchant_code}"
+    head = f"Cho 4.0: Quay {change.vendor.merchant_code}"
     if change.outcome == Outcome.PENDING:
         return (
-            f"Cho 4.0: Co yeu cau doi tai khoan nhan tien cua {stall} sang {new}, cho Ban quan ly cho duyet. "
-            "Tien van vao tai khoan cu. Neu ban khong yeu cau, bao ngay Ban quan ly cho."
+            f"{head} co yeu cau doi TK nhan tien sang {new}, cho BQL cho duyet; tien van vao TK cu. "
+            "Ban khong yeu cau? Bao ngay BQL cho."
         )
     if change.outcome == Outcome.APPROVED:
         if change.decided_by_id is not None and change.decided_by_id == change.requested_by_id:
-            return (
-                f"Cho 4.0: Ban quan ly cho da doi tai khoan nhan tien cua {stall} sang {new}. "
-                "Neu khong dung, bao ngay Ban quan ly cho."
-            )
-        return (
-            f"Cho 4.0: Da duyet doi tai khoan nhan tien cua {stall} sang {new}. "
-            "Tu nay ma QR tra tien vao tai khoan moi."
-        )
+            return f"{head}: BQL cho da doi TK nhan tien sang {new}. Khong dung? Bao ngay BQL cho."
+        return f"{head}: da duyet doi TK nhan tien sang {new}. Tu nay QR tra tien vao TK moi."
     if change.outcome == Outcome.REJECTED:
         return (
-            f"Cho 4.0: Yeu cau doi tai khoan nhan tien cua {stall} sang {new} bi tu choi: "
-            f"{ussd.short(change.decision_reason, 80)}. Tien van vao tai khoan cu."
+            f"{head}: tu choi doi TK nhan tien sang {new}: {ussd.short(change.decision_reason, 50)}. "
+            "Tien van vao TK cu."
         )
-    return f"Cho 4.0: Yeu cau doi tai khoan nhan tien cua {stall} sang {new} da huy. Tien van vao tai khoan cu."
+    return f"{head}: da huy yeu cau doi TK nhan tien sang {new}. Tien van vao TK cu."
 
 
 def payout_change_notify(*, change: PayoutAccountChange) -> None:
