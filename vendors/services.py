@@ -233,8 +233,12 @@ class PayoutChangeConflict(Exception):
 
 def _lock_vendor(vendor_id: int) -> Vendor:
     """Lock the vendor row: serialises every request and decision about its
-    payout account (always taken before the change row, so no deadlock)."""
-    return Vendor.objects.select_related("market", "bank").select_for_update(of=("self",)).get(pk=vendor_id)
+    payout account (always taken before the change row, so no deadlock).
+
+    No join: PostgreSQL re-checks a row updated while it waited against the
+    joined rows it read before, so a join on the bank would lose the vendor
+    whose bank the other transaction just changed."""
+    return Vendor.objects.select_for_update().get(pk=vendor_id)
 
 
 def _lock_payout_change(change_id: int) -> PayoutAccountChange:
