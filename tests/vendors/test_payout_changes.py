@@ -14,6 +14,7 @@ from payments.models import OutboundSms, Payment
 from payments.stall_qr import vendor_static_payload
 from tests.conftest import client_for
 from tests.factories import VendorFactory, make_board
+from tests.payments._code_entry import sms  # noqa: F401
 from tests.payments.webhooks_support import provider_keys, sepay_body, sepay_post  # noqa: F401
 from vendors.models import PayoutAccountChange, PayoutChangeStateError, Vendor
 
@@ -142,6 +143,18 @@ def test_it_keeps_the_old_account_while_a_request_waits(cast, role):
     assert "***8777" in message and NEW_ACCOUNT not in message
     assert "cho BQL cho duyet" in message
     assert message.isascii() and len(message) <= 160
+
+
+def test_it_sends_each_sms_through_the_gateway_once_committed(cast, sms, django_capture_on_commit_callbacks):  # noqa: F811
+    with django_capture_on_commit_callbacks(execute=True):
+        change_id = request_change(cast.vendor_user, cast.vendor).json()["id"]
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(cast.board).post(decision_url(change_id, cast.vendor, "approve"), {}, format="json")
+
+    assert [m.to for m in sms.outbox] == [cast.vendor.phone, cast.vendor.phone]
+    assert ["cho BQL cho duyet" in m.body for m in sms.outbox] == [True, False]
+    assert "da duyet" in sms.outbox[1].body
+    assert OutboundSms.objects.filter(status=OutboundSms.Status.SENT).count() == 2
 
 
 def test_it_does_not_match_credits_to_the_new_account_before_approval(cast, provider_keys):  # noqa: F811
@@ -300,6 +313,7 @@ def test_it_allows_one_pending_change_per_vendor(cast):
     assert second.status_code == by_board.status_code == 409
     assert second.json()["error"]["code"] == "payout_change_pending"
     assert PayoutAccountChange.objects.count() == 1
+    assert len(sms_to(cast.vendor.phone)) == 1  # a refused request tells nobody anything
     assert qr_account(cast.vendor)[0] == OLD_BANK
 
 
