@@ -361,7 +361,16 @@ def payout_change_request(
             requested_at=timezone.now(),
         )
         change.full_clean(exclude=["vendor", "old_bank", "new_bank", "requested_by"], validate_constraints=False)
-        change.save()
+        try:
+            with transaction.atomic():
+                change.save()
+        except IntegrityError as exc:
+            # The vendor lock makes this unreachable; the partial unique
+            # constraint still holds if a writer ever skips the lock.
+            raise PayoutChangeConflict(
+                _("A payout-account change for this vendor is already waiting for the board's decision."),
+                code="payout_change_pending",
+            ) from exc
         if board_decides:
             _apply_payout_change(change=change, vendor=locked, actor=actor, reason="")
         _notify_payout_change(change)
