@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -12,6 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from market.models import Bank, Market
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 def new_code_secret() -> str:
@@ -183,14 +187,14 @@ class PayoutAccountChange(models.Model):
     def __str__(self) -> str:
         return f"{self.vendor_id}: {self.old_bank_id}/{self.old_account_number} → {self.new_bank_id}/{self.new_account_number}"
 
-    def decide(self, *, outcome: str, by: object, reason: str = "", at: dt.datetime | None = None) -> None:
+    def decide(self, *, outcome: str, by: User | None, reason: str = "", at: dt.datetime | None = None) -> None:
         """Move a pending change to its outcome; any other move is refused.
 
         Callers hold the row lock (``vendors.services._lock_payout_change``)."""
         if outcome not in self.TRANSITIONS.get(self.outcome, frozenset()):
             raise PayoutChangeStateError(f"cannot go from {self.outcome} to {outcome}")
         self.outcome = outcome
-        self.decided_by = by  # type: ignore[assignment]
+        self.decided_by = by
         self.decided_at = at or timezone.now()
         self.decision_reason = reason
         self.save(update_fields=["outcome", "decided_by", "decided_at", "decision_reason"])
