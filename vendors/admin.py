@@ -163,3 +163,33 @@ class VendorAdmin(ScopedAdmin):
         if db_field.name == "market" and not request.user.is_superuser:
             kwargs["queryset"] = markets_onboardable_by(user=request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(PayoutAccountChange)
+class PayoutAccountChangeAdmin(ScopedAdmin):
+    """Every payout-account change in one's scope (boards look here for the
+    pending ones), read-only: requests and decisions go through the API."""
+
+    list_display = ["requested_at", "vendor", "outcome", "new_bank", "requested_by", "decided_by", "decided_at"]
+    list_filter = ["outcome"]
+    search_fields = ["vendor__full_name", "vendor__merchant_code"]
+    list_select_related = ["vendor", "new_bank", "requested_by", "decided_by"]
+    readonly_fields = ["vendor", *PayoutAccountChangeInline.readonly_fields]
+    fields = [*readonly_fields]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PayoutAccountChange]:
+        # The vendor scope, not the market scope: a vendor sees only their own stall's changes.
+        qs = admin.ModelAdmin.get_queryset(self, request)
+        scope = vendor_scope_q(request.user)
+        if scope is None:
+            return qs
+        return qs.filter(vendor_id__in=Vendor.objects.filter(scope).values("pk"))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import client_for
+from tests.factories import VendorFactory
 from tests.vendors.test_payout_changes import NEW_ACCOUNT, qr_account, request_change
 from tests.vendors.test_vendor_admin import change_url, form_data, staff_client
 from vendors.models import PayoutAccountChange, Vendor
@@ -66,3 +67,53 @@ def test_it_ignores_history_rows_posted_with_the_form(cast):
     assert r.status_code == 302, r.content.decode()[:2000]
     assert PayoutAccountChange.objects.get(pk=change_id).outcome == "pending"
     assert Vendor.objects.get(pk=cast.vendor.pk).account_number != NEW_ACCOUNT
+
+
+CHANGES = "/admin/vendors/payoutaccountchange/"
+
+# role -> whose payout changes it sees in the admin's list
+CHANGES_VISIBLE = {
+    "admin": {"vendor", "other_vendor", "neighbour"},
+    "officer": {"vendor", "other_vendor", "neighbour"},
+    "board": {"vendor", "neighbour"},
+    "other_board": {"other_vendor"},
+    "volunteer": {"vendor", "neighbour"},
+    "vendor_user": {"vendor"},  # not the neighbour's, though in the same market
+}
+
+
+@pytest.mark.parametrize("role", sorted(CHANGES_VISIBLE))
+def test_it_lists_payout_changes_in_scope_only(cast, role):
+    neighbour = VendorFactory(market=cast.market)
+    vendors = {"vendor": cast.vendor, "other_vendor": cast.other_vendor, "neighbour": neighbour}
+    reasons = {}
+    for name, vendor in vendors.items():
+        requester = cast.vendor_user if name == "vendor" else cast.admin
+        reasons[name] = f"Lý do {name} {vendor.pk}"
+        # The admin's own request is applied at once; the vendor's waits.
+        r = request_change(requester, vendor, reason=reasons[name], account_number=f"0777{vendor.pk:06d}")
+        assert r.status_code == 201, r.content
+
+    r = staff_client(getattr(cast, role)).get(CHANGES + "?outcome=pending")
+    page = staff_client(getattr(cast, role)).get(CHANGES).content.decode()
+
+    assert r.status_code == 200
+    for name, vendor in vendors.items():
+        assert (vendor.merchant_code in page) == (name in CHANGES_VISIBLE[role]), name
+
+
+def test_it_does_not_let_anyone_edit_or_delete_a_payout_change(cast):
+    change_id = request_change(cast.volunteer, cast.vendor).json()["id"]
+    client = staff_client(cast.admin)
+
+    page = client.get(f"{CHANGES}{change_id}/change/")
+    edited = client.post(f"{CHANGES}{change_id}/change/", {"outcome": "approved", "new_account_number": "1"})
+    deleted = client.post(f"{CHANGES}{change_id}/delete/", {"post": "yes"})
+    added = client.get(f"{CHANGES}add/")
+
+    assert page.status_code == 200 and 'name="outcome"' not in page.content.decode()
+    assert edited.status_code == 403
+    assert deleted.status_code == 403
+    assert added.status_code == 403
+    change = PayoutAccountChange.objects.get(pk=change_id)
+    assert (change.outcome, change.new_account_number) == ("pending", NEW_ACCOUNT)
