@@ -157,7 +157,11 @@ class VendorAdmin(ScopedAdmin):
                 code = generate_merchant_code()
             obj.merchant_code = code
             obj.onboarded_by = request.user  # type: ignore[assignment]
-        super().save_model(request, obj, form, change)
+            super().save_model(request, obj, form, change)
+            return
+        # Only the form's fields (never the read-only account): writing back the
+        # account this page read would undo a payout change approved meanwhile.
+        obj.save(update_fields=[name for name in form.fields if name not in services.PAYOUT_FIELDS] + ["updated_at"])
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "market" and not request.user.is_superuser:

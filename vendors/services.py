@@ -179,7 +179,9 @@ def vendor_update(*, actor: User, vendor: Vendor, data: dict[str, Any]) -> Vendo
                 exclude=vendor.pk,
             )
             vendor.full_clean(exclude=["user", "onboarded_by"], validate_unique=False, validate_constraints=False)
-            vendor.save()
+            # Only what was edited: writing back the account this instance
+            # read would undo a payout change approved since it was loaded.
+            vendor.save(update_fields=[*data, "updated_at"])
     except IntegrityError:
         _check_duplicates(
             market=vendor.market,

@@ -16,6 +16,7 @@ from tests.conftest import client_for
 from tests.factories import VendorFactory, make_board
 from tests.payments._code_entry import sms  # noqa: F401
 from tests.payments.webhooks_support import provider_keys, sepay_body, sepay_post  # noqa: F401
+from vendors import services
 from vendors.models import PayoutAccountChange, PayoutChangeStateError, Vendor
 
 pytestmark = pytest.mark.django_db
@@ -265,6 +266,47 @@ def test_it_needs_a_reason_to_reject_and_keeps_the_old_account(cast):
     assert qr_account(cast.vendor)[0] == OLD_BANK
     _requested, refused = sms_to(cast.vendor.phone)
     assert "tu choi" in refused and "Ten chu tai khoan khong khop" in refused
+
+
+def test_it_does_not_undo_an_approval_with_an_edit_begun_before_it(cast):
+    # An edit that loaded the vendor before the approval committed saves only
+    # the fields it edits, never the account it read.
+    stale = Vendor.objects.get(pk=cast.vendor.pk)
+    change_id = request_change(cast.volunteer, cast.vendor).json()["id"]
+    client_for(cast.board).post(decision_url(change_id, cast.vendor, "approve"), {}, format="json")
+
+    services.vendor_update(actor=cast.volunteer, vendor=stale, data={"stall_label": "A-12c"})
+
+    assert qr_account(cast.vendor) == (NEW_BANK, NEW_ACCOUNT)
+    assert Vendor.objects.get(pk=cast.vendor.pk).stall_label == "A-12c"
+
+
+def test_it_does_not_undo_an_approval_with_an_admin_form_begun_before_it(cast, rf):
+    from django.contrib.admin.sites import site
+
+    stale = Vendor.objects.get(pk=cast.vendor.pk)
+    change_id = request_change(cast.volunteer, cast.vendor).json()["id"]
+    client_for(cast.board).post(decision_url(change_id, cast.vendor, "approve"), {}, format="json")
+    model_admin = site._registry[Vendor]
+    request = rf.post("/")
+    request.user = cast.admin
+    form_class = model_admin.get_form(request, stale, change=True)
+    data = {
+        "market": stale.market_id,
+        "full_name": stale.full_name,
+        "phone": stale.phone,
+        "stall_label": "A-12d",
+        "goods_category": stale.goods_category,
+        "status": stale.status,
+        "user": stale.user_id or "",
+    }
+    form = form_class(data, instance=stale)
+    assert form.is_valid(), form.errors
+
+    model_admin.save_model(request, form.save(commit=False), form, change=True)
+
+    assert qr_account(cast.vendor) == (NEW_BANK, NEW_ACCOUNT)
+    assert Vendor.objects.get(pk=cast.vendor.pk).stall_label == "A-12d"
 
 
 def test_it_refuses_to_decide_a_change_twice(cast):
