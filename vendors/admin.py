@@ -12,7 +12,7 @@ from market.admin import ScopedAdmin
 from market.selectors import markets_managed_by, markets_onboardable_by
 from vendors import services
 from vendors.identifiers import generate_merchant_code
-from vendors.models import Vendor
+from vendors.models import PayoutAccountChange, Vendor
 from vendors.selectors import vendor_scope_q
 
 
@@ -57,9 +57,49 @@ class VendorAdminForm(forms.ModelForm):  # type: ignore[type-arg]
         return data
 
 
+class PayoutAccountChangeInline(admin.TabularInline):  # type: ignore[type-arg]
+    """The vendor's payout-account history, read-only: changes are requested
+    and decided through the API (vendors.services.payout_change_*)."""
+
+    model = PayoutAccountChange
+    fk_name = "vendor"
+    extra = 0
+    can_delete = False
+    readonly_fields = [
+        "requested_at",
+        "outcome",
+        "old_bank",
+        "old_account_number",
+        "old_account_name",
+        "new_bank",
+        "new_account_number",
+        "new_account_name",
+        "requested_by",
+        "reason",
+        "decided_by",
+        "decided_at",
+        "decision_reason",
+    ]
+    fields = [*readonly_fields]
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        # Whoever sees the vendor (the admin's queryset is the vendor scope) sees its history.
+        return True
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
 @admin.register(Vendor)
 class VendorAdmin(ScopedAdmin):
     form = VendorAdminForm
+    inlines = [PayoutAccountChangeInline]
     list_display = [
         "merchant_code",
         "full_name",
@@ -100,9 +140,17 @@ class VendorAdmin(ScopedAdmin):
             return qs
         return qs.filter(pk__in=Vendor.objects.filter(scope).values("pk"))
 
+    def get_inlines(self, request: HttpRequest, obj: Model | None) -> list[type[admin.options.InlineModelAdmin]]:  # type: ignore[type-arg]
+        # A vendor being added has no history yet.
+        return list(self.inlines) if obj is not None else []
+
     def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
         readonly = list(super().get_readonly_fields(request, obj))
         user: Any = request.user
+        if obj is not None:
+            # Where the money goes changes only through a payout-account change
+            # (requested, then approved by the board), never by editing the form.
+            readonly.extend(services.PAYOUT_FIELDS)
         # As in the API, only the board and the province activate or suspend a vendor.
         if obj is not None and not markets_managed_by(user=user).filter(pk=obj.market_id).exists():  # type: ignore[attr-defined]
             readonly.append("status")
@@ -116,9 +164,43 @@ class VendorAdmin(ScopedAdmin):
                 code = generate_merchant_code()
             obj.merchant_code = code
             obj.onboarded_by = request.user  # type: ignore[assignment]
-        super().save_model(request, obj, form, change)
+            super().save_model(request, obj, form, change)
+            return
+        # Only the form's fields (never the read-only account): writing back the
+        # account this page read would undo a payout change approved meanwhile.
+        obj.save(update_fields=[name for name in form.fields if name not in services.PAYOUT_FIELDS] + ["updated_at"])
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "market" and not request.user.is_superuser:
             kwargs["queryset"] = markets_onboardable_by(user=request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(PayoutAccountChange)
+class PayoutAccountChangeAdmin(ScopedAdmin):
+    """Every payout-account change in one's scope (boards look here for the
+    pending ones), read-only: requests and decisions go through the API."""
+
+    list_display = ["requested_at", "vendor", "outcome", "new_bank", "requested_by", "decided_by", "decided_at"]
+    list_filter = ["outcome"]
+    search_fields = ["vendor__full_name", "vendor__merchant_code"]
+    list_select_related = ["vendor", "new_bank", "requested_by", "decided_by"]
+    readonly_fields = ["vendor", *PayoutAccountChangeInline.readonly_fields]
+    fields = [*readonly_fields]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PayoutAccountChange]:
+        # The vendor scope, not the market scope: a vendor sees only their own stall's changes.
+        qs = admin.ModelAdmin.get_queryset(self, request)
+        scope = vendor_scope_q(request.user)
+        if scope is None:
+            return qs
+        return qs.filter(vendor_id__in=Vendor.objects.filter(scope).values("pk"))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -11,6 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from market.models import Bank, Market
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 def new_code_secret() -> str:
@@ -108,3 +113,88 @@ class Vendor(models.Model):
             raise VendorStatusError(f"cannot go from {self.status} to {new_status}")
         self.status = new_status
         self.save(update_fields=["status", "updated_at"])
+
+
+class PayoutChangeStateError(Exception):
+    """Raised when a payout-account change is asked to move from a status
+    that does not allow it (only a pending change can be decided)."""
+
+
+class PayoutAccountChange(models.Model):
+    """One request to change where a vendor's money goes (bank, account
+    number, account name), kept for good whatever its outcome.
+
+    The vendor row keeps the old account until the change is approved: every
+    QR, card, sale request and payment match reads the vendor row, so nothing
+    pays the new account before a board decision. See docs/security/h2.md.
+    """
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    # Allowed moves; anything else is refused by ``decide``.
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Outcome.PENDING: frozenset({Outcome.APPROVED, Outcome.REJECTED, Outcome.CANCELLED}),
+    }
+
+    vendor = models.ForeignKey(
+        Vendor, on_delete=models.PROTECT, related_name="payout_changes", verbose_name=_("vendor")
+    )
+    old_bank = models.ForeignKey(Bank, on_delete=models.PROTECT, related_name="+", verbose_name=_("old bank"))
+    old_account_number = models.CharField(_("old account number"), max_length=19)
+    old_account_name = models.CharField(_("old account name"), max_length=64)
+    new_bank = models.ForeignKey(Bank, on_delete=models.PROTECT, related_name="+", verbose_name=_("new bank"))
+    new_account_number = models.CharField(_("new account number"), max_length=19)
+    new_account_name = models.CharField(_("new account name"), max_length=64)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    reason = models.CharField(_("reason"), max_length=500)
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices, default=Outcome.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_reason = models.CharField(_("decision reason"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("payout account change")
+        verbose_name_plural = _("payout account changes")
+        constraints = [
+            # At most one change waiting per vendor: a second request is refused.
+            models.UniqueConstraint(
+                fields=["vendor"],
+                condition=models.Q(outcome="pending"),
+                name="uniq_pending_payout_change_per_vendor",
+            ),
+        ]
+        indexes = [models.Index(fields=["vendor", "requested_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.vendor_id}: {self.old_bank_id}/{self.old_account_number} → {self.new_bank_id}/{self.new_account_number}"
+
+    def decide(self, *, outcome: str, by: User | None, reason: str = "", at: dt.datetime | None = None) -> None:
+        """Move a pending change to its outcome; any other move is refused.
+
+        Callers hold the row lock (``vendors.services._lock_payout_change``)."""
+        if outcome not in self.TRANSITIONS.get(self.outcome, frozenset()):
+            raise PayoutChangeStateError(f"cannot go from {self.outcome} to {outcome}")
+        self.outcome = outcome
+        self.decided_by = by
+        self.decided_at = at or timezone.now()
+        self.decision_reason = reason
+        self.save(update_fields=["outcome", "decided_by", "decided_at", "decision_reason"])

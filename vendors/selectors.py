@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from django.db.models import Q, QuerySet
 
 from market.selectors import market_scope_q
-from vendors.models import Vendor
+from vendors.models import PayoutAccountChange, Vendor
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -50,6 +50,17 @@ def find_by_phone(*, market_id: int, phone: str) -> Vendor | None:
 
 def find_by_account(*, market_id: int, bank_bin: str, account_number: str) -> Vendor | None:
     return Vendor.objects.filter(market_id=market_id, bank_id=bank_bin, account_number=account_number).first()
+
+
+def payout_change_list(*, user: User | AnonymousUser, vendor_id: int) -> QuerySet[PayoutAccountChange]:
+    """A vendor's payout-account changes, newest first, for whoever may see the vendor."""
+    qs = PayoutAccountChange.objects.select_related(
+        "vendor__market", "old_bank", "new_bank", "requested_by", "decided_by"
+    ).filter(vendor_id=vendor_id)
+    scope = vendor_scope_q(user)
+    if scope is None:
+        return qs
+    return qs.filter(vendor_id__in=Vendor.objects.filter(scope).values("pk"))
 
 
 __all__ = ["market_scope_q", "vendor_list", "vendor_scope_q"]

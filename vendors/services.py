@@ -9,15 +9,18 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
 
 from market.models import Bank, Market
 from market.selectors import markets_managed_by, markets_onboardable_by
 from payments.vietqr import fold_ascii
 from vendors.identifiers import generate_merchant_code, normalize_vn_mobile
-from vendors.models import Vendor, VendorStatusError
+from vendors.models import PayoutAccountChange, PayoutChangeStateError, Vendor, VendorStatusError
 from vendors.selectors import find_by_account, find_by_phone
 
 if TYPE_CHECKING:
@@ -26,6 +29,8 @@ if TYPE_CHECKING:
 _ACCOUNT_NAME = re.compile(r"^[A-Z0-9 .\-]{2,64}$")
 _ACCOUNT_NUMBER = re.compile(r"^[A-Za-z0-9]{6,19}$")
 _MERCHANT_CODE_TRIES = 8
+# Where a vendor's money goes: changed only through a PayoutAccountChange.
+PAYOUT_FIELDS = ("bank", "account_number", "account_name")
 
 
 def _field_error(field: str, message: str, code: str) -> ValidationError:
@@ -127,19 +132,39 @@ def vendor_create(
     raise RuntimeError("could not allocate a unique merchant code")
 
 
+def _payout_fields_changed(*, vendor: Vendor, data: dict[str, Any]) -> bool:
+    """Whether ``data`` would change where the vendor's money goes. The same
+    values sent back (a client that PUTs the whole record) change nothing."""
+    if "bank" in data and getattr(data["bank"], "pk", data["bank"]) != vendor.bank_id:
+        return True
+    if "account_number" in data and str(data["account_number"]).strip().replace(" ", "") != vendor.account_number:
+        return True
+    return "account_name" in data and normalize_account_name(str(data["account_name"])) != vendor.account_name
+
+
 def vendor_update(*, actor: User, vendor: Vendor, data: dict[str, Any]) -> Vendor:
     """Edit a vendor's details. The vendor may edit their own; staff with
-    onboarding rights in the market may edit any in it."""
+    onboarding rights in the market may edit any in it.
+
+    The payout account (bank, account number, account name) is not edited
+    here: it changes only through ``payout_change_request`` and a board
+    decision, so a request that would change it is refused whole."""
     is_self = vendor.user_id is not None and vendor.user_id == actor.pk
     if not is_self and not markets_onboardable_by(user=actor).filter(pk=vendor.market_id).exists():
         raise PermissionDenied("you may not change this vendor")
+    if _payout_fields_changed(vendor=vendor, data=data):
+        raise ValidationError(
+            _(
+                "The bank account is not edited here: request a payout-account change with "
+                "POST /api/v1/vendors/%(id)s/payout-changes/; the market board approves it."
+            )
+            % {"id": vendor.pk},
+            code="payout_change_required",
+        )
+    for field in PAYOUT_FIELDS:
+        data.pop(field, None)
     if "phone" in data:
         data["phone"] = clean_phone(data["phone"])
-    if "account_number" in data or "account_name" in data:
-        data["account_number"], data["account_name"] = clean_account(
-            account_number=data.get("account_number", vendor.account_number),
-            account_name=data.get("account_name", vendor.account_name),
-        )
     if "full_name" in data:
         data["full_name"] = " ".join(data["full_name"].split())
     for field, value in data.items():
@@ -154,7 +179,9 @@ def vendor_update(*, actor: User, vendor: Vendor, data: dict[str, Any]) -> Vendo
                 exclude=vendor.pk,
             )
             vendor.full_clean(exclude=["user", "onboarded_by"], validate_unique=False, validate_constraints=False)
-            vendor.save()
+            # Only what was edited: writing back the account this instance
+            # read would undo a payout change approved since it was loaded.
+            vendor.save(update_fields=[*data, "updated_at"])
     except IntegrityError:
         _check_duplicates(
             market=vendor.market,
@@ -178,3 +205,239 @@ def vendor_change_status(*, actor: User, vendor: Vendor, status: str) -> Vendor:
         except VendorStatusError as exc:
             raise _field_error("status", str(exc), "invalid_transition") from exc
     return locked
+
+
+# --- Payout-account changes ----------------------------------------------------------
+#
+# Where a vendor's money goes changes only here, and is recorded in a
+# PayoutAccountChange whatever the outcome. The vendor row (which every QR,
+# card, sale request and payment match reads) keeps the old account until a
+# board decision; see docs/security/h2.md.
+
+
+class PayoutChangeDenied(PermissionDenied):
+    """The caller is in the vendor's scope but may not do this (HTTP 403)."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class PayoutChangeConflict(Exception):
+    """The change's state does not allow this now (HTTP 409)."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def _lock_vendor(vendor_id: int) -> Vendor:
+    """Lock the vendor row: serialises every request and decision about its
+    payout account (always taken before the change row, so no deadlock).
+
+    No join: PostgreSQL re-checks a row updated while it waited against the
+    joined rows it read before, so a join on the bank would lose the vendor
+    whose bank the other transaction just changed."""
+    return Vendor.objects.select_for_update().get(pk=vendor_id)
+
+
+def _lock_payout_change(change_id: int) -> PayoutAccountChange:
+    """Lock one change row: two decisions on it cannot both see it pending."""
+    return PayoutAccountChange.objects.select_for_update().get(pk=change_id)
+
+
+def _ensure_account_usable(*, vendor: Vendor, bank: Bank, account_number: str) -> None:
+    """The registration checks, for an account about to receive ``vendor``'s
+    money. One wrapper so that the account rule can be re-pointed in one place."""
+    _check_duplicates(
+        market=vendor.market, phone=vendor.phone, bank=bank, account_number=account_number, exclude=vendor.pk
+    )
+
+
+def _is_board_for(*, user: User, vendor: Vendor) -> bool:
+    """The market's board, the province officer or a superuser (market.selectors decides)."""
+    return markets_managed_by(user=user).filter(pk=vendor.market_id).exists()
+
+
+def _is_vendor_self(*, user: User, vendor: Vendor) -> bool:
+    return vendor.user_id is not None and vendor.user_id == user.pk
+
+
+def _clean_reason(raw: str, *, field: str) -> str:
+    reason = " ".join(raw.split())
+    if not reason:
+        raise _field_error(field, _("Give a reason."), "required")
+    return reason
+
+
+def _notify_payout_change(change: PayoutAccountChange) -> None:
+    """Tell the trader, in the same transaction as the change (the SMS outbox).
+
+    The sender is named by ``settings.PAYOUT_CHANGE_NOTIFIER`` because SMS
+    lives in ``payments``, which builds on ``vendors``: this app must not
+    import it."""
+    path = getattr(settings, "PAYOUT_CHANGE_NOTIFIER", "")
+    if path:
+        import_string(path)(change=change)
+
+
+def _apply_payout_change(*, change: PayoutAccountChange, vendor: Vendor, actor: User, reason: str) -> None:
+    """Point the (locked) vendor at the new account and record the approval.
+
+    The new account passes the registration checks again: formats and the
+    account rule, which may have changed since the request."""
+    if (vendor.bank_id, vendor.account_number, vendor.account_name) != (
+        change.old_bank_id,
+        change.old_account_number,
+        change.old_account_name,
+    ):
+        raise PayoutChangeConflict(
+            _("The vendor's account is no longer the one this change starts from; reject it and request again."),
+            code="payout_change_stale",
+        )
+    account_number, account_name = clean_account(
+        account_number=change.new_account_number, account_name=change.new_account_name
+    )
+    _ensure_account_usable(vendor=vendor, bank=change.new_bank, account_number=account_number)
+    vendor.bank = change.new_bank
+    vendor.account_number = account_number
+    vendor.account_name = account_name
+    vendor.full_clean(exclude=["user", "onboarded_by"], validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            vendor.save(update_fields=["bank", "account_number", "account_name", "updated_at"])
+    except IntegrityError:
+        # Another vendor took the account between the check and the save.
+        _ensure_account_usable(vendor=vendor, bank=change.new_bank, account_number=account_number)
+        raise
+    change.decide(outcome=PayoutAccountChange.Outcome.APPROVED, by=actor, reason=reason)
+
+
+def payout_change_request(
+    *,
+    actor: User,
+    vendor: Vendor,
+    bank: Bank,
+    account_number: str,
+    account_name: str,
+    reason: str,
+) -> PayoutAccountChange:
+    """Ask to pay ``vendor`` into another account.
+
+    The vendor themself and anyone who may edit the vendor (volunteers of the
+    market, the board, the province) may ask. A request by the market's board
+    (or the province, or a superuser) is that board's own decision: applied at
+    once and recorded as approved by them. Any other request, including one by
+    a board member about their own stall, waits for a board decision.
+    """
+    is_self = _is_vendor_self(user=actor, vendor=vendor)
+    if not is_self and not markets_onboardable_by(user=actor).filter(pk=vendor.market_id).exists():
+        raise PermissionDenied("you may not change this vendor")
+    reason = _clean_reason(reason, field="reason")
+    account_number, account_name = clean_account(account_number=account_number, account_name=account_name)
+    board_decides = not is_self and _is_board_for(user=actor, vendor=vendor)
+    with transaction.atomic():
+        locked = _lock_vendor(vendor.pk)
+        if (locked.bank_id, locked.account_number, locked.account_name) == (bank.pk, account_number, account_name):
+            raise _field_error(
+                "account_number", _("This is already the vendor's payout account."), "payout_account_unchanged"
+            )
+        if locked.payout_changes.filter(outcome=PayoutAccountChange.Outcome.PENDING).exists():
+            raise PayoutChangeConflict(
+                _("A payout-account change for this vendor is already waiting for the board's decision."),
+                code="payout_change_pending",
+            )
+        _ensure_account_usable(vendor=locked, bank=bank, account_number=account_number)
+        change = PayoutAccountChange(
+            vendor=locked,
+            old_bank=locked.bank,
+            old_account_number=locked.account_number,
+            old_account_name=locked.account_name,
+            new_bank=bank,
+            new_account_number=account_number,
+            new_account_name=account_name,
+            requested_by=actor,
+            reason=reason,
+            requested_at=timezone.now(),
+        )
+        change.full_clean(exclude=["vendor", "old_bank", "new_bank", "requested_by"], validate_constraints=False)
+        try:
+            with transaction.atomic():
+                change.save()
+        except IntegrityError as exc:
+            # The vendor lock makes this unreachable; the partial unique
+            # constraint still holds if a writer ever skips the lock.
+            raise PayoutChangeConflict(
+                _("A payout-account change for this vendor is already waiting for the board's decision."),
+                code="payout_change_pending",
+            ) from exc
+        if board_decides:
+            _apply_payout_change(change=change, vendor=locked, actor=actor, reason="")
+        _notify_payout_change(change)
+    return change
+
+
+def _ensure_may_decide(*, actor: User, change: PayoutAccountChange) -> None:
+    vendor = change.vendor
+    if not _is_board_for(user=actor, vendor=vendor):
+        raise PayoutChangeDenied(
+            _("Only the market board or the province decides a payout-account change."),
+            code="payout_change_board_only",
+        )
+    if change.requested_by_id == actor.pk:
+        raise PayoutChangeDenied(
+            _("You requested this change: another board member must decide it."),
+            code="payout_change_own_request",
+        )
+    if _is_vendor_self(user=actor, vendor=vendor):
+        raise PayoutChangeDenied(
+            _("A change to your own stall's account is decided by another board member."),
+            code="payout_change_own_request",
+        )
+
+
+def _decide(*, actor: User, change: PayoutAccountChange, outcome: str, reason: str) -> PayoutAccountChange:
+    with transaction.atomic():
+        vendor = _lock_vendor(change.vendor_id)
+        locked = _lock_payout_change(change.pk)
+        try:
+            if outcome == PayoutAccountChange.Outcome.APPROVED:
+                if locked.outcome != PayoutAccountChange.Outcome.PENDING:
+                    raise PayoutChangeStateError(f"cannot go from {locked.outcome} to {outcome}")
+                _apply_payout_change(change=locked, vendor=vendor, actor=actor, reason=reason)
+            else:
+                locked.decide(outcome=outcome, by=actor, reason=reason)
+        except PayoutChangeStateError as exc:
+            raise PayoutChangeConflict(
+                _("This payout-account change has already been decided (%(outcome)s).")
+                % {"outcome": locked.get_outcome_display()},
+                code="payout_change_decided",
+            ) from exc
+        locked.vendor = vendor
+        _notify_payout_change(locked)
+    return locked
+
+
+def payout_change_approve(*, actor: User, change: PayoutAccountChange, reason: str = "") -> PayoutAccountChange:
+    """The board approves: from now on every QR and match uses the new account."""
+    _ensure_may_decide(actor=actor, change=change)
+    return _decide(actor=actor, change=change, outcome=PayoutAccountChange.Outcome.APPROVED, reason=reason.strip())
+
+
+def payout_change_reject(*, actor: User, change: PayoutAccountChange, reason: str) -> PayoutAccountChange:
+    """The board refuses, saying why; the vendor keeps the old account."""
+    _ensure_may_decide(actor=actor, change=change)
+    reason = _clean_reason(reason, field="reason")
+    return _decide(actor=actor, change=change, outcome=PayoutAccountChange.Outcome.REJECTED, reason=reason)
+
+
+def payout_change_cancel(*, actor: User, change: PayoutAccountChange, reason: str = "") -> PayoutAccountChange:
+    """Whoever asked withdraws their own pending request."""
+    if change.requested_by_id != actor.pk:
+        raise PayoutChangeDenied(
+            _("Only whoever requested a payout-account change may cancel it."),
+            code="payout_change_requester_only",
+        )
+    return _decide(actor=actor, change=change, outcome=PayoutAccountChange.Outcome.CANCELLED, reason=reason.strip())

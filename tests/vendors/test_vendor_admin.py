@@ -39,6 +39,9 @@ def form_data(vendor: Vendor, **overrides) -> dict:
         "status": vendor.status,
         "user": vendor.user_id or "",
         "_save": "Lưu",
+        # The read-only payout-change history inline, as the page renders it.
+        "payout_changes-TOTAL_FORMS": str(vendor.payout_changes.count()),
+        "payout_changes-INITIAL_FORMS": str(vendor.payout_changes.count()),
     }
     data.update(overrides)
     return data
@@ -139,8 +142,6 @@ def test_it_lets_the_board_edit_a_vendor_with_the_apis_rules(cast):
     [
         ("phone", "024 3825 1234"),
         ("phone", "02438251234"),  # short enough for the model field: reaches the phone check
-        ("account_number", "12-34"),
-        ("account_name", "???"),
     ],
 )
 def test_it_shows_a_form_error_for_bad_input(cast, field, value):
@@ -228,6 +229,29 @@ def test_it_assigns_a_merchant_code_when_a_superuser_adds_vendors(cast):
     for vendor in added:
         assert is_valid_merchant_code(vendor.merchant_code)
         assert vendor.onboarded_by == cast.admin
+
+
+@pytest.mark.parametrize(("field", "value"), [("account_number", "12-34"), ("account_name", "???")])
+def test_it_checks_the_account_of_a_vendor_added_by_hand(cast, field, value):
+    data = {
+        "market": cast.market.pk,
+        "full_name": "Người mới",
+        "phone": "0912 000 009",
+        "stall_label": "N-9",
+        "goods_category": "other",
+        "bank": "970436",
+        "account_number": "555000009",
+        "account_name": "Người mới",
+        "status": "pending",
+        "user": "",
+        "_save": "Lưu",
+    }
+
+    r = staff_client(cast.admin).post("/admin/vendors/vendor/add/", {**data, field: value})
+
+    assert r.status_code == 200  # the form again, with errors; never a 500
+    assert r.context["adminform"].form.errors
+    assert not Vendor.objects.filter(full_name="Người mới").exists()
 
 
 def test_it_speaks_vietnamese(cast):

@@ -453,21 +453,6 @@ def test_it_refuses_taking_a_neighbours_phone_on_edit(cast):
     assert (cast.vendor.phone, cast.vendor.stall_label) == (old, "A-12")
 
 
-def test_it_refuses_taking_a_neighbours_account_on_edit(cast):
-    neighbour = VendorFactory(market=cast.market, full_name="Phạm Thị Lan", bank_id="970415")
-
-    r = client_for(cast.board).patch(
-        f"/api/v1/vendors/{cast.vendor.pk}/",
-        {"bank_bin": "970415", "account_number": neighbour.account_number},
-        format="json",
-    )
-
-    assert r.status_code == 400
-    assert r.json()["error"]["code"] == "duplicate_account"
-    cast.vendor.refresh_from_db()
-    assert cast.vendor.bank_id == "970436"
-
-
 def test_it_refuses_an_unknown_bank_on_edit(cast):
     r = client_for(cast.board).patch(f"/api/v1/vendors/{cast.vendor.pk}/", {"bank_bin": "123456"}, format="json")
 
@@ -477,13 +462,15 @@ def test_it_refuses_an_unknown_bank_on_edit(cast):
     assert cast.vendor.bank_id == "970436"
 
 
-def test_it_refuses_a_malformed_account_on_edit(cast):
+def test_it_refuses_a_new_account_on_edit_and_points_to_payout_changes(cast):
+    # The account checks of an edit now live in the payout-change request
+    # (tests/vendors/test_payout_changes.py); an edit refuses any new account.
     old = cast.vendor.account_number
 
     r = client_for(cast.board).patch(f"/api/v1/vendors/{cast.vendor.pk}/", {"account_number": "12-34"}, format="json")
 
     assert r.status_code == 400
-    assert r.json()["error"]["code"] == "invalid_account_number"
+    assert r.json()["error"]["code"] == "payout_change_required"
     cast.vendor.refresh_from_db()
     assert cast.vendor.account_number == old
 
