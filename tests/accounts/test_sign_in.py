@@ -213,7 +213,9 @@ def test_a_token_already_issued_keeps_working_while_the_cache_is_down(cast):
     key = token(client_at("198.51.100.1"), "board", "password").json()["token"]
     dead = f"redis://127.0.0.1:{free_port()}/0"
 
-    with override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": dead}}):
+    with override_settings(
+        CACHES={"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": dead}}
+    ):
         r = APIClient(HTTP_AUTHORIZATION=f"Token {key}").get("/api/v1/vendors/")
 
     assert r.status_code == 200

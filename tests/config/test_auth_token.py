@@ -91,8 +91,7 @@ def test_it_accepts_a_session_for_api_reads(cast):
 
 def test_it_throttles_password_guessing(api, cast):
     statuses = [
-        api.post("/api/v1/auth/token/", {"username": "board", "password": f"guess{i}"}, format="json")
-        for i in range(6)
+        api.post("/api/v1/auth/token/", {"username": "board", "password": f"guess{i}"}, format="json") for i in range(6)
     ]
 
     assert [r.status_code for r in statuses[:5]] == [400] * 5

@@ -1,0 +1,63 @@
+"""The client address through the trusted proxy chain (config/client_address.py)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from config.client_address import client_address_from
+
+
+@pytest.fixture
+def proxies(settings):
+    # nginx on the compose network, a TLS terminator on the province's LAN.
+    settings.TRUSTED_PROXIES = [ipaddress.ip_network("172.18.0.0/16"), ipaddress.ip_network("10.1.2.3/32")]
+
+
+@pytest.mark.usefixtures("proxies")
+@pytest.mark.parametrize(
+    ("remote_addr", "forwarded_for", "client"),
+    [
+        # A client straight to the app: its header is its own invention.
+        ("198.51.100.7", "1.2.3.4", "198.51.100.7"),
+        ("198.51.100.7", None, "198.51.100.7"),
+        # Through nginx only.
+        ("172.18.0.5", "198.51.100.7", "198.51.100.7"),
+        # Through the terminator and nginx; what the client sent stays on the left.
+        ("172.18.0.5", "198.51.100.7, 10.1.2.3", "198.51.100.7"),
+        ("172.18.0.5", "6.6.6.6, 198.51.100.7, 10.1.2.3", "198.51.100.7"),
+        # Two headers joined by the server, spaces and ports as some proxies write them.
+        ("172.18.0.5", "6.6.6.6,198.51.100.7:4711,10.1.2.3", "198.51.100.7"),
+        ("172.18.0.5", "[2001:db8::7]:443, 10.1.2.3", "2001:db8::7"),
+        # Only proxies in the chain: the leftmost is as far as we can see.
+        ("172.18.0.5", "10.1.2.3", "10.1.2.3"),
+        # Garbage where an address should be: stop at the last proxy that wrote it.
+        ("172.18.0.5", "198.51.100.7, not-an-ip", "172.18.0.5"),
+        # A proxy with no header: the proxy itself.
+        ("172.18.0.5", None, "172.18.0.5"),
+        # IPv4 seen as IPv6 by a dual-stack socket.
+        ("::ffff:172.18.0.5", "198.51.100.7", "198.51.100.7"),
+        (None, "198.51.100.7", None),
+    ],
+)
+def test_it_finds_the_client_behind_the_trusted_proxies(remote_addr, forwarded_for, client):
+    assert client_address_from(remote_addr, forwarded_for) == client
+
+
+def test_it_trusts_no_header_when_no_proxy_is_configured(settings):
+    settings.TRUSTED_PROXIES = []
+
+    assert client_address_from("172.18.0.5", "198.51.100.7") == "172.18.0.5"
+
+
+def test_it_refuses_a_bad_trusted_proxies_setting(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from config.settings import _trusted_proxies
+
+    monkeypatch.setenv("TRUSTED_PROXIES", "172.18.0.0/16, 10.1.2.3")
+    assert [str(n) for n in _trusted_proxies()] == ["172.18.0.0/16", "10.1.2.3/32"]
+    monkeypatch.setenv("TRUSTED_PROXIES", "172.18.0.0/16,nginx")
+    with pytest.raises(ImproperlyConfigured, match="TRUSTED_PROXIES"):
+        _trusted_proxies()
