@@ -61,3 +61,32 @@ def test_it_refuses_a_bad_trusted_proxies_setting(monkeypatch):
     monkeypatch.setenv("TRUSTED_PROXIES", "172.18.0.0/16,nginx")
     with pytest.raises(ImproperlyConfigured, match="TRUSTED_PROXIES"):
         _trusted_proxies()
+
+
+# --- the webhook lanes record the same address -------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_webhook_lanes_record_the_client_behind_the_proxy(cast, settings):
+    from django.test import Client
+
+    from payments.models import WebhookDelivery
+    from tests.payments.test_webhooks_wsgi import LaneClient
+    from tests.payments.webhooks_support import SEPAY_API_KEY, SEPAY_URL, encode, sepay_body
+
+    settings.SEPAY_API_KEY = SEPAY_API_KEY
+    settings.TRUSTED_PROXIES = [ipaddress.ip_network("203.0.113.9/32")]  # the peer of both test clients
+
+    def post(client, txn_id: int, forwarded_for: str):
+        body = encode(sepay_body(content=f"CHO40 {cast.vendor.merchant_code}", txn_id=txn_id))
+        headers = {"Authorization": f"Apikey {SEPAY_API_KEY}", "X-Forwarded-For": forwarded_for}
+        return client.post(SEPAY_URL, data=body, content_type="application/json", headers=headers)
+
+    lane = post(LaneClient(), 4_400_001, "6.6.6.6, 198.51.100.20")
+    view = post(Client(REMOTE_ADDR="203.0.113.9"), 4_400_002, "6.6.6.6, 198.51.100.21")
+
+    assert (lane.status_code, view.status_code) == (200, 200)
+    assert sorted(WebhookDelivery.objects.values_list("remote_addr", flat=True)) == [
+        "198.51.100.20",
+        "198.51.100.21",
+    ]
