@@ -202,7 +202,7 @@ def _trusted_proxies() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
 # the right, that is not one of them (config/client_address.py). Empty: the
 # TCP peer is the client and X-Forwarded-For is ignored.
 TRUSTED_PROXIES = _trusted_proxies()
-if env_str("NUM_PROXIES"):
+if env_int("NUM_PROXIES", 0):
     # Replaced: a count of proxies cannot tell a TLS terminator from a client.
     raise ImproperlyConfigured("NUM_PROXIES is no longer read; list the proxies' addresses in TRUSTED_PROXIES")
 
