@@ -28,6 +28,7 @@ class ApiTokenAuthentication(TokenAuthentication):
             raise AuthenticationFailed(_("Invalid token.")) from None
         user, now = token.user, timezone.now()
         if not user.is_active:
+            token.delete()  # revoked: reactivating the user does not bring it back
             raise AuthenticationFailed(_("User inactive or deleted."))
         if not token.password_unchanged(user):
             raise AuthenticationFailed(

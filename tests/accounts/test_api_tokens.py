@@ -107,6 +107,9 @@ def test_deactivation_revokes_the_token(cast):
     assert r.json()["error"]["code"] == "authentication_failed"
     refused = APIClient().post("/api/v1/auth/token/", {"username": "board", "password": "password"}, format="json")
     assert refused.status_code == 400
+    cast.board.is_active = True
+    cast.board.save(update_fields=["is_active"])
+    assert vendors_with(key).status_code == 401  # reactivation does not bring the token back
 
 
 def test_a_token_survives_a_rotation_of_the_secret_key_kept_as_fallback(cast, settings):

@@ -90,3 +90,25 @@ def test_the_webhook_lanes_record_the_client_behind_the_proxy(cast, settings):
         "198.51.100.20",
         "198.51.100.21",
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_batching_intake_records_the_client_behind_the_proxy(cast, settings):
+    from payments.models import WebhookDelivery
+    from tests.conftest import needs_postgres
+    from tests.payments.test_webhook_intake import IntakeClient
+    from tests.payments.webhooks_support import SEPAY_API_KEY, SEPAY_URL, encode, sepay_body
+
+    needs_postgres()
+    settings.SEPAY_API_KEY = SEPAY_API_KEY
+    settings.TRUSTED_PROXIES = [ipaddress.ip_network("203.0.113.9/32")]  # the intake client's peer
+    intake = IntakeClient()
+    try:
+        body = encode(sepay_body(content=f"CHO40 {cast.vendor.merchant_code}", txn_id=4_400_003))
+        headers = {"Authorization": f"Apikey {SEPAY_API_KEY}", "X-Forwarded-For": "6.6.6.6, 198.51.100.22"}
+        answer = intake.post(SEPAY_URL, body, headers=headers)
+    finally:
+        intake.close()
+
+    assert answer.status_code == 200
+    assert [str(a) for a in WebhookDelivery.objects.values_list("remote_addr", flat=True)] == ["198.51.100.22"]
