@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCAL_ONLY = {"CHO_VAR_DIR", "CELERY_TASK_ALWAYS_EAGER", "DEMO_PASSWORD"}
 # Used by compose itself, not by the settings.
 COMPOSE_ONLY = {"PORT"}
+# Read by the settings only to refuse them with a pointer to their replacement.
+RETIRED = {"NUM_PROXIES"}
 
 
 def _check_proxy(services: dict) -> list[str]:
@@ -60,7 +62,7 @@ def main() -> int:
     read = set(re.findall(r'env_(?:str|bool|int|list)\(\s*"([A-Z0-9_]+)"', settings_src))
     for s in app:
         env = set((services.get(s, {}).get("environment") or {}).keys())
-        for missing in sorted(read - env - LOCAL_ONLY):
+        for missing in sorted(read - env - LOCAL_ONLY - RETIRED):
             errors.append(f"{s}: settings read {missing} but compose does not set it")
         for extra in sorted(env - read - COMPOSE_ONLY):
             errors.append(f"{s}: compose sets {extra} but the settings never read it")

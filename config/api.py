@@ -19,6 +19,9 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+from config.database import database_unavailable, log_unavailable, unavailable_body, unavailable_headers
 
 
 class Pagination(PageNumberPagination):
@@ -68,6 +71,12 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[dict[str, str]]]:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if database_unavailable(exc):
+        # Down, unreachable or past its timeouts: nothing was recorded; try again later.
+        request = context.get("request")
+        log_unavailable(request.path if request is not None else "?", exc)
+        set_rollback()
+        return Response(unavailable_body(), status=status.HTTP_503_SERVICE_UNAVAILABLE, headers=unavailable_headers())
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, Http404):

@@ -10,6 +10,7 @@ Celery tasks executed in-process. Setting ``DATABASE_URL`` (PostgreSQL) and
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from pathlib import Path
 
@@ -55,9 +56,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "accounts",
     "market",
     "vendors",
     "payments",
@@ -67,6 +68,8 @@ MIDDLEWARE = [
     # First: health checks answer whatever Host and scheme they use (see the class).
     "config.middleware.HealthzMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Database unreachable or hanging past its timeouts: 503 + Retry-After, not 500.
+    "config.database.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -95,6 +98,12 @@ TEMPLATES = [
     },
 ]
 
+# A PostgreSQL that is down or hangs must cost a request seconds, not minutes:
+# the request then answers 503 + Retry-After (config/database.py). Commands
+# that need longer statements (a big migration, a bulk load) run with
+# DB_STATEMENT_TIMEOUT_MS=0, or `SET LOCAL statement_timeout` in their transaction.
+DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 3)
+DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 15_000)
 if DATABASE_URL:
     if not DATABASE_URL.startswith(("postgres://", "postgresql://")):
         raise ImproperlyConfigured("DATABASE_URL must be a postgres:// URL")
@@ -105,6 +114,9 @@ if DATABASE_URL:
             conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", True),
         )
     }
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    options["connect_timeout"] = DB_CONNECT_TIMEOUT
+    options["options"] = f"{options.get('options', '')} -c statement_timeout={DB_STATEMENT_TIMEOUT_MS}".strip()
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -143,14 +155,24 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
+# The cache holds the sign-in throttle's counters (accounts/sign_in.py), so it
+# must be one every process shares: Redis, else a table in the database
+# (created by `manage.py createcachetable`, which `make migrate` and compose's
+# migrate service run). Redis gets short timeouts: an outage answers at once.
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {"default": {"BACKEND": "config.cache.DatabaseCache", "LOCATION": "cho40_cache"}}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -164,11 +186,35 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    # Reverse proxies in front of the app (docker-compose.yml has one): the
-    # login throttle then keys on the client address the proxy saw, not on the
-    # proxy's. 0 trusts no X-Forwarded-For at all.
-    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
+
+
+def _trusted_proxies() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    networks = []
+    for item in env_list("TRUSTED_PROXIES", []):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(f"TRUSTED_PROXIES must be IP addresses or CIDRs, got {item!r}") from None
+    return networks
+
+
+# The reverse proxies (and TLS terminators) in front of the app, as addresses
+# or CIDRs: the client address is the first one in X-Forwarded-For, read from
+# the right, that is not one of them (config/client_address.py). Empty: the
+# TCP peer is the client and X-Forwarded-For is ignored.
+TRUSTED_PROXIES = _trusted_proxies()
+if env_int("NUM_PROXIES", 0):
+    # Replaced: a count of proxies cannot tell a TLS terminator from a client.
+    raise ImproperlyConfigured("NUM_PROXIES is no longer read; list the proxies' addresses in TRUSTED_PROXIES")
+
+# --- Sign-in (accounts/): failed attempts allowed per window, per account
+# (username, case-insensitive) and per client address, before sign-in is
+# refused for the rest of the window; and how long an unused API token lives.
+LOGIN_MAX_FAILURES_PER_ACCOUNT = env_int("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)
+LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 20)
+LOGIN_WINDOW_SECONDS = env_int("LOGIN_WINDOW_SECONDS", 15 * 60)
+API_TOKEN_IDLE_TIMEOUT_DAYS = env_int("API_TOKEN_IDLE_TIMEOUT_DAYS", 14)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Chợ 4.0 API",

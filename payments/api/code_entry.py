@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import ApiError
+from config.client_address import client_address
 from payments import confirmation, payment_selectors
 from payments.models import ConfirmationAttempt, OfflineConfirmation, Payment
 from payments.services import code_entry as services
@@ -142,7 +143,7 @@ class ConfirmApi(APIView):
             user=request.user,  # type: ignore[arg-type]
             code=data.validated_data["code"].strip(),
             amount=data.validated_data.get("amount"),
-            remote_addr=request.META.get("REMOTE_ADDR"),
+            remote_addr=client_address(request.META),
         )
         Outcome = ConfirmationAttempt.Outcome
         if result.outcome == Outcome.THROTTLED:

@@ -5,7 +5,8 @@ authentication: the provider's signature is the authentication, checked in
 ``payments.services.ingest``. A success is answered in the provider's own
 format (so that it stops retrying, duplicates included); a refusal in the
 project's error format with 400 (malformed), 401 (unsigned), 403 (bad or stale
-signature) or 503 (the provider's key is not configured).
+signature) or 503 (the provider's key is not configured; or, with
+``Retry-After``, the database is unavailable: ``config.api``'s exception handler).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from config.api import ApiError
+from config.client_address import client_address
 from payments.services import ingest
 from payments.webhooks import casso, payos, sepay
 from payments.webhooks.base import WebhookError
@@ -38,7 +40,7 @@ class _WebhookApi(APIView):
                 provider=self.provider,
                 headers=request.headers,
                 body=request.body,
-                remote_addr=request.META.get("REMOTE_ADDR"),
+                remote_addr=client_address(request.META),
             )
         except WebhookError as exc:
             raise ApiError(exc.code, exc.message, status_code=exc.status) from None
@@ -49,7 +51,9 @@ _REFUSALS = {
     400: OpenApiResponse(description="Malformed body (kept as a failed delivery)."),
     401: OpenApiResponse(description="No signature or API key."),
     403: OpenApiResponse(description="Wrong or stale signature."),
-    503: OpenApiResponse(description="The provider's key is not configured."),
+    503: OpenApiResponse(
+        description="The provider's key is not configured, or the database is unavailable (Retry-After)."
+    ),
 }
 
 

@@ -50,6 +50,8 @@ from django.http.request import HttpHeaders, split_domain_port, validate_host
 from django.utils.translation import gettext as _
 
 from config.api import error_body
+from config.client_address import client_address_from
+from config.database import database_unavailable, log_unavailable, unavailable_body, unavailable_headers
 from payments.services.ingest import Delivery, Outcome, webhook_ingest_batch
 from payments.webhooks.wsgi import ROUTES, answer_for, security_headers
 
@@ -231,10 +233,13 @@ class WebhookIntake:
             )
             return
         client = scope.get("client")
-        delivery = Delivery(
-            provider=provider, headers=HttpHeaders(meta), body=body, remote_addr=client[0] if client else None
-        )
+        remote_addr = client_address_from(client[0] if client else None, meta.get("HTTP_X_FORWARDED_FOR"))
+        delivery = Delivery(provider=provider, headers=HttpHeaders(meta), body=body, remote_addr=remote_addr)
         outcome = await self.batcher.submit(delivery)
+        if database_unavailable(outcome):  # nothing recorded; the provider retries on 503
+            log_unavailable(scope["path"], outcome)  # type: ignore[arg-type]
+            await self._respond(send, scope, 503, unavailable_body(), extra=unavailable_headers())
+            return
         status, data = answer_for(provider, outcome)
         if status >= 500:
             logger.error(
@@ -247,12 +252,15 @@ class WebhookIntake:
             logger.warning("%s: %s", status, scope["path"], extra={"status_code": status})
         await self._respond(send, scope, status, data)
 
-    async def _respond(self, send: Send, scope: Scope, status: int, data: dict[str, Any]) -> None:
+    async def _respond(
+        self, send: Send, scope: Scope, status: int, data: dict[str, Any], *, extra: dict[str, str] | None = None
+    ) -> None:
         content = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(content)).encode()),
             *((name.lower().encode(), value.encode()) for name, value in security_headers()),
+            *((name.lower().encode(), value.encode()) for name, value in (extra or {}).items()),
         ]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})

@@ -45,6 +45,8 @@ from django.utils.log import log_response
 from django.utils.translation import gettext as _
 
 from config.api import error_body
+from config.client_address import client_address
+from config.database import database_unavailable, log_unavailable, unavailable_body, unavailable_headers
 from payments.services import ingest
 from payments.webhooks import PROVIDERS
 from payments.webhooks.base import WebhookError
@@ -129,11 +131,17 @@ class WebhookLane:
                 provider=provider,
                 headers=request.headers,
                 body=request.body,
-                remote_addr=request.META.get("REMOTE_ADDR"),
+                remote_addr=client_address(request.META),
             )
             response = _json_response(status, data)
-        except Exception as exc:  # Django's own answer: logged, 400 or JSON 500
-            response = response_for_exception(request, exc)
+        except Exception as exc:
+            if database_unavailable(exc):  # nothing recorded; the provider retries on 503
+                log_unavailable(request.path, exc)
+                response = _json_response(503, unavailable_body())
+                for name, value in unavailable_headers().items():
+                    response.headers[name] = value
+            else:  # Django's own answer: logged, 400 or JSON 500
+                response = response_for_exception(request, exc)
         if response.status_code >= 400:  # (not twice: Django marks what it logged)
             log_response("%s: %s", response.reason_phrase, request.path, response=response, request=request)
         for name, value in security_headers():

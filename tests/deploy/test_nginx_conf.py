@@ -172,7 +172,7 @@ def test_it_passes_the_host_the_client_address_and_the_scheme(proxy: int) -> Non
     _, behind_tls = _send(proxy, "GET", "/healthz", headers={"X-Forwarded-Proto": "https"})
 
     assert plain["host"] == "cho.example.vn"  # ALLOWED_HOSTS is checked against it
-    assert plain["forwarded_for"] == "127.0.0.1"  # NUM_PROXIES=1: the throttle keys on this
+    assert plain["forwarded_for"] == "127.0.0.1"  # the proxy is in TRUSTED_PROXIES: the throttle keys on this
     assert plain["forwarded_proto"] == "http"
     assert behind_tls["forwarded_proto"] == "https"  # what the TLS terminator in front said
 

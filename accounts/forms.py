@@ -1,0 +1,49 @@
+"""Sign-in forms behind the throttle: the admin's, and one for the web
+sign-in page to come (``django.contrib.auth.views.LoginView(authentication_form=SignInForm)``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from accounts.sign_in import SignInUnavailable, TooManyAttempts, sign_in
+
+
+class SignInForm(AuthenticationForm):
+    """``AuthenticationForm`` whose password check goes through ``accounts.sign_in``."""
+
+    throttle_messages = {
+        "too_many_attempts": _(
+            "Too many failed sign-in attempts for this account or from this network. Try again in %(minutes)d minutes."
+        ),
+        "sign_in_unavailable": _("Sign-in is unavailable for a moment. Please try again shortly."),
+    }
+
+    def clean(self) -> dict[str, Any]:
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if username is not None and password:
+            try:
+                self.user_cache = sign_in(self.request, username=username, password=password)
+            except TooManyAttempts as refused:
+                raise ValidationError(
+                    self.throttle_messages["too_many_attempts"],
+                    code="too_many_attempts",
+                    params={"minutes": max(1, -(-refused.retry_after // 60))},
+                ) from None
+            except SignInUnavailable:
+                raise ValidationError(
+                    self.throttle_messages["sign_in_unavailable"], code="sign_in_unavailable"
+                ) from None
+            if self.user_cache is None:
+                raise self.get_invalid_login_error()
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
+
+
+class AdminSignInForm(SignInForm, AdminAuthenticationForm):
+    """The admin's login form (staff only, as Django's), behind the throttle."""

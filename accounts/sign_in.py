@@ -1,0 +1,135 @@
+"""The sign-in throttle: one for every way of signing in.
+
+The admin's login form, ``POST /api/v1/auth/token/`` and any sign-in page to
+come call ``sign_in(request, username=..., password=...)`` instead of
+``django.contrib.auth.authenticate``. It counts attempts in fixed windows of
+``LOGIN_WINDOW_SECONDS`` (15 minutes):
+
+- per account: the username as typed, case-insensitive, whether or not such
+  a user exists (so guessing costs the same for every name, and the answer
+  does not tell which names exist); at most ``LOGIN_MAX_FAILURES_PER_ACCOUNT``
+  (5) failures, then every attempt is refused until the window ends, even
+  with the right password;
+- per client address (``config.client_address``, through the trusted proxy
+  chain): at most ``LOGIN_MAX_FAILURES_PER_ADDRESS`` (20) failures over all
+  names, then the same.
+
+An attempt is counted before the password is checked, so parallel guesses
+cannot slip past the limit between a check and a count; a success then takes
+its own count back off the address (it was not a failure) and clears the
+account's count (the owner proved the password; a reset per success gives a
+guesser nothing, as only the owner can succeed). A success never clears the
+address's count: one's own account must not buy more guesses at others'.
+
+The counters live in the default cache, which every process shares (Redis,
+else the database; settings ``CACHES``). If the cache cannot be reached the
+sign-in is refused (``SignInUnavailable``, 503 + Retry-After on the API) —
+failing closed, so that an outage of the cache cannot be used to guess
+passwords without limit; nobody is signed out, and tokens and sessions
+already issued keep working.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.core.cache import cache
+
+from config.client_address import client_address
+
+logger = logging.getLogger(__name__)
+
+# How long to ask a client to wait when the cache is unreachable (seconds).
+UNAVAILABLE_RETRY_AFTER = 30
+
+
+class TooManyAttempts(Exception):
+    """Too many failed sign-ins for this account or address in this window."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many sign-in attempts; retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+class SignInUnavailable(Exception):
+    """The throttle's cache cannot be reached: sign-in is refused, not unthrottled."""
+
+    def __init__(self, retry_after: int = UNAVAILABLE_RETRY_AFTER) -> None:
+        super().__init__("the sign-in throttle's cache is unavailable")
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class _Window:
+    account_key: str
+    address_key: str
+    seconds_left: int
+    timeout: int
+
+
+def _window(*, username: str, address: str, now: float) -> _Window:
+    length = max(1, settings.LOGIN_WINDOW_SECONDS)
+    index = int(now // length)
+    # Hashed: any text a client sends makes a valid cache key of fixed length.
+    account = hashlib.sha256(username.strip().casefold().encode()).hexdigest()[:40]
+    place = hashlib.sha256(address.encode()).hexdigest()[:40]
+    return _Window(
+        account_key=f"sign-in:account:{account}:{index}",
+        address_key=f"sign-in:address:{place}:{index}",
+        seconds_left=max(1, int((index + 1) * length - now)),
+        timeout=length + 60,
+    )
+
+
+def _count(key: str, timeout: int) -> int:
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return int(cache.incr(key))
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=timeout)
+        return 1
+
+
+def _begin(window: _Window) -> None:
+    """Count the attempt; refuse it if it is one too many."""
+    if _count(window.address_key, window.timeout) > settings.LOGIN_MAX_FAILURES_PER_ADDRESS:
+        raise TooManyAttempts(window.seconds_left)
+    if _count(window.account_key, window.timeout) > settings.LOGIN_MAX_FAILURES_PER_ACCOUNT:
+        raise TooManyAttempts(window.seconds_left)
+
+
+def _succeeded(window: _Window) -> None:
+    cache.delete(window.account_key)
+    with contextlib.suppress(ValueError):  # the window ended meanwhile
+        cache.decr(window.address_key)
+
+
+def sign_in(request: Any, *, username: str, password: str) -> Any | None:
+    """``authenticate()`` behind the throttle: the user, or None for a wrong
+    username or password (or an inactive user). Raises ``TooManyAttempts``
+    when this account or address is over its limit (the password is then not
+    checked at all) and ``SignInUnavailable`` when the counters cannot be reached."""
+    address = client_address(request.META) or "unknown"
+    window = _window(username=username, address=address, now=time.time())
+    try:
+        _begin(window)
+    except TooManyAttempts:
+        logger.warning("sign-in refused by the throttle: address %s", address)
+        raise
+    except Exception as exc:  # Redis or the cache table unreachable: fail closed
+        logger.error("sign-in refused, its throttle's cache is unavailable: %s: %s", exc.__class__.__name__, exc)
+        raise SignInUnavailable() from exc
+    user = authenticate(request, username=username, password=password)
+    if user is not None:
+        try:
+            _succeeded(window)
+        except Exception as exc:  # the user is signed in all the same; the counts simply stay
+            logger.error("sign-in throttle: could not record a success: %s: %s", exc.__class__.__name__, exc)
+    return user
