@@ -1,7 +1,8 @@
 """Writes for vendors: onboarding, edits and status changes.
 
-Duplicate checks name the existing vendor so that a volunteer standing at a
-stall can tell the trader "you are already registered as …".
+Duplicate checks name the existing vendor to those who may see it, so that a
+volunteer standing at a stall can tell the trader "you are already registered
+as …"; nobody else learns who holds a phone or an account.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from market.models import Bank, Market
 from market.selectors import markets_managed_by, markets_onboardable_by
 from payments.vietqr import fold_ascii
 from vendors.identifiers import generate_merchant_code, normalize_vn_mobile
 from vendors.models import Vendor, VendorStatusError
-from vendors.selectors import find_by_account, find_by_phone
+from vendors.selectors import find_by_account, find_by_phone, vendor_list
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -58,23 +60,38 @@ def clean_account(*, account_number: str, account_name: str) -> tuple[str, str]:
     return number, name
 
 
-def _check_duplicates(*, market: Market, phone: str, bank: Bank, account_number: str, exclude: int | None) -> None:
+def _may_see(actor: User, vendor: Vendor) -> bool:
+    return vendor_list(user=actor).filter(pk=vendor.pk).exists()
+
+
+def _check_duplicates(
+    *, actor: User, market: Market, phone: str, bank: Bank, account_number: str, exclude: int | None
+) -> None:
+    """Refuse a phone or an account another vendor of ``market`` has. The
+    error names that vendor only to someone who may see them (a volunteer,
+    board member or officer of the market), so that the volunteer at the stall
+    can tell the trader "you are already registered as …"; anyone else (a
+    vendor editing their own record) gets the same code without the name."""
     same_phone = find_by_phone(market_id=market.pk, phone=phone)
     if same_phone is not None and same_phone.pk != exclude:
-        raise _field_error(
-            "phone",
-            f"This phone is already registered in {market.name} to vendor "
-            f"#{same_phone.pk} {same_phone.full_name} ({same_phone.merchant_code}).",
-            "duplicate_phone",
-        )
+        if _may_see(actor, same_phone):
+            message = (
+                f"This phone is already registered in {market.name} to vendor "
+                f"#{same_phone.pk} {same_phone.full_name} ({same_phone.merchant_code})."
+            )
+        else:
+            message = _("This phone is already registered to another vendor of this market.")
+        raise _field_error("phone", message, "duplicate_phone")
     same_account = find_by_account(market_id=market.pk, bank_bin=bank.bin, account_number=account_number)
     if same_account is not None and same_account.pk != exclude:
-        raise _field_error(
-            "account_number",
-            f"This {bank.short_name} account is already registered in {market.name} to "
-            f"vendor #{same_account.pk} {same_account.full_name} ({same_account.merchant_code}).",
-            "duplicate_account",
-        )
+        if _may_see(actor, same_account):
+            message = (
+                f"This {bank.short_name} account is already registered in {market.name} to "
+                f"vendor #{same_account.pk} {same_account.full_name} ({same_account.merchant_code})."
+            )
+        else:
+            message = _("This bank account is already registered to another vendor of this market.")
+        raise _field_error("account_number", message, "duplicate_account")
 
 
 def vendor_create(
@@ -109,7 +126,9 @@ def vendor_create(
         )
         try:
             with transaction.atomic():
-                _check_duplicates(market=market, phone=phone, bank=bank, account_number=account_number, exclude=None)
+                _check_duplicates(
+                    actor=actor, market=market, phone=phone, bank=bank, account_number=account_number, exclude=None
+                )
                 # Uniqueness is _check_duplicates' job (it names the vendor) and, in a
                 # race, the database's; full_clean's own check would answer a bare
                 # "unique_together" when the other request commits in between.
@@ -121,7 +140,9 @@ def vendor_create(
         except IntegrityError as exc:
             # Two volunteers registering the same trader at once: the constraint
             # wins the race; report it like the checked duplicate.
-            _check_duplicates(market=market, phone=phone, bank=bank, account_number=account_number, exclude=None)
+            _check_duplicates(
+                actor=actor, market=market, phone=phone, bank=bank, account_number=account_number, exclude=None
+            )
             if "merchant_code" not in str(exc):
                 raise
     raise RuntimeError("could not allocate a unique merchant code")
@@ -147,6 +168,7 @@ def vendor_update(*, actor: User, vendor: Vendor, data: dict[str, Any]) -> Vendo
     try:
         with transaction.atomic():
             _check_duplicates(
+                actor=actor,
                 market=vendor.market,
                 phone=vendor.phone,
                 bank=vendor.bank,
@@ -157,6 +179,7 @@ def vendor_update(*, actor: User, vendor: Vendor, data: dict[str, Any]) -> Vendo
             vendor.save()
     except IntegrityError:
         _check_duplicates(
+            actor=actor,
             market=vendor.market,
             phone=vendor.phone,
             bank=vendor.bank,
