@@ -74,6 +74,9 @@ class VendorCreateInput(serializers.Serializer[Any]):
     bank_bin = _BankField(queryset=Bank.objects.all(), source="bank")
     account_number = serializers.CharField(max_length=32)
     account_name = serializers.CharField(max_length=64)
+    # A confirmed or approved shared-account claim, when a stall of another
+    # market holds the account (vendors/claims_api.py).
+    account_claim = serializers.IntegerField(required=False, min_value=1)
 
 
 class VendorUpdateInput(serializers.Serializer[Any]):

@@ -7,19 +7,22 @@ as …"; nobody else learns who holds a phone or an account.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from rest_framework import status as http
 
+from config.api import ApiError
 from market.models import Bank, Market
 from market.selectors import markets_managed_by, markets_onboardable_by
 from payments.vietqr import fold_ascii
 from vendors.identifiers import generate_merchant_code, normalize_vn_mobile
-from vendors.models import Vendor, VendorStatusError
+from vendors.models import SharedAccountClaim, Vendor, VendorStatusError
 from vendors.selectors import find_by_account, find_by_phone, vendor_list
 
 if TYPE_CHECKING:
@@ -48,10 +51,15 @@ def clean_phone(raw: str) -> str:
     return phone
 
 
-def clean_account(*, account_number: str, account_name: str) -> tuple[str, str]:
-    number = account_number.strip().replace(" ", "")
+def clean_account_number(raw: str) -> str:
+    number = raw.strip().replace(" ", "")
     if not _ACCOUNT_NUMBER.match(number):
         raise _field_error("account_number", "Account number must be 6–19 letters or digits.", "invalid_account_number")
+    return number
+
+
+def clean_account(*, account_number: str, account_name: str) -> tuple[str, str]:
+    number = clean_account_number(account_number)
     name = normalize_account_name(account_name)
     if not _ACCOUNT_NAME.match(name):
         raise _field_error(
@@ -94,6 +102,124 @@ def _check_duplicates(
         raise _field_error("account_number", message, "duplicate_account")
 
 
+# --- one account, one trader ------------------------------------------------------
+
+# A confirmed or approved claim must be used within this time.
+CLAIM_USE_WINDOW = dt.timedelta(days=1)
+
+
+def _lock_account(*, bank: Bank, account_number: str) -> None:
+    """Serialise, until the end of the current transaction, everyone putting
+    this (bank, account) on a vendor: on PostgreSQL a transaction-scoped
+    advisory lock keyed on the account (two registrations in different markets
+    touch no common row, so no row lock or constraint could order them);
+    SQLite serialises writers by itself."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("account_claim_check must run inside transaction.atomic()")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                [f"vendors.account:{bank.bin}:{account_number}"],
+            )
+
+
+def account_registered_elsewhere() -> ApiError:
+    # Nothing about the other registration: not its name, id, market, merchant code or phone.
+    return ApiError(
+        "account_registered_elsewhere",
+        _(
+            "This bank account is already registered to a stall in another market. A trader may use one "
+            "account for stalls in several markets only after confirming it: request a code sent by SMS to "
+            "the trader's phone on record, or the approval of the board holding the account "
+            "(POST /api/v1/vendors/account-claims/), then register the stall with account_claim."
+        ),
+        status_code=http.HTTP_409_CONFLICT,
+        field="account_number",
+    )
+
+
+def account_claim_check(
+    *,
+    actor: User,
+    market: Market,
+    bank: Bank,
+    account_number: str,
+    claim: SharedAccountClaim | int | None = None,
+    exclude_vendor_id: int | None = None,
+) -> SharedAccountClaim | None:
+    """Decide whether ``actor`` may put (``bank``, ``account_number``) on a
+    vendor of ``market``: THE check for every way an account gets onto a
+    vendor (registration, edit, an approved payout-account change).
+
+    A receiving account identifies one trader. It may stand on stalls of
+    other markets than ``market`` only when they are the same trader:
+
+    - nobody else holds it (vendors other than ``exclude_vendor_id``, in any
+      status, in other markets) → allowed, returns ``None``;
+    - ``actor`` manages (board, province officer, superuser) every market
+      whose stall holds it → allowed: the holding board itself registers;
+    - ``claim`` (a ``SharedAccountClaim`` or its id) confirmed by the trader's
+      SMS code or approved by the holding board, for this market and account,
+      not used, decided less than ``CLAIM_USE_WINDOW`` ago → allowed, returns
+      the claim, locked: the caller marks it used in the same transaction
+      with :func:`account_claim_consume`;
+    - otherwise raises ``ApiError`` 409 ``account_registered_elsewhere`` (or
+      ``account_claim_invalid`` for a claim that does not cover this), which
+      tells nothing about the other registration.
+
+    Holders in ``market`` itself are the per-market duplicate check's job.
+    Must run inside ``transaction.atomic()``: it takes a lock on the account
+    so that two registrations racing in different markets cannot both pass.
+    """
+    _lock_account(bank=bank, account_number=account_number)
+    holders = Vendor.objects.filter(bank_id=bank.bin, account_number=account_number).exclude(market_id=market.pk)
+    if exclude_vendor_id is not None:
+        holders = holders.exclude(pk=exclude_vendor_id)
+    holding = dict(holders.values_list("pk", "market_id"))
+    if not holding:
+        return None
+    managed = set(markets_managed_by(user=actor).filter(pk__in=set(holding.values())).values_list("pk", flat=True))
+    if managed == set(holding.values()):
+        return None
+    if claim is None:
+        raise account_registered_elsewhere()
+    claim_id = claim.pk if isinstance(claim, SharedAccountClaim) else claim
+    found = SharedAccountClaim.objects.select_for_update().filter(pk=claim_id).first()
+    usable = (
+        found is not None
+        and found.status in (SharedAccountClaim.Status.CONFIRMED, SharedAccountClaim.Status.APPROVED)
+        and found.vendor_id is None
+        and found.market_id == market.pk
+        and (found.bank_id, found.account_number) == (bank.bin, account_number)
+        and found.holder_id in holding
+        and found.decided_at is not None
+        and timezone.now() < found.decided_at + CLAIM_USE_WINDOW
+    )
+    if not usable:
+        raise ApiError(
+            "account_claim_invalid",
+            _(
+                "This confirmation does not cover this account and market, was already used or has expired; "
+                "request a new one."
+            ),
+            status_code=http.HTTP_409_CONFLICT,
+            field="account_claim",
+        )
+    return found
+
+
+def account_claim_consume(*, claim: SharedAccountClaim, vendor: Vendor) -> None:
+    """Mark ``claim`` (returned by :func:`account_claim_check`) used by ``vendor``."""
+    updated = SharedAccountClaim.objects.filter(
+        pk=claim.pk,
+        status__in=(SharedAccountClaim.Status.CONFIRMED, SharedAccountClaim.Status.APPROVED),
+        vendor__isnull=True,
+    ).update(status=SharedAccountClaim.Status.USED, vendor=vendor, used_at=timezone.now())
+    if updated != 1:
+        raise RuntimeError(f"shared account claim {claim.pk} was used meanwhile")  # it was locked: cannot happen
+
+
 def vendor_create(
     *,
     actor: User,
@@ -105,7 +231,11 @@ def vendor_create(
     account_name: str,
     stall_label: str = "",
     goods_category: str = Vendor.GoodsCategory.OTHER,
+    account_claim: int | None = None,
 ) -> Vendor:
+    """Register a trader's stall (pending until the board activates it). An
+    account that a stall of another market holds needs ``account_claim``
+    (see :func:`account_claim_check`)."""
     if not markets_onboardable_by(user=actor).filter(pk=market.pk).exists():
         raise PermissionDenied("you may not onboard vendors in this market")
     phone = clean_phone(phone)
@@ -129,6 +259,9 @@ def vendor_create(
                 _check_duplicates(
                     actor=actor, market=market, phone=phone, bank=bank, account_number=account_number, exclude=None
                 )
+                claim = account_claim_check(
+                    actor=actor, market=market, bank=bank, account_number=account_number, claim=account_claim
+                )
                 # Uniqueness is _check_duplicates' job (it names the vendor) and, in a
                 # race, the database's; full_clean's own check would answer a bare
                 # "unique_together" when the other request commits in between.
@@ -136,6 +269,8 @@ def vendor_create(
                     exclude=["merchant_code", "user", "onboarded_by"], validate_unique=False, validate_constraints=False
                 )
                 vendor.save()
+                if claim is not None:
+                    account_claim_consume(claim=claim, vendor=vendor)
             return vendor
         except IntegrityError as exc:
             # Two volunteers registering the same trader at once: the constraint
@@ -163,6 +298,10 @@ def vendor_update(*, actor: User, vendor: Vendor, data: dict[str, Any]) -> Vendo
         )
     if "full_name" in data:
         data["full_name"] = " ".join(data["full_name"].split())
+    account_changes = (vendor.bank_id, vendor.account_number) != (
+        getattr(data.get("bank"), "bin", vendor.bank_id),
+        data.get("account_number", vendor.account_number),
+    )
     for field, value in data.items():
         setattr(vendor, field, value)
     try:
@@ -175,6 +314,14 @@ def vendor_update(*, actor: User, vendor: Vendor, data: dict[str, Any]) -> Vendo
                 account_number=vendor.account_number,
                 exclude=vendor.pk,
             )
+            if account_changes:
+                account_claim_check(
+                    actor=actor,
+                    market=vendor.market,
+                    bank=vendor.bank,
+                    account_number=vendor.account_number,
+                    exclude_vendor_id=vendor.pk,
+                )
             vendor.full_clean(exclude=["user", "onboarded_by"], validate_unique=False, validate_constraints=False)
             vendor.save()
     except IntegrityError:
