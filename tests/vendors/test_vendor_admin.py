@@ -249,3 +249,32 @@ def test_it_lets_a_volunteer_fix_a_vendors_details(cast):
     assert r.status_code == 302
     cast.vendor.refresh_from_db()
     assert cast.vendor.stall_label == "A-12b"
+
+
+def test_it_does_not_let_the_admin_move_a_stall_onto_another_markets_account(cast):
+    # Security issue, hole 1: the admin applies vendors.services.account_claim_check too.
+    from tests.factories import make_board
+
+    far_board = make_board(cast.far_market, "far_board")
+    decoy = VendorFactory(market=cast.far_market, bank_id="970422")
+    client = staff_client(far_board)
+
+    r = client.post(
+        change_url(decoy),
+        form_data(decoy, bank=cast.vendor.bank_id, account_number=cast.vendor.account_number),
+    )
+
+    assert r.status_code == 200  # the form again, with the error
+    assert "account_number" in r.context["adminform"].form.errors
+    assert cast.vendor.merchant_code not in r.content.decode()
+    assert cast.market.name not in r.content.decode()
+    decoy.refresh_from_db()
+    assert decoy.bank_id == "970422"
+
+
+def test_the_admin_shows_claims_read_only(cast):
+    client = staff_client(cast.admin)
+
+    r = client.get("/admin/vendors/sharedaccountclaim/")
+
+    assert r.status_code == 200
