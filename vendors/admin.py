@@ -114,7 +114,7 @@ class VendorAdmin(ScopedAdmin):
         return markets.exists() if obj is None else markets.filter(pk=obj.market_id).exists()  # type: ignore[attr-defined]
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
-        form = super().get_form(request, obj, change=change, **kwargs)
+        form: Any = super().get_form(request, obj, change=change, **kwargs)
         form.actor = request.user
         return form
 
