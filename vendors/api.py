@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.filters import IdFilter
+from config.filters import MAX_ID, IdFilter
 from market.models import Bank, Market
 from market.selectors import market_list
 from vendors import selectors, services
@@ -76,7 +76,7 @@ class VendorCreateInput(serializers.Serializer[Any]):
     account_name = serializers.CharField(max_length=64)
     # A confirmed or approved shared-account claim, when a stall of another
     # market holds the account (vendors/claims_api.py).
-    account_claim = serializers.IntegerField(required=False, min_value=1)
+    account_claim = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
 
 
 class VendorUpdateInput(serializers.Serializer[Any]):

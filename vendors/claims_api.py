@@ -30,7 +30,7 @@ from vendors.models import SharedAccountClaim
 from vendors.selectors import vendor_list
 
 
-class ClaimOutput(serializers.ModelSerializer[SharedAccountClaim]):
+class AccountClaimOutput(serializers.ModelSerializer[SharedAccountClaim]):
     bank_bin = serializers.CharField(source="bank_id")
     market_name = serializers.CharField(source="market.name")
     requested_by = serializers.SerializerMethodField()
@@ -57,7 +57,7 @@ class ClaimOutput(serializers.ModelSerializer[SharedAccountClaim]):
         return obj.holder_id if vendor_list(user=user).filter(pk=obj.holder_id).exists() else None
 
 
-class ClaimInput(serializers.Serializer[Any]):
+class AccountClaimInput(serializers.Serializer[Any]):
     market = serializers.PrimaryKeyRelatedField(
         queryset=Market.objects.all(), error_messages={"does_not_exist": "Unknown market {pk_value}."}
     )
@@ -66,11 +66,11 @@ class ClaimInput(serializers.Serializer[Any]):
     method = serializers.ChoiceField(choices=SharedAccountClaim.Method.choices)
 
 
-class ConfirmInput(serializers.Serializer[Any]):
+class ClaimConfirmInput(serializers.Serializer[Any]):
     code = serializers.CharField(max_length=16)
 
 
-class DecideInput(serializers.Serializer[Any]):
+class ClaimDecideInput(serializers.Serializer[Any]):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
 
 
@@ -82,15 +82,15 @@ class ClaimListCreateApi(generics.ListAPIView[SharedAccountClaim]):
     """Claims you asked for, may use to register a stall, or decide as the holding board."""
 
     permission_classes = [IsAuthenticated]
-    serializer_class = ClaimOutput
+    serializer_class = AccountClaimOutput
     filterset_fields = ["status", "method"]
 
     def get_queryset(self) -> Any:
         return claims.account_claim_list(user=self.request.user)
 
-    @extend_schema(request=ClaimInput, responses={201: ClaimOutput})
+    @extend_schema(request=AccountClaimInput, responses={201: AccountClaimOutput})
     def post(self, request: Request) -> Response:
-        data = ClaimInput(data=request.data)
+        data = AccountClaimInput(data=request.data)
         data.is_valid(raise_exception=True)
         market = data.validated_data["market"]
         if not market_list(user=request.user).filter(pk=market.pk).exists():
@@ -98,15 +98,15 @@ class ClaimListCreateApi(generics.ListAPIView[SharedAccountClaim]):
                 {"market": [serializers.ErrorDetail(f"Unknown market {market.pk}.", code="does_not_exist")]}
             )
         claim = claims.account_claim_request(actor=request.user, **data.validated_data)  # type: ignore[arg-type]
-        return Response(ClaimOutput(claim, context={"request": request}).data, status=201)
+        return Response(AccountClaimOutput(claim, context={"request": request}).data, status=201)
 
 
 class ClaimDetailApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={200: ClaimOutput})
+    @extend_schema(responses={200: AccountClaimOutput})
     def get(self, request: Request, pk: int) -> Response:
-        return Response(ClaimOutput(_claim_or_404(request, pk), context={"request": request}).data)
+        return Response(AccountClaimOutput(_claim_or_404(request, pk), context={"request": request}).data)
 
 
 class ClaimConfirmApi(APIView):
@@ -114,23 +114,23 @@ class ClaimConfirmApi(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=ConfirmInput, responses={200: ClaimOutput})
+    @extend_schema(request=ClaimConfirmInput, responses={200: AccountClaimOutput})
     def post(self, request: Request, pk: int) -> Response:
         claim = _claim_or_404(request, pk)
-        data = ConfirmInput(data=request.data)
+        data = ClaimConfirmInput(data=request.data)
         data.is_valid(raise_exception=True)
         claim = claims.account_claim_confirm(actor=request.user, claim=claim, code=data.validated_data["code"])  # type: ignore[arg-type]
-        return Response(ClaimOutput(claim, context={"request": request}).data)
+        return Response(AccountClaimOutput(claim, context={"request": request}).data)
 
 
 class _ClaimDecideApi(APIView):
     permission_classes = [IsAuthenticated]
     approve: bool
 
-    @extend_schema(request=DecideInput, responses={200: ClaimOutput})
+    @extend_schema(request=ClaimDecideInput, responses={200: AccountClaimOutput})
     def post(self, request: Request, pk: int) -> Response:
         claim = _claim_or_404(request, pk)
-        data = DecideInput(data=request.data)
+        data = ClaimDecideInput(data=request.data)
         data.is_valid(raise_exception=True)
         claim = claims.account_claim_decide(
             actor=request.user,  # type: ignore[arg-type]
@@ -138,7 +138,7 @@ class _ClaimDecideApi(APIView):
             approve=self.approve,
             reason=data.validated_data.get("reason", ""),
         )
-        return Response(ClaimOutput(claim, context={"request": request}).data)
+        return Response(AccountClaimOutput(claim, context={"request": request}).data)
 
 
 class ClaimApproveApi(_ClaimDecideApi):
