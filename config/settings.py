@@ -227,6 +227,7 @@ SPECTACULAR_SETTINGS = {
         "MarketStatusEnum": "market.models.Market.Status",
         "VendorStatusEnum": "vendors.models.Vendor.Status",
         "PaymentStatusEnum": "payments.models.Payment.Status",
+        "AccountClaimStatusEnum": "vendors.models.SharedAccountClaim.Status",
     },
 }
 

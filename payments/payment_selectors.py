@@ -3,17 +3,20 @@ daily summary. (Payment requests are read in ``payments.selectors``.)
 
 Scope rules (a payment outside one's scope is reported as not found):
 - superuser: every payment, including unmatched ones with no market at all;
-- province officer: payments whose market is in their province, plus unmatched
-  payments with no market whose receiving account is the account of a vendor
-  in their province (a trader registered in two markets, so the webhook could
-  not pick one);
+- province officer: payments whose market is in their province, matched or not;
 - market board member: payments whose market is theirs, matched or not;
+- an unmatched payment with no market (active stalls at different banks share
+  the account number, in several markets, and the provider did not say which
+  bank) belongs to the scope that holds its receiving account: the boards of
+  the markets where an ACTIVE vendor holds that account, and the officers of
+  their provinces. A pending or suspended registration gives no sight of it
+  (attribution queues a credit held only by such stalls under their market);
 - vendor: only payments attributed to them;
 - volunteer: none. Volunteers onboard traders; they do not see money.
 
 A user with several roles sees the union. Unmatched payments that match no
 vendor anywhere and carry no market are visible to superusers only: nothing
-in the row says which province they belong to.
+in the row says which province they belong to. (docs/security/h1.md)
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import django_filters
 from django.db.models import Count, Q, QuerySet, Sum
 
 from config.filters import IdFilter
-from market.selectors import markets_managed_by, provinces_managed_by
+from market.selectors import markets_managed_by
 from payments.models import Channel, OfflineConfirmation, Payment, Source
 from vendors.models import Vendor
 
@@ -54,10 +57,13 @@ def payment_manage_q(user: User | AnonymousUser) -> Q | None:
     # manages a handful of markets, an officer a province's (≈50).
     market_ids = list(markets_managed_by(user=user).values_list("pk", flat=True))
     scope = Q(market_id__in=market_ids)
-    provinces = list(provinces_managed_by(user=user).values_list("pk", flat=True))
-    if provinces:
+    if market_ids:
+        # The markets a board member or officer manages hold these accounts
+        # (markets_managed_by covers an officer's whole province).
         accounts = (
-            Vendor.objects.filter(market__province_id__in=provinces).exclude(account_number="").values("account_number")
+            Vendor.objects.filter(market_id__in=market_ids, status=Vendor.Status.ACTIVE)
+            .exclude(account_number="")
+            .values("account_number")
         )
         # Few rows have neither vendor nor market; the partial unmatched index finds them.
         scope |= Q(market__isnull=True, vendor__isnull=True, receiving_account__in=accounts)

@@ -8,11 +8,13 @@ from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
+from config.api import ApiError
 from market.admin import ScopedAdmin
 from market.selectors import markets_managed_by, markets_onboardable_by
 from vendors import services
+from vendors.account_claims import account_claim_list
 from vendors.identifiers import generate_merchant_code
-from vendors.models import PayoutAccountChange, Vendor
+from vendors.models import PayoutAccountChange, SharedAccountClaim, Vendor
 from vendors.selectors import vendor_scope_q
 
 
@@ -50,11 +52,37 @@ class VendorAdminForm(forms.ModelForm):  # type: ignore[type-arg]
             data["account_number"], data["account_name"] = services.clean_account(
                 account_number=data["account_number"], account_name=data["account_name"]
             )
+        self._check_account(data)
         old = self.instance.status if self.instance.pk else Vendor.Status.PENDING
         new = data.get("status")
         if new and new != old and new not in Vendor.TRANSITIONS.get(old, frozenset()):
             raise ValidationError({"status": f"{old} → {new} is not allowed"})
         return data
+
+    # Set by VendorAdmin.get_form: the user saving the form.
+    actor: Any = None
+
+    def _check_account(self, data: dict[str, Any]) -> None:
+        """The API's rule that an account identifies one trader
+        (``services.account_claim_check``): the admin cannot move a stall onto
+        an account a stall of another market holds either. The admin's change
+        view runs in one transaction, so the check's lock lasts until the save."""
+        bank, number, market = data.get("bank"), data.get("account_number"), data.get("market")
+        if not (bank and number and market):
+            return
+        instance = self.instance
+        if instance.pk and (instance.bank_id, instance.account_number, instance.market_id) == (
+            bank.bin,
+            number,
+            market.pk,
+        ):
+            return
+        try:
+            services.account_claim_check(
+                actor=self.actor, market=market, bank=bank, account_number=number, exclude_vendor_id=instance.pk
+            )
+        except ApiError as exc:
+            raise ValidationError({"account_number": str(exc.detail)}) from None
 
 
 class PayoutAccountChangeInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -132,6 +160,11 @@ class VendorAdmin(ScopedAdmin):
         markets = markets_onboardable_by(user=user)
         return markets.exists() if obj is None else markets.filter(pk=obj.market_id).exists()  # type: ignore[attr-defined]
 
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form: Any = super().get_form(request, obj, change=change, **kwargs)
+        form.actor = request.user
+        return form
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Vendor]:
         # The vendor scope, not the market scope: a vendor sees only their own record.
         qs = admin.ModelAdmin.get_queryset(self, request)
@@ -195,6 +228,35 @@ class PayoutAccountChangeAdmin(ScopedAdmin):
         if scope is None:
             return qs
         return qs.filter(vendor_id__in=Vendor.objects.filter(scope).values("pk"))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+@admin.register(SharedAccountClaim)
+class SharedAccountClaimAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Read-only history of shared-account claims, scoped like the API
+    (decided through the API, never edited here)."""
+
+    list_display = ["id", "bank", "account_number", "market", "method", "status", "requested_by", "requested_at"]
+    list_filter = ["status", "method"]
+    search_fields = ["account_number"]
+    exclude = ["code_hash"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SharedAccountClaim]:
+        return account_claim_list(user=request.user)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.is_active and request.user.is_staff)
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return self.has_module_permission(request)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import ApiError
-from config.filters import IdFilter
+from config.filters import MAX_ID, IdFilter
 from market.models import Bank, Market
 from market.selectors import market_list
 from vendors import selectors, services
@@ -78,6 +78,9 @@ class VendorCreateInput(serializers.Serializer[Any]):
     bank_bin = _BankField(queryset=Bank.objects.all(), source="bank")
     account_number = serializers.CharField(max_length=32)
     account_name = serializers.CharField(max_length=64)
+    # A confirmed or approved shared-account claim, when a stall of another
+    # market holds the account (vendors/claims_api.py).
+    account_claim = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
 
 
 _PAYOUT_FIELD_HELP = (

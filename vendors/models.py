@@ -198,3 +198,86 @@ class PayoutAccountChange(models.Model):
         self.decided_at = at or timezone.now()
         self.decision_reason = reason
         self.save(update_fields=["outcome", "decided_by", "decided_at", "decision_reason"])
+
+
+class SharedAccountClaim(models.Model):
+    """A request to put a bank account that a stall in another market already
+    holds on a new stall of the same trader (periodic markets: one trader,
+    several markets on different days).
+
+    A receiving account identifies one trader, so it may stand on several
+    stalls only when the trader confirms it — a one-time code sent by SMS to
+    the phone already on record for the existing registration (``holder``),
+    typed in by the volunteer — or when the board holding that registration
+    approves. A confirmed or approved claim is used once, by the registration
+    of the stall in ``market`` (``vendors.services.account_claim_check``).
+    """
+
+    class Method(models.TextChoices):
+        SMS_CODE = "sms_code", _("Code sent by SMS to the trader")
+        BOARD = "board", _("Approval by the board holding the account")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        CONFIRMED = "confirmed", _("Confirmed by the trader")
+        APPROVED = "approved", _("Approved by the board")
+        REJECTED = "rejected", _("Rejected")
+        EXPIRED = "expired", _("Expired")
+        USED = "used", _("Used")
+
+    market = models.ForeignKey(
+        Market, on_delete=models.PROTECT, related_name="account_claims", verbose_name=_("market of the new stall")
+    )
+    bank = models.ForeignKey(Bank, on_delete=models.PROTECT, related_name="+", verbose_name=_("bank"))
+    account_number = models.CharField(_("account number"), max_length=19)
+    holder = models.ForeignKey(
+        Vendor,
+        on_delete=models.PROTECT,
+        related_name="account_claims_on",
+        verbose_name=_("existing registration"),
+    )
+    method = models.CharField(_("method"), max_length=16, choices=Method.choices)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    # "nonce$hex HMAC-SHA256 of the code"; never the code itself.
+    code_hash = models.CharField(max_length=128, blank=True, editable=False)
+    attempts = models.PositiveSmallIntegerField(_("wrong codes"), default=0)
+    expires_at = models.DateTimeField(_("expires at"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    vendor = models.OneToOneField(
+        Vendor,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="account_claim",
+        verbose_name=_("stall registered with it"),
+    )
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("shared account claim")
+        verbose_name_plural = _("shared account claims")
+        indexes = [
+            models.Index(fields=["account_number", "bank", "requested_at"]),
+            models.Index(fields=["holder", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"claim {self.pk} {self.bank_id}/{self.account_number} → market {self.market_id} ({self.status})"

@@ -1,27 +1,31 @@
 """Writes for vendors: onboarding, edits and status changes.
 
-Duplicate checks name the existing vendor so that a volunteer standing at a
-stall can tell the trader "you are already registered as …".
+Duplicate checks name the existing vendor to those who may see it, so that a
+volunteer standing at a stall can tell the trader "you are already registered
+as …"; nobody else learns who holds a phone or an account.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
+from rest_framework import status as http
 
+from config.api import ApiError
 from market.models import Bank, Market
 from market.selectors import markets_managed_by, markets_onboardable_by
 from payments.vietqr import fold_ascii
 from vendors.identifiers import generate_merchant_code, normalize_vn_mobile
-from vendors.models import PayoutAccountChange, PayoutChangeStateError, Vendor, VendorStatusError
-from vendors.selectors import find_by_account, find_by_phone
+from vendors.models import PayoutAccountChange, PayoutChangeStateError, SharedAccountClaim, Vendor, VendorStatusError
+from vendors.selectors import find_by_account, find_by_phone, vendor_list
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -51,10 +55,15 @@ def clean_phone(raw: str) -> str:
     return phone
 
 
-def clean_account(*, account_number: str, account_name: str) -> tuple[str, str]:
-    number = account_number.strip().replace(" ", "")
+def clean_account_number(raw: str) -> str:
+    number = raw.strip().replace(" ", "")
     if not _ACCOUNT_NUMBER.match(number):
         raise _field_error("account_number", "Account number must be 6–19 letters or digits.", "invalid_account_number")
+    return number
+
+
+def clean_account(*, account_number: str, account_name: str) -> tuple[str, str]:
+    number = clean_account_number(account_number)
     name = normalize_account_name(account_name)
     if not _ACCOUNT_NAME.match(name):
         raise _field_error(
@@ -63,23 +72,156 @@ def clean_account(*, account_number: str, account_name: str) -> tuple[str, str]:
     return number, name
 
 
-def _check_duplicates(*, market: Market, phone: str, bank: Bank, account_number: str, exclude: int | None) -> None:
+def _may_see(actor: User, vendor: Vendor) -> bool:
+    return vendor_list(user=actor).filter(pk=vendor.pk).exists()
+
+
+def _check_duplicates(
+    *, actor: User, market: Market, phone: str, bank: Bank, account_number: str, exclude: int | None
+) -> None:
+    """Refuse a phone or an account another vendor of ``market`` has. The
+    error names that vendor only to someone who may see them (a volunteer,
+    board member or officer of the market), so that the volunteer at the stall
+    can tell the trader "you are already registered as …"; anyone else (a
+    vendor editing their own record) gets the same code without the name."""
     same_phone = find_by_phone(market_id=market.pk, phone=phone)
     if same_phone is not None and same_phone.pk != exclude:
-        raise _field_error(
-            "phone",
-            f"This phone is already registered in {market.name} to vendor "
-            f"#{same_phone.pk} {same_phone.full_name} ({same_phone.merchant_code}).",
-            "duplicate_phone",
-        )
+        if _may_see(actor, same_phone):
+            message = (
+                f"This phone is already registered in {market.name} to vendor "
+                f"#{same_phone.pk} {same_phone.full_name} ({same_phone.merchant_code})."
+            )
+        else:
+            message = _("This phone is already registered to another vendor of this market.")
+        raise _field_error("phone", message, "duplicate_phone")
     same_account = find_by_account(market_id=market.pk, bank_bin=bank.bin, account_number=account_number)
     if same_account is not None and same_account.pk != exclude:
-        raise _field_error(
-            "account_number",
-            f"This {bank.short_name} account is already registered in {market.name} to "
-            f"vendor #{same_account.pk} {same_account.full_name} ({same_account.merchant_code}).",
-            "duplicate_account",
+        if _may_see(actor, same_account):
+            message = (
+                f"This {bank.short_name} account is already registered in {market.name} to "
+                f"vendor #{same_account.pk} {same_account.full_name} ({same_account.merchant_code})."
+            )
+        else:
+            message = _("This bank account is already registered to another vendor of this market.")
+        raise _field_error("account_number", message, "duplicate_account")
+
+
+# --- one account, one trader ------------------------------------------------------
+
+# A confirmed or approved claim must be used within this time.
+CLAIM_USE_WINDOW = dt.timedelta(days=1)
+
+
+def _lock_account(*, bank: Bank, account_number: str) -> None:
+    """Serialise, until the end of the current transaction, everyone putting
+    this (bank, account) on a vendor: on PostgreSQL a transaction-scoped
+    advisory lock keyed on the account (two registrations in different markets
+    touch no common row, so no row lock or constraint could order them);
+    SQLite serialises writers by itself."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("account_claim_check must run inside transaction.atomic()")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                [f"vendors.account:{bank.bin}:{account_number}"],
+            )
+
+
+def account_registered_elsewhere() -> ApiError:
+    # Nothing about the other registration: not its name, id, market, merchant code or phone.
+    return ApiError(
+        "account_registered_elsewhere",
+        _(
+            "This bank account is already registered to a stall in another market. A trader may use one "
+            "account for stalls in several markets only after confirming it: request a code sent by SMS to "
+            "the trader's phone on record, or the approval of the board holding the account "
+            "(POST /api/v1/vendors/account-claims/), then register the stall with account_claim."
+        ),
+        status_code=http.HTTP_409_CONFLICT,
+        field="account_number",
+    )
+
+
+def account_claim_check(
+    *,
+    actor: User,
+    market: Market,
+    bank: Bank,
+    account_number: str,
+    claim: SharedAccountClaim | int | None = None,
+    exclude_vendor_id: int | None = None,
+) -> SharedAccountClaim | None:
+    """Decide whether ``actor`` may put (``bank``, ``account_number``) on a
+    vendor of ``market``: THE check for every way an account gets onto a
+    vendor (registration, edit, an approved payout-account change).
+
+    A receiving account identifies one trader. It may stand on stalls of
+    other markets than ``market`` only when they are the same trader:
+
+    - nobody else holds it (vendors other than ``exclude_vendor_id``, in any
+      status, in other markets) → allowed, returns ``None``;
+    - ``actor`` manages (board, province officer, superuser) every market
+      whose stall holds it → allowed: the holding board itself registers;
+    - ``claim`` (a ``SharedAccountClaim`` or its id) confirmed by the trader's
+      SMS code or approved by the holding board, for this market and account,
+      not used, decided less than ``CLAIM_USE_WINDOW`` ago → allowed, returns
+      the claim, locked: the caller marks it used in the same transaction
+      with :func:`account_claim_consume`;
+    - otherwise raises ``ApiError`` 409 ``account_registered_elsewhere`` (or
+      ``account_claim_invalid`` for a claim that does not cover this), which
+      tells nothing about the other registration.
+
+    Holders in ``market`` itself are the per-market duplicate check's job.
+    Must run inside ``transaction.atomic()``: it takes a lock on the account
+    so that two registrations racing in different markets cannot both pass.
+    """
+    _lock_account(bank=bank, account_number=account_number)
+    holders = Vendor.objects.filter(bank_id=bank.bin, account_number=account_number).exclude(market_id=market.pk)
+    if exclude_vendor_id is not None:
+        holders = holders.exclude(pk=exclude_vendor_id)
+    holding = dict(holders.values_list("pk", "market_id"))
+    if not holding:
+        return None
+    managed = set(markets_managed_by(user=actor).filter(pk__in=set(holding.values())).values_list("pk", flat=True))
+    if managed == set(holding.values()):
+        return None
+    if claim is None:
+        raise account_registered_elsewhere()
+    claim_id = claim.pk if isinstance(claim, SharedAccountClaim) else claim
+    found = SharedAccountClaim.objects.select_for_update().filter(pk=claim_id).first()
+    usable = (
+        found is not None
+        and found.status in (SharedAccountClaim.Status.CONFIRMED, SharedAccountClaim.Status.APPROVED)
+        and found.vendor_id is None
+        and found.market_id == market.pk
+        and (found.bank_id, found.account_number) == (bank.bin, account_number)
+        and found.holder_id in holding
+        and found.decided_at is not None
+        and timezone.now() < found.decided_at + CLAIM_USE_WINDOW
+    )
+    if not usable:
+        raise ApiError(
+            "account_claim_invalid",
+            _(
+                "This confirmation does not cover this account and market, was already used or has expired; "
+                "request a new one."
+            ),
+            status_code=http.HTTP_409_CONFLICT,
+            field="account_claim",
         )
+    return found
+
+
+def account_claim_consume(*, claim: SharedAccountClaim, vendor: Vendor) -> None:
+    """Mark ``claim`` (returned by :func:`account_claim_check`) used by ``vendor``."""
+    updated = SharedAccountClaim.objects.filter(
+        pk=claim.pk,
+        status__in=(SharedAccountClaim.Status.CONFIRMED, SharedAccountClaim.Status.APPROVED),
+        vendor__isnull=True,
+    ).update(status=SharedAccountClaim.Status.USED, vendor=vendor, used_at=timezone.now())
+    if updated != 1:
+        raise RuntimeError(f"shared account claim {claim.pk} was used meanwhile")  # it was locked: cannot happen
 
 
 def vendor_create(
@@ -93,7 +235,11 @@ def vendor_create(
     account_name: str,
     stall_label: str = "",
     goods_category: str = Vendor.GoodsCategory.OTHER,
+    account_claim: int | None = None,
 ) -> Vendor:
+    """Register a trader's stall (pending until the board activates it). An
+    account that a stall of another market holds needs ``account_claim``
+    (see :func:`account_claim_check`)."""
     if not markets_onboardable_by(user=actor).filter(pk=market.pk).exists():
         raise PermissionDenied("you may not onboard vendors in this market")
     phone = clean_phone(phone)
@@ -114,7 +260,12 @@ def vendor_create(
         )
         try:
             with transaction.atomic():
-                _check_duplicates(market=market, phone=phone, bank=bank, account_number=account_number, exclude=None)
+                _check_duplicates(
+                    actor=actor, market=market, phone=phone, bank=bank, account_number=account_number, exclude=None
+                )
+                claim = account_claim_check(
+                    actor=actor, market=market, bank=bank, account_number=account_number, claim=account_claim
+                )
                 # Uniqueness is _check_duplicates' job (it names the vendor) and, in a
                 # race, the database's; full_clean's own check would answer a bare
                 # "unique_together" when the other request commits in between.
@@ -122,11 +273,15 @@ def vendor_create(
                     exclude=["merchant_code", "user", "onboarded_by"], validate_unique=False, validate_constraints=False
                 )
                 vendor.save()
+                if claim is not None:
+                    account_claim_consume(claim=claim, vendor=vendor)
             return vendor
         except IntegrityError as exc:
             # Two volunteers registering the same trader at once: the constraint
             # wins the race; report it like the checked duplicate.
-            _check_duplicates(market=market, phone=phone, bank=bank, account_number=account_number, exclude=None)
+            _check_duplicates(
+                actor=actor, market=market, phone=phone, bank=bank, account_number=account_number, exclude=None
+            )
             if "merchant_code" not in str(exc):
                 raise
     raise RuntimeError("could not allocate a unique merchant code")
@@ -172,6 +327,7 @@ def vendor_update(*, actor: User, vendor: Vendor, data: dict[str, Any]) -> Vendo
     try:
         with transaction.atomic():
             _check_duplicates(
+                actor=actor,
                 market=vendor.market,
                 phone=vendor.phone,
                 bank=vendor.bank,
@@ -184,6 +340,7 @@ def vendor_update(*, actor: User, vendor: Vendor, data: dict[str, Any]) -> Vendo
             vendor.save(update_fields=[*data, "updated_at"])
     except IntegrityError:
         _check_duplicates(
+            actor=actor,
             market=vendor.market,
             phone=vendor.phone,
             bank=vendor.bank,
@@ -248,12 +405,23 @@ def _lock_payout_change(change_id: int) -> PayoutAccountChange:
     return PayoutAccountChange.objects.select_for_update().get(pk=change_id)
 
 
-def _ensure_account_usable(*, vendor: Vendor, bank: Bank, account_number: str) -> None:
+def _ensure_account_usable(*, actor: User, vendor: Vendor, bank: Bank, account_number: str) -> None:
     """The registration checks, for an account about to receive ``vendor``'s
-    money. One wrapper so that the account rule can be re-pointed in one place."""
+    money: no other stall of the market holds it, and a stall of another
+    market holds it only if ``actor`` manages that market too
+    (:func:`account_claim_check`; a payout change carries no trader claim)."""
     _check_duplicates(
-        market=vendor.market, phone=vendor.phone, bank=bank, account_number=account_number, exclude=vendor.pk
+        actor=actor,
+        market=vendor.market,
+        phone=vendor.phone,
+        bank=bank,
+        account_number=account_number,
+        exclude=vendor.pk,
     )
+    with transaction.atomic():  # the account lock is held until the caller's transaction ends
+        account_claim_check(
+            actor=actor, market=vendor.market, bank=bank, account_number=account_number, exclude_vendor_id=vendor.pk
+        )
 
 
 def _is_board_for(*, user: User, vendor: Vendor) -> bool:
@@ -300,7 +468,7 @@ def _apply_payout_change(*, change: PayoutAccountChange, vendor: Vendor, actor: 
     account_number, account_name = clean_account(
         account_number=change.new_account_number, account_name=change.new_account_name
     )
-    _ensure_account_usable(vendor=vendor, bank=change.new_bank, account_number=account_number)
+    _ensure_account_usable(actor=actor, vendor=vendor, bank=change.new_bank, account_number=account_number)
     vendor.bank = change.new_bank
     vendor.account_number = account_number
     vendor.account_name = account_name
@@ -310,7 +478,7 @@ def _apply_payout_change(*, change: PayoutAccountChange, vendor: Vendor, actor: 
             vendor.save(update_fields=["bank", "account_number", "account_name", "updated_at"])
     except IntegrityError:
         # Another vendor took the account between the check and the save.
-        _ensure_account_usable(vendor=vendor, bank=change.new_bank, account_number=account_number)
+        _ensure_account_usable(actor=actor, vendor=vendor, bank=change.new_bank, account_number=account_number)
         raise
     change.decide(outcome=PayoutAccountChange.Outcome.APPROVED, by=actor, reason=reason)
 
@@ -349,7 +517,7 @@ def payout_change_request(
                 _("A payout-account change for this vendor is already waiting for the board's decision."),
                 code="payout_change_pending",
             )
-        _ensure_account_usable(vendor=locked, bank=bank, account_number=account_number)
+        _ensure_account_usable(actor=actor, vendor=locked, bank=bank, account_number=account_number)
         change = PayoutAccountChange(
             vendor=locked,
             old_bank=locked.bank,

@@ -1,10 +1,19 @@
 from django.urls import path
 
-from vendors import api
+from vendors import api, claims_api
 
 urlpatterns = [
     path("vendors/", api.VendorListCreateApi.as_view(), name="vendor-list"),
     path("vendors/me/", api.VendorMeApi.as_view(), name="vendor-me"),
+    path("vendors/account-claims/", claims_api.ClaimListCreateApi.as_view(), name="account-claim-list"),
+    path("vendors/account-claims/<int:pk>/", claims_api.ClaimDetailApi.as_view(), name="account-claim-detail"),
+    path(
+        "vendors/account-claims/<int:pk>/confirm/", claims_api.ClaimConfirmApi.as_view(), name="account-claim-confirm"
+    ),
+    path(
+        "vendors/account-claims/<int:pk>/approve/", claims_api.ClaimApproveApi.as_view(), name="account-claim-approve"
+    ),
+    path("vendors/account-claims/<int:pk>/reject/", claims_api.ClaimRejectApi.as_view(), name="account-claim-reject"),
     path("vendors/<int:pk>/", api.VendorDetailApi.as_view(), name="vendor-detail"),
     path("vendors/<int:pk>/status/", api.VendorStatusApi.as_view(), name="vendor-status"),
     path("vendors/<int:pk>/payout-changes/", api.PayoutChangeListCreateApi.as_view(), name="payout-change-list"),

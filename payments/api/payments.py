@@ -27,11 +27,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import ApiError
 from payments import payment_selectors as selectors
 from payments.models import Payment, PaymentEvent
 from payments.services import payments as services
-from vendors.models import Vendor
 
 MAX_SUMMARY_DAYS = 366
 
@@ -336,11 +334,11 @@ class _PaymentVendorApi(APIView):
         payment = _managed_or_404(request, pk)
         data = AssignInput(data=request.data)
         data.is_valid(raise_exception=True)
-        vendor = Vendor.objects.filter(pk=data.validated_data["vendor"]).first()
-        if vendor is None:
-            raise ApiError(
-                "vendor_not_found", f"Unknown vendor {data.validated_data['vendor']}.", status_code=404, field="vendor"
-            )
+        vendor = services.payment_assignable_vendor(
+            actor=request.user,  # type: ignore[arg-type]
+            payment=payment,
+            vendor_id=data.validated_data["vendor"],
+        )
         self.service(actor=request.user, payment=payment, vendor=vendor, note=data.validated_data.get("note", ""))
         return Response(PaymentDetailOutput(selectors.payment_get(user=request.user, pk=pk)).data)
 

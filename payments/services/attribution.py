@@ -16,17 +16,30 @@ In order, the first rule that matches wins:
    only when their Damm check digit is right and a vendor has that code.
    Channel ``static_qr``.
 3. **Receiving account** — the account (or virtual sub-account) the money went
-   to belongs to exactly one vendor (the bank name breaks ties when the
+   to, held by an ACTIVE vendor (the bank name narrows the holders when the
    provider gives one). Channel ``phone_transfer``: nothing in the content came
    from one of our QR codes, so the payer typed the account or the phone-number
-   alias by hand. If the account belongs to several vendors of one market, the
-   credit gets that market but no vendor.
-4. **Unmatched** — no vendor (and no market unless rule 3 found one); a board
-   member assigns it later. Channel ``phone_transfer`` for the same reason.
+   alias by hand. One account may stand on several stalls only when they are
+   the same trader (``vendors.services.account_claim_check``), so when several
+   active stalls hold the same (bank, account) the credit goes to the trader's
+   FIRST stall: the active holder registered first (lowest vendor id, which
+   never changes). Holders at different banks that the provider's bank name
+   cannot tell apart are different accounts: the credit is queued, under
+   their market when they share one.
+4. **Unmatched** — no vendor; a board member assigns it later. When the only
+   holders of the receiving account are not active (pending or suspended), the
+   credit carries the market of the first holding registration, so that
+   market's board sees it; when nobody holds the account it carries no market
+   (superusers only). Channel ``phone_transfer`` for the same reason.
 
-When rule 1 or 2 names a vendor other than the single owner of the receiving
-account, the content wins (it names the sale) but the payment is flagged
-``attribution_conflict`` for the board.
+Only ACTIVE vendors are attributed by merchant code (rule 2) or account (rule
+3): a pending, rejected or suspended registration never takes money over. (A
+sale reference, rule 1, exists only for a vendor that was active when it made
+the sale QR: ``payment_request_create`` refuses the others.)
+
+When rule 1 or 2 names a vendor other than the owner the receiving account
+gives (rule 3), the content wins (it names the sale) but the payment is
+flagged ``attribution_conflict`` for the board.
 
 Everything here only reads; ``payments.services.ingest`` writes. The helpers
 are public so that the unmatched-queue screens can reuse them (e.g. to suggest
@@ -124,7 +137,9 @@ def _select_each(queries: list[tuple[str, list[Any]]]) -> list[list[tuple[Any, .
 # times more CPU than PostgreSQL spends answering them.
 _REQUEST_COLUMNS = ("id", "vendor_id", "market_id", "reference", "amount", "status", "created_at")
 # The vendor's bank code and short name come along for rule 3's tie-break.
-_VENDOR_COLUMNS = ("id", "market_id", "merchant_code", "account_number", "bank_id", "bank_code", "bank_short_name")
+_VENDOR_COLUMNS = (
+    "id", "market_id", "merchant_code", "account_number", "bank_id", "status", "bank_code", "bank_short_name",
+)  # fmt: skip
 
 
 def _request_query(references: list[str]) -> tuple[str, list[Any]]:
@@ -143,7 +158,8 @@ def _vendor_query(codes: list[str], accounts: list[str]) -> tuple[str, list[Any]
             params += more
     vendors, banks = Vendor._meta.db_table, Bank._meta.db_table
     sql = (
-        'SELECT v."id", v."market_id", v."merchant_code", v."account_number", v."bank_id", b."code", b."short_name" '  # noqa: S608
+        'SELECT v."id", v."market_id", v."merchant_code", v."account_number", v."bank_id", v."status", '  # noqa: S608
+        'b."code", b."short_name" '
         f'FROM "{vendors}" v LEFT JOIN "{banks}" b ON b."bin" = v."bank_id" WHERE {" OR ".join(conditions)}'
     )
     return sql, params
@@ -198,6 +214,39 @@ def vendors_for_account(vendors: Iterable[dict[str, Any]], *, bank: str = "") ->
         if same_bank:
             found = same_bank
     return found
+
+
+_ACTIVE = Vendor.Status.ACTIVE
+
+
+def account_owner(holders: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
+    """The vendor a credit to an account goes to (rule 3), among the vendor
+    rows holding it (already narrowed by bank): the trader's FIRST active
+    stall — the lowest id, i.e. the registration made first, which never
+    changes. Several active stalls on one (bank, account) are one trader's
+    (the registration rule in ``vendors.services.account_claim_check``); active
+    holders at different banks are different accounts, and nobody is chosen."""
+    active = [h for h in holders if h["status"] == _ACTIVE]
+    if not active or len({(h["bank_id"], h["account_number"]) for h in active}) > 1:
+        return None
+    return min(active, key=lambda h: h["id"])
+
+
+def holding_market(holders: Iterable[dict[str, Any]]) -> int | None:
+    """The market an unmatched credit to an account is queued under: the one
+    market every active holder trades in; with no active holder, the market of
+    the first (lowest id) pending or suspended registration, so that its board
+    sees the money; ``None`` when nobody holds the account or active holders
+    in several markets cannot be told apart (the payment selectors then show it
+    to the boards of those markets and their officers)."""
+    found = list(holders)
+    active = [h for h in found if h["status"] == _ACTIVE]
+    if active:
+        markets = {h["market_id"] for h in active}
+        return markets.pop() if len(markets) == 1 else None
+    if found:
+        return int(min(found, key=lambda h: h["id"])["market_id"])
+    return None
 
 
 def amount_check(*, paid: int, expected: int) -> str:
@@ -288,11 +337,15 @@ def decide(
     reference_index = _REQUEST_COLUMNS.index("reference")
     request = _best_request([r for r in request_rows if r[reference_index] in wanted.references])
     rows = [r for r in vendor_rows if r["merchant_code"] in wanted.codes or r["account_number"] in wanted.accounts]
-    account_owners = vendors_for_account((r for r in rows if r["account_number"] in wanted.accounts), bank=bank)
-    sole_owner = account_owners[0] if len(account_owners) == 1 else None
+    holders = vendors_for_account((r for r in rows if r["account_number"] in wanted.accounts), bank=bank)
+    sole_owner = account_owner(holders)
+
+    # The stalls of the trader the account belongs to (they share it by right).
+    key = (sole_owner["bank_id"], sole_owner["account_number"]) if sole_owner is not None else None
+    owners = {h["id"] for h in holders if (h["bank_id"], h["account_number"]) == key}
 
     def conflict(vendor_id: int) -> tuple[Flag, ...]:
-        if sole_owner is not None and sole_owner["id"] != vendor_id:
+        if sole_owner is not None and vendor_id not in owners:
             return (Flag("attribution_conflict", {"content_vendor": vendor_id, "account_vendor": sole_owner["id"]}),)
         return ()
 
@@ -322,7 +375,7 @@ def decide(
         )
 
     # 2. a merchant code
-    by_code = {r["merchant_code"]: r for r in rows}
+    by_code = {r["merchant_code"]: r for r in rows if r["status"] == _ACTIVE}
     for code in wanted.codes:
         if code in by_code:
             vendor = by_code[code]
@@ -342,11 +395,10 @@ def decide(
             channel=Channel.PHONE_TRANSFER,
             attribution=Payment.Attribution.ACCOUNT,
         )
-    markets = {v["market_id"] for v in account_owners}
-    # 4. unmatched (with a market when every candidate vendor trades there)
+    # 4. unmatched, with the market of whoever holds the account (see holding_market)
     return Attribution(
         vendor_id=None,
-        market_id=markets.pop() if len(markets) == 1 else None,
+        market_id=holding_market(holders),
         channel=Channel.PHONE_TRANSFER,
         attribution=Payment.Attribution.UNMATCHED,
     )

@@ -39,24 +39,60 @@ def _clean_note(note: str) -> str:
     return note
 
 
+def _vendor_not_found(vendor_id: int) -> ApiError:
+    # One answer for a vendor that does not exist and one outside the caller's
+    # markets, so that nobody learns which ids exist elsewhere.
+    return ApiError(
+        "vendor_not_found", _("Unknown vendor %s.") % vendor_id, status_code=http.HTTP_404_NOT_FOUND, field="vendor"
+    )
+
+
+def payment_assignable_vendor(*, actor: User, payment: Payment, vendor_id: int) -> Vendor:
+    """The vendor ``vendor_id`` if ``actor`` may give ``payment`` to them.
+
+    Checked in this order, so that the answer about a vendor id never depends
+    on what that id is unless the caller may see the vendor: the actor must
+    oversee the payment (403), then the vendor must be in a market the actor
+    manages (404 ``vendor_not_found`` for an unknown id and for one elsewhere
+    alike), then the payment's own state is looked at (the services)."""
+    _check_manages(actor=actor, payment=payment)
+    vendor = vendors_assignable_by(user=actor).filter(pk=vendor_id).first()
+    if vendor is None:
+        raise _vendor_not_found(vendor_id)
+    return vendor
+
+
 def _check_vendor_for(*, actor: User, payment: Payment, vendor: Vendor) -> None:
     """``vendor`` may receive ``payment`` from ``actor``: one of the markets the
     actor manages (any other does not exist as far as the caller knows), and
-    the payment's market when it has one."""
+    the payment's market when it has one. A credit queued without a market
+    goes to a market whose active stall holds the receiving account, when one
+    does (those markets' boards and officers are the ones who see it)."""
     if not vendors_assignable_by(user=actor).filter(pk=vendor.pk).exists():
-        raise ApiError(
-            "vendor_not_found",
-            _("Unknown vendor %s.") % vendor.pk,
-            status_code=http.HTTP_404_NOT_FOUND,
-            field="vendor",
+        raise _vendor_not_found(vendor.pk)
+    if payment.market_id is not None:
+        allowed = {payment.market_id}
+    else:
+        allowed = (
+            set(
+                Vendor.objects.filter(
+                    account_number=payment.receiving_account, status=Vendor.Status.ACTIVE
+                ).values_list("market_id", flat=True)
+            )
+            if payment.receiving_account
+            else set()
         )
-    if payment.market_id is not None and vendor.market_id != payment.market_id:
-        raise ApiError(
-            "vendor_not_in_market",
-            _("The payment arrived in market %(market)s; vendor %(vendor)s trades in another market.")
-            % {"market": payment.market_id, "vendor": vendor.pk},
-            field="vendor",
-        )
+    if allowed and vendor.market_id not in allowed:
+        if payment.market_id is None:
+            message = _(
+                "The payment reached an account that stalls of other markets hold; vendor %s trades elsewhere."
+            ) % (vendor.pk,)
+        else:
+            message = _("The payment arrived in market %(market)s; vendor %(vendor)s trades in another market.") % {
+                "market": payment.market_id,
+                "vendor": vendor.pk,
+            }
+        raise ApiError("vendor_not_in_market", message, field="vendor")
 
 
 def payment_assign(*, actor: User, payment: Payment, vendor: Vendor, note: str = "") -> Payment:
@@ -69,6 +105,7 @@ def payment_assign(*, actor: User, payment: Payment, vendor: Vendor, note: str =
     """
     _check_manages(actor=actor, payment=payment)
     note = _clean_note(note)
+    _check_vendor_for(actor=actor, payment=payment, vendor=vendor)
     if payment.vendor_id is not None:
         raise ApiError(
             "already_assigned",
@@ -76,7 +113,6 @@ def payment_assign(*, actor: User, payment: Payment, vendor: Vendor, note: str =
             % {"id": payment.pk, "vendor": payment.vendor_id},
             status_code=http.HTTP_409_CONFLICT,
         )
-    _check_vendor_for(actor=actor, payment=payment, vendor=vendor)
 
     previous_market, previous_attribution = payment.market_id, payment.attribution
     now = timezone.now()
@@ -166,6 +202,7 @@ def payment_reassign(*, actor: User, payment: Payment, vendor: Vendor, note: str
     conditional on the vendor the caller saw; audited as ``reassigned``."""
     _check_manages(actor=actor, payment=payment)
     note = _clean_note(note)
+    _check_vendor_for(actor=actor, payment=payment, vendor=vendor)
     if payment.vendor_id is None:
         raise ApiError(
             "not_assigned",
@@ -179,7 +216,6 @@ def payment_reassign(*, actor: User, payment: Payment, vendor: Vendor, note: str
             % {"vendor": payment.vendor_id, "how": payment.get_attribution_display()},
             status_code=http.HTTP_409_CONFLICT,
         )
-    _check_vendor_for(actor=actor, payment=payment, vendor=vendor)
     if vendor.pk == payment.vendor_id:
         raise ApiError(
             "same_vendor", _("Payment %s is already attributed to that vendor.") % payment.pk, field="vendor"

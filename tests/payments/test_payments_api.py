@@ -115,12 +115,15 @@ def test_it_requires_authentication_everywhere(api, seed):
         assert r.json()["error"]["code"] == "not_authenticated"
 
 
-def test_it_shows_an_officer_a_stray_credit_to_an_account_in_their_province(cast, seed):
-    # The webhook could not pick a market: the account is registered to vendors in two markets.
+def test_it_shows_a_stray_credit_to_the_board_holding_its_account_and_their_officer(cast, seed):
+    # A credit queued without a market (say from before attribution sent an
+    # account held in several markets to the first stall): the scope holding
+    # the receiving account sees it — other_vendor's board and their officer.
     stray = PaymentFactory.create(vendor=None, market=None, receiving_account=cast.other_vendor.account_number)
     assert stray.id in list_ids(client_for(cast.officer))
+    assert stray.id in list_ids(client_for(cast.other_board))
+    assert stray.id not in list_ids(client_for(cast.board))
     assert stray.id not in list_ids(client_for(cast.far_officer))
-    assert stray.id not in list_ids(client_for(cast.other_board))
     assert stray.id in list_ids(client_for(cast.admin))
 
 

@@ -289,3 +289,31 @@ def test_it_offers_only_markets_in_scope_in_the_changelist_filter(cast, role):
     assert cast.market.name in page  # the filter of one's own market
     assert cast.other_market.name not in page  # not the next market's name (it used to list every market)
     assert cast.far_market.name not in page
+
+
+def test_it_does_not_let_the_admin_put_a_stall_onto_another_markets_account(cast):
+    # Security issue, hole 1: the admin applies vendors.services.account_claim_check too.
+    # (An existing stall's account is read-only in the admin: hole 2.)
+    from tests.factories import make_board
+
+    far_board = make_board(cast.far_market, "far_board")
+    client = staff_client(far_board)
+
+    r = client.post(
+        "/admin/vendors/vendor/add/",
+        form_data(cast.vendor, market=cast.far_market.pk, phone="+84987650001", user="", status="pending"),
+    )
+
+    # Only superusers add vendors in the admin (staff onboard through the API,
+    # where account_claim_check applies), and an existing stall's account is read-only.
+    assert r.status_code == 403
+    assert cast.vendor.merchant_code not in r.content.decode()
+    assert not Vendor.objects.filter(market=cast.far_market, account_number=cast.vendor.account_number).exists()
+
+
+def test_the_admin_shows_claims_read_only(cast):
+    client = staff_client(cast.admin)
+
+    r = client.get("/admin/vendors/sharedaccountclaim/")
+
+    assert r.status_code == 200
