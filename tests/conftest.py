@@ -26,6 +26,15 @@ from vendors.models import Vendor
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Each test starts with an empty cache (rate-limit counts live there;
+    with REDIS_URL set it is this run's own Redis database)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _reference_data(request: pytest.FixtureRequest, _django_db_marker: None) -> None:
     """Transactional tests flush the database after themselves, taking the
     reference data loaded by migrations (provinces, wards, banks) with it.
