@@ -15,9 +15,6 @@ from django.utils import timezone
 
 from payments.models import Payment, WebhookDelivery
 from payments.tasks.webhooks import purge_refused_webhook_deliveries
-from tests.conftest import needs_postgres
-from tests.payments.test_webhook_intake import IntakeClient
-from tests.payments.test_webhooks_wsgi import LaneClient
 from tests.payments.webhooks_support import (
     SEPAY_URL,
     casso_body,
@@ -31,29 +28,15 @@ from tests.payments.webhooks_support import (
 pytestmark = pytest.mark.usefixtures("provider_keys")
 
 Status = WebhookDelivery.Status
+# The intake writes from its own thread: outside the test transaction, PostgreSQL only.
+LANES = [
+    pytest.param("view", marks=pytest.mark.django_db),
+    pytest.param("wsgi", marks=pytest.mark.django_db),
+    pytest.param("intake", marks=[pytest.mark.django_db(transaction=True), pytest.mark.postgres]),
+]
 
 
-@pytest.fixture
-def lane_client(request: pytest.FixtureRequest) -> Any:
-    lane = request.node.callspec.params["lane"]
-    if lane == "intake":
-        needs_postgres()
-    client = {"view": Client, "wsgi": LaneClient, "intake": IntakeClient}[lane]()
-    yield client
-    if isinstance(client, IntakeClient):
-        client.close()  # the writer thread's database connection
-
-
-def _lanes() -> list[Any]:
-    # The intake writes from its own thread: outside the test transaction, PostgreSQL only.
-    return [
-        pytest.param("view", marks=pytest.mark.django_db),
-        pytest.param("wsgi", marks=pytest.mark.django_db),
-        pytest.param("intake", marks=[pytest.mark.django_db(transaction=True), pytest.mark.postgres]),
-    ]
-
-
-@pytest.mark.parametrize("lane", _lanes())
+@pytest.mark.parametrize("lane", LANES)
 def test_a_body_over_the_cap_is_refused_413_and_not_stored(lane: str, lane_client: Any, settings: Any) -> None:
     settings.WEBHOOK_MAX_BODY_BYTES = 32 * 1024
     client = lane_client
@@ -69,7 +52,7 @@ def test_a_body_over_the_cap_is_refused_413_and_not_stored(lane: str, lane_clien
     assert len(WebhookDelivery.objects.get().body) < 1000
 
 
-@pytest.mark.parametrize("lane", _lanes())
+@pytest.mark.parametrize("lane", LANES)
 def test_forged_posts_from_one_address_are_limited_but_a_signed_credit_still_goes_in(
     cast, lane: str, lane_client: Any, settings: Any
 ) -> None:

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from payments.models import Payment, PaymentEvent, WebhookDelivery
-from tests.payments.test_webhook_limits import lane_client  # noqa: F401  (fixture)
 from tests.payments.webhook_fuzz import dumps, sign
 from tests.payments.webhooks_support import (
     CASSO_URL,

@@ -132,7 +132,16 @@ def _changes(fields: list[str], values: st.SearchStrategy[Any]) -> st.SearchStra
     return st.dictionaries(st.sampled_from(fields), st.one_of(values, st.just(MISSING)), max_size=len(fields))
 
 
-SEPAY_OTHER = ["gateway", "accountNumber", "subAccount", "code", "content", "accumulated", "referenceCode", "description"]
+SEPAY_OTHER = [
+    "gateway",
+    "accountNumber",
+    "subAccount",
+    "code",
+    "content",
+    "accumulated",
+    "referenceCode",
+    "description",
+]
 CASSO_OTHER = [
     "reference",
     "description",
@@ -168,10 +177,15 @@ def signed_credits(draw: st.DrawFn, provider: str, *, content: str = "") -> tupl
     n = next(_ids)
     amount = draw(st.integers(min_value=1, max_value=10**12))
     first_id, second_id = draw(st.sampled_from(id_forms(n))), draw(st.sampled_from(id_forms(n)))
-    first_amount, second_amount = draw(st.sampled_from(amount_forms(amount))), draw(st.sampled_from(amount_forms(amount)))
+    first_amount, second_amount = (
+        draw(st.sampled_from(amount_forms(amount))),
+        draw(st.sampled_from(amount_forms(amount))),
+    )
     others = draw(_changes({"sepay": SEPAY_OTHER, "casso": CASSO_OTHER, "payos": PAYOS_OTHER}[provider], json_values))
     when = draw(st.one_of(st.just("2025-03-01 08:15:00"), times, st.just(MISSING)))
-    extra = draw(st.dictionaries(st.text(max_size=8).filter(lambda k: k not in ("data", "signature")), json_values, max_size=2))
+    extra = draw(
+        st.dictionaries(st.text(max_size=8).filter(lambda k: k not in ("data", "signature")), json_values, max_size=2)
+    )
     hmac_mode = draw(st.booleans())
 
     def build(txn: Any, paid: Any) -> Signed:
@@ -206,7 +220,7 @@ def signed_anything(draw: st.DrawFn, provider: str) -> Signed:
     first, _ = draw(signed_credits(provider))
     body = json.loads(first.raw)
     target = body if provider == "sepay" else body["data"]
-    fields = list(target) + ["surprise"]
+    fields = [*target, "surprise"]
     _apply(target, draw(_changes(fields, json_values)))
     if provider != "sepay":
         _apply(body, draw(_changes([*body, "surprise"], json_values)))
@@ -226,7 +240,9 @@ def _deep(depth: int) -> bytes:
 unsigned_bodies = st.one_of(
     st.binary(max_size=200),
     json_values.map(dumps),
-    st.sampled_from([_deep(15_000), _deep(50_000), b'{"a": NaN, "b": Infinity, "c": -Infinity}', b'{"id": 1, "id": 2}', b"\x00"]),
+    st.sampled_from(
+        [_deep(15_000), _deep(50_000), b'{"a": NaN, "b": Infinity, "c": -Infinity}', b'{"id": 1, "id": 2}', b"\x00"]
+    ),
     st.builds(lambda p: dumps(p), st.just(sepay_body(content="\x00 \ud800 CHO40"))),
 )
 forged_headers = st.sampled_from(
