@@ -428,7 +428,7 @@ def webhook_ingest(
     now = now or timezone.now()
     if len(body) > limits.max_body_bytes():
         raise webhook_refuse_oversized(provider=provider, size=len(body), remote_addr=remote_addr)
-    retry_after = limits.refusals_retry_after([remote_addr]).get(remote_addr or "")
+    retry_after = limits.refusals_retry_after(addresses=[remote_addr]).get(remote_addr or "")
     if retry_after:
         refusal = _limited(provider=provider, headers=headers, body=body, now=now, retry_after=retry_after)
         if refusal is not None:
@@ -438,7 +438,7 @@ def webhook_ingest(
         return webhook_delivery_process(delivery_id=delivery.pk, provider=provider, headers=headers, body=body, now=now)
     except WebhookError as exc:
         if _refusing(exc):
-            limits.refusals_count([remote_addr])
+            limits.refusals_count(addresses=[remote_addr])
         raise
 
 
@@ -447,7 +447,7 @@ def webhook_refuse_oversized(*, provider: ModuleType, size: int, remote_addr: st
     of ``remote_addr`` and logged, not stored (the lanes call this before
     reading such a body)."""
     logger.warning("webhook %s from %s refused unread: %d bytes", provider.SOURCE, remote_addr, size)
-    limits.refusals_count([remote_addr])
+    limits.refusals_count(addresses=[remote_addr])
     return limits.payload_too_large(size)
 
 
@@ -673,7 +673,7 @@ def webhook_ingest_batch(deliveries: list[Delivery], *, now: dt.datetime | None 
     # 0. what is not stored at all (webhook_limits): a body over the cap, and an
     # unverifiable delivery from an address over its refusal limit.
     kept: list[int] = []
-    limited = limits.refusals_retry_after(d.remote_addr for d in deliveries)
+    limited = limits.refusals_retry_after(addresses=(d.remote_addr for d in deliveries))
     for i, d in enumerate(deliveries):
         if len(d.body) > limits.max_body_bytes():
             outcomes[i] = webhook_refuse_oversized(provider=d.provider, size=len(d.body), remote_addr=d.remote_addr)
@@ -730,7 +730,7 @@ def webhook_ingest_batch(deliveries: list[Delivery], *, now: dt.datetime | None 
             outcomes[i] = IngestResult(row.pk, Status.IGNORED, None)
             continue
         credits.append(_Pending(i, row.pk, credit))
-    limits.refusals_count(refused_from)
+    limits.refusals_count(addresses=refused_from)
 
     # 3. attribute
     plain: list[_Pending] = []

@@ -79,7 +79,7 @@ def _bucket(now: float) -> int:
     return int(now // _window())
 
 
-def refusals_retry_after(addresses: Iterable[str | None], *, now: float | None = None) -> dict[str, int]:
+def refusals_retry_after(*, addresses: Iterable[str | None], now: float | None = None) -> dict[str, int]:
     """For each address over its limit of refusals in the current window,
     the seconds until the window ends. Fails open: {} when the cache fails."""
     limit = int(settings.WEBHOOK_REFUSALS_PER_WINDOW)
@@ -97,7 +97,7 @@ def refusals_retry_after(addresses: Iterable[str | None], *, now: float | None =
     return {a: retry_after for a in wanted if int(counts.get(_key(a, bucket)) or 0) >= limit}
 
 
-def refusals_count(addresses: Iterable[str | None], *, now: float | None = None) -> None:
+def refusals_count(*, addresses: Iterable[str | None], now: float | None = None) -> None:
     """Count one refused delivery per occurrence of an address."""
     counts = Counter(a for a in addresses if a)
     if not counts or int(settings.WEBHOOK_REFUSALS_PER_WINDOW) <= 0:
