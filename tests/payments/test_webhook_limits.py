@@ -126,3 +126,33 @@ def test_the_retention_task_deletes_only_old_refused_deliveries(cast, settings: 
         e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "payments.purge_refused_webhook_deliveries"
     )
     assert entry["schedule"] == 24 * 3600.0
+
+
+@pytest.mark.django_db
+def test_the_intake_stops_reading_past_the_cap_whatever_content_length_says(settings: Any) -> None:
+    import asyncio
+
+    from tests.payments.test_webhook_intake import IntakeClient
+
+    settings.WEBHOOK_MAX_BODY_BYTES = 32 * 1024
+    intake = IntakeClient()
+    scope = intake.scope("POST", SEPAY_URL, "application/json", {}, 10)  # claims 10 bytes
+    chunks_sent: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        chunks_sent.append(1)  # an endless body, 16 KiB at a time
+        return {"type": "http.request", "body": b"x" * 16 * 1024, "more_body": True}
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    try:
+        asyncio.run(intake.intake(scope, receive, send))
+    finally:
+        intake.close()
+
+    assert sent[0]["status"] == 413
+    assert len(chunks_sent) == 3  # 48 KiB read: just past the 32 KiB cap, then no more
+    assert not WebhookDelivery.objects.exists()
