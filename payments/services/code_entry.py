@@ -699,16 +699,7 @@ def _offline_try_match(*, row: OfflineConfirmation, now: dt.datetime, attempt_by
             _offline_update(row, held)
             return
     found = _find_code(vendor=vendor, code=row.code, amount=row.amount, at=row.captured_at)
-    if attempt is not None:
-        Outcome = ConfirmationAttempt.Outcome
-        outcomes = {"ok": Outcome.CONFIRMED, "used": Outcome.USED, "expired": Outcome.EXPIRED}
-        attempt.outcome = Outcome.WRONG if found is None else outcomes[found[1]]
-        attempt.succeeded = attempt.outcome == Outcome.CONFIRMED
-        attempt.payment_id = found[0].payment_id if found is not None else None
-        attempt.save()
-        if row.flag_reason == THROTTLED_UNCHECKED:
-            _offline_update(row, {"flag_reason": ""})
-    fields: dict[str, object]
+    match: Match | None = None
     if found is not None:
         code_row, match = found
         if match == "ok" and not _mark_used(
@@ -717,7 +708,19 @@ def _offline_try_match(*, row: OfflineConfirmation, now: dt.datetime, attempt_by
             confirmed_at=row.captured_at,
             data={"via": "offline", "client_uuid": str(row.client_uuid)},
         ):
-            match = "used"
+            match = "used"  # a parallel confirmation won
+    if attempt is not None:
+        Outcome = ConfirmationAttempt.Outcome
+        outcomes = {"ok": Outcome.CONFIRMED, "used": Outcome.USED, "expired": Outcome.EXPIRED}
+        attempt.outcome = Outcome.WRONG if match is None else outcomes[match]
+        attempt.succeeded = attempt.outcome == Outcome.CONFIRMED
+        attempt.payment_id = found[0].payment_id if found is not None else None
+        attempt.save()
+        if row.flag_reason == THROTTLED_UNCHECKED:
+            _offline_update(row, {"flag_reason": ""})
+    fields: dict[str, object]
+    if found is not None:
+        code_row = found[0]
         if match == "ok":
             fields = {"status": OfflineConfirmation.Status.MATCHED, "payment_id": code_row.payment_id}
         else:
