@@ -312,3 +312,16 @@ CELERY_BEAT_SCHEDULE["mark-stuck-webhook-deliveries"] = {
     "task": "payments.mark_stuck_webhook_deliveries",
     "schedule": 600.0,
 }
+# Bounds on unauthenticated webhook POSTs (docs/security/h3.md): a larger body
+# is refused (413) unread and unstored; after this many refused deliveries from
+# one address within the window, its further unverifiable ones get 429 and are
+# not stored (signed deliveries are never limited); refused rows are deleted
+# after the retention period by a daily task.
+WEBHOOK_MAX_BODY_BYTES = env_int("WEBHOOK_MAX_BODY_BYTES", 32 * 1024)
+WEBHOOK_REFUSALS_PER_WINDOW = env_int("WEBHOOK_REFUSALS_PER_WINDOW", 30)
+WEBHOOK_REFUSAL_WINDOW_SECONDS = env_int("WEBHOOK_REFUSAL_WINDOW_SECONDS", 600)
+WEBHOOK_REFUSED_RETENTION_DAYS = env_int("WEBHOOK_REFUSED_RETENTION_DAYS", 30)
+CELERY_BEAT_SCHEDULE["purge-refused-webhook-deliveries"] = {
+    "task": "payments.purge_refused_webhook_deliveries",
+    "schedule": 24 * 3600.0,
+}

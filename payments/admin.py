@@ -65,6 +65,7 @@ FIELD_LABELS: dict[str, Any] = {
     "received_at": _("received at"),
     "headers": _("headers"),
     "body": _("raw body"),
+    "body_encoding": _("raw body encoding"),
     "remote_addr": _("IP address"),
     "status": _("status"),
     "error": _("error"),

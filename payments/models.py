@@ -8,6 +8,7 @@ adoption rollups never need a join or a time-zone conversion.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -254,6 +255,10 @@ class WebhookDelivery(models.Model):
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     headers = models.JSONField(default=dict, blank=True)  # blank: a delivery is kept whatever it carries
     body = models.TextField(blank=True)  # an empty POST is kept too (and refused as malformed)
+    # "" when ``body`` is the body as received (UTF-8 text without NUL, which
+    # PostgreSQL text cannot hold); "base64" when it is the received bytes in
+    # base64 (invalid UTF-8, or a NUL). ``raw_body`` gives the bytes back either way.
+    body_encoding = models.CharField(max_length=8, blank=True, default="")
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
     error = models.TextField(blank=True)
@@ -268,6 +273,13 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} {self.received_at:%Y-%m-%d %H:%M:%S} {self.status}"
+
+    @property
+    def raw_body(self) -> bytes:
+        """The body exactly as it was received."""
+        if self.body_encoding == "base64":
+            return base64.b64decode(self.body)
+        return self.body.encode()
 
 
 class ConfirmationCode(models.Model):

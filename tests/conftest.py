@@ -36,6 +36,17 @@ def _plain_http_test_client() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache(django_db_setup: None, django_db_blocker: Any) -> None:
+    """Each test starts with an empty cache (sign-in and webhook refusal counts
+    live there; with REDIS_URL set it is this run's own Redis database, without
+    it the database cache of the test database, hence the unblock)."""
+    from django.core.cache import cache
+
+    with django_db_blocker.unblock():
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _reference_data(request: pytest.FixtureRequest, _django_db_marker: None) -> None:
     """Transactional tests flush the database after themselves, taking the
     reference data loaded by migrations (provinces, wards, banks) with it.

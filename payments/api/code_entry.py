@@ -5,6 +5,7 @@ See docs/code-entry.md for the menu, the code algorithm and the sync protocol.
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import re
 from typing import Any
@@ -223,11 +224,22 @@ class OfflineKeyRotateApi(APIView):
 # --- Offline sync ------------------------------------------------------------------------
 
 
+class _DateTimeInRange(serializers.DateTimeField):
+    """DRF's DateTimeField, but a naive time that cannot be placed in the
+    server's zone (year 1, year 9999) is a 400 rather than an OverflowError."""
+
+    def enforce_timezone(self, value: dt.datetime) -> dt.datetime:
+        try:
+            return super().enforce_timezone(value)
+        except OverflowError:
+            self.fail("overflow")
+
+
 class OfflineSyncItem(serializers.Serializer[Any]):
     client_uuid = serializers.UUIDField()
     code = serializers.RegexField(r"^\d{6}$", error_messages={"invalid": "code must be 6 digits."})
     amount = serializers.IntegerField(min_value=1, max_value=10**15)
-    captured_at = serializers.DateTimeField()
+    captured_at = _DateTimeInRange()
 
 
 class OfflineSyncInput(serializers.Serializer[Any]):
@@ -290,7 +302,8 @@ class OfflineSyncApi(APIView):
         data.is_valid(raise_exception=True)
         vendor = _own_vendor(request)
         items = [self._parse(raw) for raw in data.validated_data["confirmations"]]
-        results = services.offline_confirmations_sync(vendor=vendor, items=items)
+        uploader = services.Uploader(user=request.user, remote_addr=request.META.get("REMOTE_ADDR"))  # type: ignore[arg-type]
+        results = services.offline_confirmations_sync(vendor=vendor, items=items, uploader=uploader)
         counter = Vendor.objects.filter(pk=vendor.pk).values_list("code_counter", flat=True).get()
         # The counter lets the device move its look-ahead window forward.
         return Response({"results": OfflineSyncItemResult(results, many=True).data, "counter": counter})

@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 
 from config.api import ApiError
 from config.client_address import client_address
-from payments.services import ingest
+from payments.services import ingest, webhook_limits
 from payments.webhooks import casso, payos, sepay
 from payments.webhooks.base import WebhookError
 
@@ -35,15 +35,18 @@ class _WebhookApi(APIView):
     provider: ModuleType
 
     def post(self, request: Request) -> JsonResponse:
+        remote_addr = client_address(request.META)
         try:
+            size = webhook_limits.declared_size(request.META)
+            if size > webhook_limits.max_body_bytes():  # refused before the body is read
+                raise ingest.webhook_refuse_oversized(provider=self.provider, size=size, remote_addr=remote_addr)
             ingest.webhook_ingest(
-                provider=self.provider,
-                headers=request.headers,
-                body=request.body,
-                remote_addr=client_address(request.META),
+                provider=self.provider, headers=request.headers, body=request.body, remote_addr=remote_addr
             )
         except WebhookError as exc:
-            raise ApiError(exc.code, exc.message, status_code=exc.status) from None
+            error = ApiError(exc.code, exc.message, status_code=exc.status)
+            error.wait = webhook_limits.retry_after(exc)  # type: ignore[attr-defined]  # DRF's Retry-After
+            raise error from None
         return JsonResponse(self.provider.SUCCESS_REPLY)
 
 
@@ -51,6 +54,8 @@ _REFUSALS = {
     400: OpenApiResponse(description="Malformed body (kept as a failed delivery)."),
     401: OpenApiResponse(description="No signature or API key."),
     403: OpenApiResponse(description="Wrong or stale signature."),
+    413: OpenApiResponse(description="Body larger than WEBHOOK_MAX_BODY_BYTES (not stored)."),
+    429: OpenApiResponse(description="Too many refused deliveries from this address; this one fails verification too."),
     503: OpenApiResponse(
         description="The provider's key is not configured, or the database is unavailable (Retry-After)."
     ),

@@ -72,6 +72,12 @@ RAIL_POLL_AFTER: Final = dt.timedelta(seconds=30)
 RAIL_POLL_GIVE_UP: Final = dt.timedelta(days=1)
 # Devices' clocks drift; a capture this far in the future is still accepted.
 CLOCK_SKEW: Final = dt.timedelta(minutes=5)
+# No offline capture happened before the programme existed; older is an error.
+EARLIEST_CAPTURE: Final = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+# flag_reason of a pending offline confirmation not yet checked because the
+# vendor was over the wrong-code limit when it was uploaded; the
+# reconciliation checks it (and counts it) once the limit allows.
+THROTTLED_UNCHECKED: Final = "throttled"
 OFFLINE_SYNC_MAX_ITEMS: Final = 100
 # A real USSD dialogue lasts a few minutes; an id seen again after this long is recycled.
 USSD_SESSION_IDLE: Final = dt.timedelta(minutes=30)
@@ -576,13 +582,32 @@ def _item_error(client_uuid: str, code: str, message: str) -> OfflineItemResult:
     return OfflineItemResult(client_uuid, "error", error_code=code, error_message=message)
 
 
+@dataclass(frozen=True)
+class Uploader:
+    """Who sent an upload, for the confirmation-attempt log."""
+
+    user: User | None = None
+    remote_addr: str | None = None
+
+
 def offline_confirmations_sync(
-    *, vendor: Vendor, items: list[OfflineItem | OfflineItemResult], now: dt.datetime | None = None
+    *,
+    vendor: Vendor,
+    items: list[OfflineItem | OfflineItemResult],
+    now: dt.datetime | None = None,
+    uploader: Uploader | None = None,
 ) -> list[OfflineItemResult]:
     """Record confirmations a device verified offline; idempotent per client UUID.
 
     ``items`` may hold per-item validation errors already (from the API); they
     are passed through in place so that results line up with the upload.
+
+    Each new item is checked against the vendor's codes as one confirmation
+    attempt, under the same limit as online confirmation (5 failures per 15
+    minutes, counted in ``ConfirmationAttempt``): a token holder cannot guess
+    codes faster here than at ``/confirm/``. An item uploaded over the limit
+    is never lost: it is kept pending, unchecked (``flag_reason``
+    "throttled"), and the reconciliation checks it when the limit allows.
     """
     now = now or timezone.now()
     deadline = dt.timedelta(seconds=settings.OFFLINE_CONFIRMATION_DEADLINE_SECONDS)
@@ -594,7 +619,12 @@ def offline_confirmations_sync(
         if item.captured_at > now + CLOCK_SKEW:
             results.append(_item_error(str(item.client_uuid), "invalid_captured_at", "captured_at is in the future."))
             continue
-        results.append(_offline_record(vendor=vendor, item=item, now=now, deadline=deadline))
+        if item.captured_at < EARLIEST_CAPTURE:
+            results.append(_item_error(str(item.client_uuid), "invalid_captured_at", "captured_at is before 2020."))
+            continue
+        results.append(
+            _offline_record(vendor=vendor, item=item, now=now, deadline=deadline, uploader=uploader or Uploader())
+        )
     return results
 
 
@@ -608,7 +638,7 @@ def _same_item(row: OfflineConfirmation, vendor: Vendor, item: OfflineItem) -> b
 
 
 def _offline_record(
-    *, vendor: Vendor, item: OfflineItem, now: dt.datetime, deadline: dt.timedelta
+    *, vendor: Vendor, item: OfflineItem, now: dt.datetime, deadline: dt.timedelta, uploader: Uploader
 ) -> OfflineItemResult:
     existing = OfflineConfirmation.objects.filter(client_uuid=item.client_uuid).first()
     if existing is None:
@@ -624,7 +654,7 @@ def _offline_record(
                 )
                 row.full_clean(validate_unique=False)
                 row.save()
-                _offline_try_match(row=row, now=now)
+                _offline_try_match(row=row, now=now, attempt_by=uploader)
             return _item_result(row)
         except IntegrityError:
             # The same upload in parallel: the other request recorded it first.
@@ -636,15 +666,40 @@ def _offline_record(
     return _item_result(existing)
 
 
-def _offline_try_match(*, row: OfflineConfirmation, now: dt.datetime) -> None:
+def _offline_try_match(*, row: OfflineConfirmation, now: dt.datetime, attempt_by: Uploader | None = None) -> None:
     """Match a pending offline confirmation to its payment, flag it, or leave it pending.
 
     Called inside a transaction; the vendor row is locked so that an online
-    confirmation of the same code cannot interleave.
+    confirmation of the same code cannot interleave (and so that parallel
+    uploads cannot slip past the wrong-code limit). ``attempt_by`` (a first
+    check: at upload, or of an item the limit left unchecked) makes the check
+    a logged, counted confirmation attempt; rechecks by the reconciliation
+    are not counted again.
     """
     vendor = _lock_vendor(row.vendor_id)
+    at_upload = attempt_by is not None
+    if attempt_by is None and row.flag_reason == THROTTLED_UNCHECKED:
+        attempt_by = Uploader()  # never checked yet: this check counts
+    attempt: ConfirmationAttempt | None = None
+    if attempt_by is not None:
+        attempt = ConfirmationAttempt(
+            vendor=vendor,
+            user=attempt_by.user,
+            code_tail=confirmation.code_tail(row.code),
+            amount=row.amount,
+            remote_addr=attempt_by.remote_addr,
+        )
+        if _throttle_retry_after(vendor_id=vendor.pk, now=now):
+            if at_upload:  # logged once, not at every reconciliation run
+                attempt.outcome = ConfirmationAttempt.Outcome.THROTTLED
+                attempt.save()
+            held: dict[str, object] = {"flag_reason": THROTTLED_UNCHECKED}
+            if row.reconcile_by <= now:  # out of time unchecked: the board looks at it
+                held = {"status": OfflineConfirmation.Status.FLAGGED, "flag_reason": "too_many_wrong_codes"}
+            _offline_update(row, held)
+            return
     found = _find_code(vendor=vendor, code=row.code, amount=row.amount, at=row.captured_at)
-    fields: dict[str, object]
+    match: Match | None = None
     if found is not None:
         code_row, match = found
         if match == "ok" and not _mark_used(
@@ -653,7 +708,19 @@ def _offline_try_match(*, row: OfflineConfirmation, now: dt.datetime) -> None:
             confirmed_at=row.captured_at,
             data={"via": "offline", "client_uuid": str(row.client_uuid)},
         ):
-            match = "used"
+            match = "used"  # a parallel confirmation won
+    if attempt is not None:
+        Outcome = ConfirmationAttempt.Outcome
+        outcomes = {"ok": Outcome.CONFIRMED, "used": Outcome.USED, "expired": Outcome.EXPIRED}
+        attempt.outcome = Outcome.WRONG if match is None else outcomes[match]
+        attempt.succeeded = attempt.outcome == Outcome.CONFIRMED
+        attempt.payment_id = found[0].payment_id if found is not None else None
+        attempt.save()
+        if row.flag_reason == THROTTLED_UNCHECKED:
+            _offline_update(row, {"flag_reason": ""})
+    fields: dict[str, object]
+    if found is not None:
+        code_row = found[0]
         if match == "ok":
             fields = {"status": OfflineConfirmation.Status.MATCHED, "payment_id": code_row.payment_id}
         else:
@@ -667,6 +734,11 @@ def _offline_try_match(*, row: OfflineConfirmation, now: dt.datetime) -> None:
         fields = {"status": OfflineConfirmation.Status.FLAGGED, "flag_reason": "no_matching_payment"}
     else:
         return
+    _offline_update(row, fields)
+
+
+def _offline_update(row: OfflineConfirmation, fields: dict[str, object]) -> None:
+    """Apply ``fields`` to ``row`` if it is still pending (conditional UPDATE)."""
     if OfflineConfirmation.objects.filter(pk=row.pk, status=OfflineConfirmation.Status.PENDING).update(**fields):
         for name, value in fields.items():
             setattr(row, name, value)

@@ -26,6 +26,7 @@ payment. Work derived from payments is picked up from the database.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import decimal
 import functools
@@ -43,8 +44,17 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transac
 from django.utils import timezone
 
 from payments.models import Payment, PaymentEvent, TransitionError, WebhookDelivery, local_date
+from payments.services import webhook_limits as limits
 from payments.services.attribution import Attribution, Flag, attribute, candidates, decide, lookup
-from payments.webhooks.base import BankCredit, MalformedPayload, WebhookError, load_json
+from payments.webhooks.base import (
+    BankCredit,
+    MalformedPayload,
+    NotConfigured,
+    TooManyRefusals,
+    WebhookError,
+    load_json,
+    storable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -69,10 +79,23 @@ def _headers_to_store(headers: Mapping[str, str]) -> dict[str, str]:
     for name, value in headers.items():
         if name.lower() in _SECRET_HEADERS:
             scheme = value.split(" ", 1)[0] if " " in value else ""
-            kept[name] = f"{scheme} [redacted]".strip()
+            kept[storable(name)] = storable(f"{scheme} [redacted]".strip())
         else:
-            kept[name] = value
+            kept[storable(name)] = storable(value)  # jsonb has no NUL either
     return kept
+
+
+def _body_to_store(body: bytes) -> tuple[str, str]:
+    """(text, encoding) that keeps ``body`` exactly: the text itself when it
+    is UTF-8 without NUL (every real delivery), else its base64 with
+    encoding "base64" (see ``WebhookDelivery.raw_body``)."""
+    try:
+        text = body.decode()
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and "\x00" not in text:
+        return text, ""
+    return base64.b64encode(body).decode("ascii"), "base64"
 
 
 # The statements below run for every delivery, so they are written as SQL built
@@ -149,9 +172,13 @@ def _insert(obj: models.Model, *, unless_exists: tuple[str, ...] = (), before: s
 
 def _raw_delivery(*, source: str, headers: Mapping[str, str], body: bytes, remote_addr: str | None) -> WebhookDelivery:
     """The unsaved row of a delivery as it arrived (credentials redacted)."""
-    text = body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")  # PostgreSQL text has no NUL
+    text, encoding = _body_to_store(body)
     return WebhookDelivery(
-        source=source, headers=_headers_to_store(headers), body=text, remote_addr=remote_addr or None
+        source=source,
+        headers=_headers_to_store(headers),
+        body=text,
+        body_encoding=encoding,
+        remote_addr=remote_addr or None,
     )
 
 
@@ -191,7 +218,7 @@ _FINISH_WITH_NEW_SQL = (
 
 def _finish(delivery_id: int, status: str, *, txn_id: str = "", payment_id: int | None = None, error: str = "") -> None:
     with connection.cursor() as cursor:
-        cursor.execute(_FINISH_SQL, [status, timezone.now(), txn_id, payment_id, error, delivery_id])
+        cursor.execute(_FINISH_SQL, [status, timezone.now(), txn_id, payment_id, storable(error), delivery_id])
 
 
 def _insert_and_finish(payment: Payment, delivery_id: int) -> int | None:
@@ -239,6 +266,13 @@ def _new_payment(credit: BankCredit, decision: Attribution) -> Payment:
     )
 
 
+def _credit_flags(credit: BankCredit) -> list[Flag]:
+    """What the board must look at because of the delivery itself."""
+    if credit.unreadable_time:
+        return [Flag("unreadable_transaction_time", {"sent": credit.unreadable_time})]
+    return []
+
+
 def payment_record_credit(*, credit: BankCredit, delivery_id: int | None = None) -> tuple[Payment, bool]:
     """Record ``credit`` once. Returns ``(payment, created)``; when the same
     (source, provider_txn_id) was recorded before — by an earlier retry or by
@@ -258,6 +292,7 @@ def payment_record_credit(*, credit: BankCredit, delivery_id: int | None = None)
     if (
         delivery_id is not None
         and not decision.flags
+        and not credit.unreadable_time
         and not decision.settles_request
         and connection.vendor == "postgresql"
         and not connection.in_atomic_block
@@ -276,7 +311,7 @@ def payment_record_credit(*, credit: BankCredit, delivery_id: int | None = None)
             if delivery_id is not None:
                 _finish(delivery_id, Status.DUPLICATE, txn_id=credit.provider_txn_id, payment_id=existing.pk)
             return existing, False
-        flags = list(decision.flags)
+        flags = [*decision.flags, *_credit_flags(credit)]
         if decision.settles_request and decision.payment_request is not None:
             try:
                 decision.payment_request.transition("paid", paid_at=credit.occurred_at)
@@ -301,16 +336,9 @@ def webhook_delivery_process(
     """Verify and record an already stored delivery. Raises ``WebhookError``
     (kept on the delivery as rejected/failed) when it is refused."""
     try:
-        # JSON first: two of the three schemes sign the parsed body, and a body
-        # that is not JSON can change nothing whoever sent it.
-        payload = load_json(body)
-        provider.verify(headers=headers, body=body, payload=payload, now=now)
-        credit: BankCredit = provider.parse(payload)
-    except MalformedPayload as exc:
-        _finish(delivery_id, Status.FAILED, error=f"{exc.code}: {exc.message}")
-        raise
+        credit = _verified_credit(provider=provider, headers=headers, body=body, now=now)
     except WebhookError as exc:
-        _finish(delivery_id, Status.REJECTED, error=f"{exc.code}: {exc.message}")
+        _finish(delivery_id, _refused_status(exc), error=f"{exc.code}: {exc.message}")
         raise
 
     if credit.direction != "in" or credit.ignore_reason:
@@ -329,6 +357,62 @@ def webhook_delivery_process(
     return IngestResult(delivery_id, Status.PROCESSED if created else Status.DUPLICATE, payment)
 
 
+class _Unverified(Exception):
+    """Raised from ``_verified_payload``: the delivery did not prove it came
+    from the provider (``error``), so it counts against its sender's address."""
+
+    def __init__(self, error: WebhookError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def _verified_payload(*, provider: ModuleType, headers: Mapping[str, str], body: bytes, now: dt.datetime) -> Any:
+    """The parsed body of a delivery whose signature is right; else ``_Unverified``."""
+    try:
+        # JSON first: two of the three schemes sign the parsed body, and a body
+        # that is not JSON can change nothing whoever sent it.
+        payload = load_json(body)
+        provider.verify(headers=headers, body=body, payload=payload, now=now)
+    except WebhookError as exc:
+        raise _Unverified(exc) from None
+    return payload
+
+
+def _verified_credit(*, provider: ModuleType, headers: Mapping[str, str], body: bytes, now: dt.datetime) -> BankCredit:
+    """Verify and parse a delivery. A refusal is raised as its ``WebhookError``,
+    marked ``unverified`` when the signature was not proven (see webhook_limits)."""
+    try:
+        payload = _verified_payload(provider=provider, headers=headers, body=body, now=now)
+    except _Unverified as refused:
+        refused.error.unverified = not isinstance(refused.error, NotConfigured)
+        raise refused.error from None
+    credit: BankCredit = provider.parse(payload, received_at=now)
+    return credit
+
+
+def _refused_status(exc: WebhookError) -> str:
+    return Status.FAILED if isinstance(exc, MalformedPayload) else Status.REJECTED
+
+
+def _refusing(error: WebhookError) -> bool:
+    """Counts against its sender's address: refused before the signature was proven."""
+    return error.unverified
+
+
+def _limited(
+    *, provider: ModuleType, headers: Mapping[str, str], body: bytes, now: dt.datetime, retry_after: int
+) -> TooManyRefusals | None:
+    """For a delivery from an address over its refusal limit: None when it
+    verifies (it is then stored and recorded as any other), else the 429 to
+    answer, without storing it."""
+    try:
+        _verified_payload(provider=provider, headers=headers, body=body, now=now)
+    except _Unverified as refused:
+        if not isinstance(refused.error, NotConfigured):
+            return limits.too_many_refusals(retry_after)
+    return None
+
+
 def webhook_ingest(
     *,
     provider: ModuleType,
@@ -338,11 +422,33 @@ def webhook_ingest(
     now: dt.datetime | None = None,
 ) -> IngestResult:
     """Store, verify and record one delivery from ``provider`` (a module of
-    ``payments.webhooks``)."""
+    ``payments.webhooks``). A body over ``WEBHOOK_MAX_BODY_BYTES``, or an
+    unverifiable delivery from an address over its refusal limit, is refused
+    without being stored (``payments.services.webhook_limits``)."""
+    now = now or timezone.now()
+    if len(body) > limits.max_body_bytes():
+        raise webhook_refuse_oversized(provider=provider, size=len(body), remote_addr=remote_addr)
+    retry_after = limits.refusals_retry_after(addresses=[remote_addr]).get(remote_addr or "")
+    if retry_after:
+        refusal = _limited(provider=provider, headers=headers, body=body, now=now, retry_after=retry_after)
+        if refusal is not None:
+            raise refusal
     delivery = webhook_delivery_store(source=provider.SOURCE, headers=headers, body=body, remote_addr=remote_addr)
-    return webhook_delivery_process(
-        delivery_id=delivery.pk, provider=provider, headers=headers, body=body, now=now or timezone.now()
-    )
+    try:
+        return webhook_delivery_process(delivery_id=delivery.pk, provider=provider, headers=headers, body=body, now=now)
+    except WebhookError as exc:
+        if _refusing(exc):
+            limits.refusals_count(addresses=[remote_addr])
+        raise
+
+
+def webhook_refuse_oversized(*, provider: ModuleType, size: int, remote_addr: str | None) -> WebhookError:
+    """The 413 for a body of ``size`` bytes over the cap; counted as a refusal
+    of ``remote_addr`` and logged, not stored (the lanes call this before
+    reading such a body)."""
+    logger.warning("webhook %s from %s refused unread: %d bytes", provider.SOURCE, remote_addr, size)
+    limits.refusals_count(addresses=[remote_addr])
+    return limits.payload_too_large(size)
 
 
 def webhook_deliveries_mark_stuck(*, older_than: dt.timedelta = dt.timedelta(minutes=10)) -> int:
@@ -564,12 +670,29 @@ def webhook_ingest_batch(deliveries: list[Delivery], *, now: dt.datetime | None 
         return [_ingest_one(d, now) for d in deliveries]
 
     outcomes: list[Outcome | None] = [None] * len(deliveries)
+    # 0. what is not stored at all (webhook_limits): a body over the cap, and an
+    # unverifiable delivery from an address over its refusal limit.
+    kept: list[int] = []
+    limited = limits.refusals_retry_after(addresses=(d.remote_addr for d in deliveries))
+    for i, d in enumerate(deliveries):
+        if len(d.body) > limits.max_body_bytes():
+            outcomes[i] = webhook_refuse_oversized(provider=d.provider, size=len(d.body), remote_addr=d.remote_addr)
+            continue
+        retry_after = limited.get(d.remote_addr or "")
+        refusal = retry_after and _limited(
+            provider=d.provider, headers=d.headers, body=d.body, now=now, retry_after=retry_after
+        )
+        if refusal:
+            outcomes[i] = refusal
+            continue
+        kept.append(i)
+
     # 1. store raw. No per-field validation here: the table's own types and
     # limits refuse a bad row (say an address that is no IP address), and then
     # every delivery goes the single way, which validates and answers as it would.
     rows = [
         (i, _raw_delivery(source=d.provider.SOURCE, headers=d.headers, body=d.body, remote_addr=d.remote_addr))
-        for i, d in enumerate(deliveries)
+        for i, d in ((i, deliveries[i]) for i in kept)
     ]
     try:
         webhook_deliveries_store([row for _, row in rows])
@@ -579,28 +702,27 @@ def webhook_ingest_batch(deliveries: list[Delivery], *, now: dt.datetime | None 
             len(rows),
             exc_info=True,
         )
-        return [_ingest_one(d, now) for d in deliveries]
+        for i in kept:
+            outcomes[i] = _ingest_one(deliveries[i], now)
+        return [o if o is not None else RuntimeError("delivery left without an outcome") for o in outcomes]
 
     # 2. parse and verify
     finishes: list[tuple[int, str, str, str]] = []
     credits: list[_Pending] = []
+    refused_from: list[str | None] = []
     for i, row in rows:
         d = deliveries[i]
         try:
-            payload = load_json(d.body)
-            d.provider.verify(headers=d.headers, body=d.body, payload=payload, now=now)
-            credit: BankCredit = d.provider.parse(payload)
-        except MalformedPayload as exc:
-            finishes.append((row.pk, Status.FAILED, "", f"{exc.code}: {exc.message}"))
-            outcomes[i] = exc
-            continue
+            credit = _verified_credit(provider=d.provider, headers=d.headers, body=d.body, now=now)
         except WebhookError as exc:
-            finishes.append((row.pk, Status.REJECTED, "", f"{exc.code}: {exc.message}"))
+            finishes.append((row.pk, _refused_status(exc), "", storable(f"{exc.code}: {exc.message}")))
             outcomes[i] = exc
+            if _refusing(exc):
+                refused_from.append(d.remote_addr)
             continue
         except Exception as exc:
             logger.exception("webhook delivery %s (%s) failed", row.pk, d.provider.SOURCE)
-            finishes.append((row.pk, Status.FAILED, "", traceback.format_exc()))
+            finishes.append((row.pk, Status.FAILED, "", storable(traceback.format_exc())))
             outcomes[i] = exc
             continue
         if credit.direction != "in" or credit.ignore_reason:
@@ -608,6 +730,7 @@ def webhook_ingest_batch(deliveries: list[Delivery], *, now: dt.datetime | None 
             outcomes[i] = IngestResult(row.pk, Status.IGNORED, None)
             continue
         credits.append(_Pending(i, row.pk, credit))
+    limits.refusals_count(addresses=refused_from)
 
     # 3. attribute
     plain: list[_Pending] = []
@@ -633,7 +756,7 @@ def webhook_ingest_batch(deliveries: list[Delivery], *, now: dt.datetime | None 
         except Exception:
             one_by_one.append(p)  # it fails there as it would alone, and is kept on its row
             continue
-        if decision.flags or decision.settles_request or key in keys:
+        if decision.flags or p.credit.unreadable_time or decision.settles_request or key in keys:
             one_by_one.append(p)
             continue
         keys.add(key)

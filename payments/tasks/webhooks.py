@@ -12,7 +12,7 @@ import logging
 
 from celery import shared_task
 
-from payments.services import ingest
+from payments.services import ingest, webhook_limits
 
 logger = logging.getLogger(__name__)
 
@@ -23,4 +23,13 @@ def mark_stuck_webhook_deliveries() -> int:
     count = ingest.webhook_deliveries_mark_stuck()
     if count:
         logger.warning("marked %d stranded webhook deliveries as failed", count)
+    return count
+
+
+@shared_task(name="payments.purge_refused_webhook_deliveries", acks_late=True, ignore_result=True)
+def purge_refused_webhook_deliveries() -> int:
+    """Periodic (daily): delete refused deliveries past WEBHOOK_REFUSED_RETENTION_DAYS."""
+    count = webhook_limits.webhook_deliveries_purge_refused()
+    if count:
+        logger.info("deleted %d refused webhook deliveries past their retention", count)
     return count

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -27,6 +28,9 @@ class WebhookError(Exception):
 
     status = 400
     code = "invalid_webhook"
+    # Set by the ingest service when the delivery was refused before its
+    # signature was proven (it then counts against the sender's address).
+    unverified = False
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
@@ -61,6 +65,26 @@ class MalformedPayload(WebhookError):
     code = "malformed_payload"
 
 
+class PayloadTooLarge(WebhookError):
+    """Larger than any delivery a provider sends (``WEBHOOK_MAX_BODY_BYTES``):
+    refused before it is read, and not stored."""
+
+    status = 413
+    code = "payload_too_large"
+
+
+class TooManyRefusals(WebhookError):
+    """This address has had too many deliveries refused lately, and this one
+    fails verification too: answered without being stored."""
+
+    status = 429
+    code = "too_many_refusals"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 @dataclass(frozen=True)
 class BankCredit:
     """One bank transaction as an aggregator reported it, in our terms."""
@@ -81,6 +105,10 @@ class BankCredit:
     # ``code``, the bank's full description); searched, never stored as content.
     extra_text: str = ""
     ignore_reason: str = ""  # set when the delivery is genuine but carries no credit to record
+    # The provider's transaction time as sent, when it could not be read or is
+    # no plausible time: ``occurred_at`` is then the time we received it, and
+    # the payment is flagged for the board (never refused: the money arrived).
+    unreadable_time: str = ""
 
     @property
     def search_text(self) -> str:
@@ -95,7 +123,7 @@ class Provider(Protocol):
 
     def verify(self, *, headers: Mapping[str, str], body: bytes, payload: Any, now: dt.datetime) -> None: ...
 
-    def parse(self, payload: Any) -> BankCredit: ...
+    def parse(self, payload: Any, *, received_at: dt.datetime | None = None) -> BankCredit: ...
 
 
 # --- helpers shared by the provider modules -------------------------------------
@@ -106,6 +134,19 @@ def load_json(body: bytes) -> Any:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedPayload(f"Body is not JSON: {exc}") from None
+    except RecursionError:  # arrays or objects nested thousands deep
+        raise MalformedPayload("Body is not JSON: nested too deeply.") from None
+
+
+# What PostgreSQL cannot keep in a text or jsonb column (NUL), and what cannot
+# be written as UTF-8 at all (a lone surrogate, which JSON can spell "\ud800").
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """``text`` with every character no database column can hold (NUL, lone
+    surrogates) replaced by U+FFFD, the Unicode replacement character."""
+    return _UNSTORABLE.sub("\ufffd", text)
 
 
 def require_object(value: Any, where: str) -> dict[str, Any]:
@@ -120,12 +161,13 @@ def same_digest(expected: str, received: str) -> bool:
 
 
 def as_text(value: Any, limit: int) -> str:
-    """A provider string field: None becomes "", numbers become text, cut to ``limit``."""
+    """A provider string field: None becomes "", numbers become text, cut to
+    ``limit``; characters no column can hold are replaced (``storable``)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return str(value).lower()
-    return str(value).strip()[:limit]
+    return storable(str(value).strip()[:limit])
 
 
 # No bank transfer comes near this (a quadrillion đồng); past it a number is
@@ -164,18 +206,77 @@ def as_txn_id(value: Any, field: str) -> str:
     return text
 
 
+# The transaction ids SePay and Casso document as integers, and payOS's
+# orderCode, are positive and fit a signed 64-bit integer.
+MAX_ID = 2**63 - 1
+
+
+def as_int_id(value: Any, field: str) -> str:
+    """A transaction id the provider documents as an integer, in its one
+    canonical spelling (decimal digits, no sign, no leading zero), so that one
+    transaction is one (source, provider_txn_id) however it was written.
+
+    The same number in another JSON form is the same transaction and is
+    normalised: ``123``, ``123.0`` (JavaScript has one number type), ``"123"``,
+    ``" 123 "`` and ``"0123"`` are all ``"123"``. Anything that is not a whole
+    number from 1 to 2**63-1 (a fraction, a sign, a boolean, NaN, other digits
+    than ASCII, text, a list…) is refused: it is no id the provider sends.
+    """
+    number: int | None = None
+    if isinstance(value, bool):
+        number = None
+    elif isinstance(value, int):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if text.isascii() and text.isdigit() and len(text) <= 40:
+            number = int(text)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise MalformedPayload(f"{field} is required.")
+    if number is None or not 0 < number <= MAX_ID:
+        raise MalformedPayload(f"{field} must be a positive whole number.")
+    return str(number)
+
+
+# A bank credit's time is taken as given when it lies in this span; otherwise
+# (and when it is not a time at all) the time it reached us stands in for it.
+EARLIEST_TIME = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+FUTURE_TOLERANCE = dt.timedelta(days=1)
+
+
 def parse_local_time(value: Any, field: str) -> dt.datetime:
     """``"2024-05-25 21:11:00"`` (Vietnam wall-clock time, as banks report it)
-    or an ISO time with an offset → aware UTC datetime."""
+    or an ISO time with an offset → aware UTC datetime. ``MalformedPayload``
+    when it is not a time or lies outside what a datetime can hold."""
     if not isinstance(value, str) or not value.strip():
         raise MalformedPayload(f"{field} is required.")
     try:
         moment = dt.datetime.fromisoformat(value.strip())
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=VIETNAM)
+        return moment.astimezone(dt.UTC)
+    except (ValueError, OverflowError):
         raise MalformedPayload(f"{field} is not a date and time: {value!r}.") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=VIETNAM)
-    return moment.astimezone(dt.UTC)
+
+
+def bank_time(value: Any, field: str, *, received_at: dt.datetime) -> tuple[dt.datetime, str]:
+    """The transaction time of a credit, and "" — or, when ``value`` is
+    missing, unreadable or no plausible time (before 2000, or more than a day
+    after ``received_at``), ``received_at`` and the value as sent (as storable
+    text, at most 64 characters), for the board to look at."""
+    try:
+        moment = parse_local_time(value, field)
+    except MalformedPayload:
+        moment = None
+    if moment is not None and EARLIEST_TIME <= moment <= received_at + FUTURE_TOLERANCE:
+        return moment, ""
+    try:
+        shown = value if isinstance(value, str) else json.dumps(value)
+    except (ValueError, TypeError, RecursionError):
+        shown = type(value).__name__
+    return received_at, storable(shown[:64]) or "(empty)"
 
 
 def signed_at(timestamp: str, *, per_second: int = 1) -> dt.datetime:

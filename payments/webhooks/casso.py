@@ -25,10 +25,12 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
 from django.conf import settings
+from django.utils import timezone
 
 from payments.webhooks.base import (
     BadSignature,
@@ -37,16 +39,17 @@ from payments.webhooks.base import (
     MissingCredentials,
     NotConfigured,
     as_amount,
+    as_int_id,
     as_text,
-    as_txn_id,
+    bank_time,
     check_freshness,
-    parse_local_time,
     require_object,
     same_digest,
     signed_at,
 )
 
 SOURCE = "casso"
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 SUCCESS_REPLY: dict[str, Any] = {"success": True}
 
 
@@ -64,6 +67,9 @@ def _canonical(value: Any) -> Any:
 
 def _message(timestamp: str, payload: Any, *, ensure_ascii: bool) -> bytes:
     body = json.dumps(_canonical(payload), separators=(",", ":"), ensure_ascii=ensure_ascii)
+    # A lone surrogate (JSON can spell one, "\ud800") has no UTF-8 form;
+    # JavaScript's JSON.stringify writes it as its escape, and so do we.
+    body = _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", body)
     return f"{timestamp}.{body}".encode()
 
 
@@ -105,7 +111,7 @@ def verify(*, headers: Mapping[str, str], body: bytes, payload: Any, now: dt.dat
     raise BadSignature("The Casso signature does not match.")
 
 
-def parse(payload: Any) -> BankCredit:
+def parse(payload: Any, *, received_at: dt.datetime | None = None) -> BankCredit:
     body = require_object(payload, "body")
     data = body.get("data")
     if isinstance(data, list):
@@ -115,9 +121,12 @@ def parse(payload: Any) -> BankCredit:
     if signed_amount == 0:
         raise MalformedPayload("data.amount must not be zero.")
     direction: Literal["in", "out"] = "in" if signed_amount > 0 else "out"
+    occurred_at, unreadable_time = bank_time(
+        data.get("transactionDateTime"), "data.transactionDateTime", received_at=received_at or timezone.now()
+    )
     return BankCredit(
         source=SOURCE,
-        provider_txn_id=as_txn_id(data.get("id"), "data.id"),
+        provider_txn_id=as_int_id(data.get("id"), "data.id"),
         direction=direction,
         amount=abs(signed_amount),
         account_number=as_text(data.get("accountNumber"), 32),
@@ -125,7 +134,8 @@ def parse(payload: Any) -> BankCredit:
         bank=as_text(data.get("bankAbbreviation") or data.get("bankName"), 64),
         content=as_text(data.get("description"), 255),
         provider_reference=as_text(data.get("reference"), 64),
-        occurred_at=parse_local_time(data.get("transactionDateTime"), "data.transactionDateTime"),
+        occurred_at=occurred_at,
+        unreadable_time=unreadable_time,
         payer_name=as_text(data.get("counterAccountName"), 64),
         payer_account=as_text(data.get("counterAccountNumber"), 32),
         ignore_reason="" if direction == "in" else "outgoing debit",

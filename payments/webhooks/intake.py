@@ -37,6 +37,7 @@ for a request: ``close_old_connections`` before and after every batch).
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import threading
@@ -52,8 +53,9 @@ from django.utils.translation import gettext as _
 from config.api import error_body
 from config.client_address import client_address_from
 from config.database import database_unavailable, log_unavailable, unavailable_body, unavailable_headers
-from payments.services.ingest import Delivery, Outcome, webhook_ingest_batch
-from payments.webhooks.wsgi import ROUTES, answer_for, security_headers
+from payments.services import webhook_limits
+from payments.services.ingest import Delivery, Outcome, webhook_ingest_batch, webhook_refuse_oversized
+from payments.webhooks.wsgi import ROUTES, answer_for, answer_headers, security_headers
 
 logger = logging.getLogger("django.request")
 
@@ -220,26 +222,40 @@ class WebhookIntake:
         if not _host_allowed(meta, scope):
             await self.fallback(scope, receive, send)  # Django refuses it (400) and logs it
             return
+        client = scope.get("client")
+        remote_addr = client_address_from(client[0] if client else None, meta.get("HTTP_X_FORWARDED_FOR"))
+        cap = webhook_limits.max_body_bytes()
+        size = webhook_limits.declared_size(meta)
         try:
-            body = await _read_body(receive, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+            if size > cap:  # refused before the body is read
+                raise _TooBig
+            # Never more than the cap from the socket, whatever Content-Length says.
+            body = await _read_body(receive, min(cap, settings.DATA_UPLOAD_MAX_MEMORY_SIZE or cap))
         except ConnectionAbortedError:
             return
         except _TooBig:
-            await self._respond(
-                send,
-                scope,
-                400,
-                error_body("request_too_large", _("The request body is larger than the server accepts.")),
+            if cap > (settings.DATA_UPLOAD_MAX_MEMORY_SIZE or cap):
+                await self._respond(
+                    send,
+                    scope,
+                    400,
+                    error_body("request_too_large", _("The request body is larger than the server accepts.")),
+                )
+                return
+            # Counting the refusal may touch the cache: off the event loop.
+            outcome: Outcome = await asyncio.get_running_loop().run_in_executor(
+                None,
+                functools.partial(
+                    webhook_refuse_oversized, provider=provider, size=max(size, cap + 1), remote_addr=remote_addr
+                ),
             )
-            return
-        client = scope.get("client")
-        remote_addr = client_address_from(client[0] if client else None, meta.get("HTTP_X_FORWARDED_FOR"))
-        delivery = Delivery(provider=provider, headers=HttpHeaders(meta), body=body, remote_addr=remote_addr)
-        outcome = await self.batcher.submit(delivery)
-        if database_unavailable(outcome):  # nothing recorded; the provider retries on 503
-            log_unavailable(scope["path"], outcome)  # type: ignore[arg-type]
-            await self._respond(send, scope, 503, unavailable_body(), extra=unavailable_headers())
-            return
+        else:
+            delivery = Delivery(provider=provider, headers=HttpHeaders(meta), body=body, remote_addr=remote_addr)
+            outcome = await self.batcher.submit(delivery)
+            if database_unavailable(outcome):  # nothing recorded; the provider retries on 503
+                log_unavailable(scope["path"], outcome)  # type: ignore[arg-type]
+                await self._respond(send, scope, 503, unavailable_body(), extra=list(unavailable_headers().items()))
+                return
         status, data = answer_for(provider, outcome)
         if status >= 500:
             logger.error(
@@ -250,17 +266,16 @@ class WebhookIntake:
             )
         elif status >= 400:
             logger.warning("%s: %s", status, scope["path"], extra={"status_code": status})
-        await self._respond(send, scope, status, data)
+        await self._respond(send, scope, status, data, extra=answer_headers(outcome))
 
     async def _respond(
-        self, send: Send, scope: Scope, status: int, data: dict[str, Any], *, extra: dict[str, str] | None = None
+        self, send: Send, scope: Scope, status: int, data: dict[str, Any], extra: list[tuple[str, str]] | None = None
     ) -> None:
         content = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(content)).encode()),
-            *((name.lower().encode(), value.encode()) for name, value in security_headers()),
-            *((name.lower().encode(), value.encode()) for name, value in (extra or {}).items()),
+            *((name.lower().encode(), value.encode()) for name, value in [*security_headers(), *(extra or [])]),
         ]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})

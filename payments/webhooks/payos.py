@@ -38,6 +38,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from payments.webhooks.base import (
     BadSignature,
@@ -46,11 +47,13 @@ from payments.webhooks.base import (
     MissingCredentials,
     NotConfigured,
     as_amount,
+    as_int_id,
     as_text,
     as_txn_id,
-    parse_local_time,
+    bank_time,
     require_object,
     same_digest,
+    storable,
 )
 
 SOURCE = "payos"
@@ -92,7 +95,10 @@ def signing_string(data: Mapping[str, Any]) -> str:
 
 
 def signature(key: str, data: Mapping[str, Any]) -> str:
-    return hmac.new(key.encode(), signing_string(data).encode(), hashlib.sha256).hexdigest()
+    # A lone surrogate (JSON can spell one, "\ud800") has no UTF-8 form; Node,
+    # where payOS signs, writes it as U+FFFD, and so do we.
+    message = storable(signing_string(data)).encode()
+    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
 
 
 def verify(*, headers: Mapping[str, str], body: bytes, payload: Any, now: dt.datetime) -> None:
@@ -108,7 +114,12 @@ def verify(*, headers: Mapping[str, str], body: bytes, payload: Any, now: dt.dat
         raise BadSignature("The payOS signature does not match.")
 
 
-def parse(payload: Any) -> BankCredit:
+def _whole(value: Any) -> Any:
+    """A whole float as the integer it is (so that 7.0 and 7 read alike)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def parse(payload: Any, *, received_at: dt.datetime | None = None) -> BankCredit:
     envelope = require_object(payload, "body")
     data = require_object(envelope.get("data"), "data")
     currency = as_text(data.get("currency"), 8).upper()
@@ -117,12 +128,17 @@ def parse(payload: Any) -> BankCredit:
     amount = as_amount(data.get("amount"), "data.amount")
     if amount <= 0:
         raise MalformedPayload("data.amount must be positive.")
-    order_code = as_text(data.get("orderCode"), 32)
-    reference = as_text(data.get("reference"), 64)
-    link = as_text(data.get("paymentLinkId"), 64)
+    # orderCode is an integer in payOS's API (normalised: 42, 42.0, "42" and
+    # "042" are one order); the bank reference is text (surrounding spaces dropped).
+    order_code = as_int_id(data.get("orderCode"), "data.orderCode")
+    reference = as_text(_whole(data.get("reference")), 64)
+    link = as_text(_whole(data.get("paymentLinkId")), 64)
     # The bank reference identifies the transfer; the order code keeps two
     # banks' references apart. Retries of one transfer carry the same pair.
     txn_id = as_txn_id(f"{order_code}:{reference}" if reference else f"{order_code}:{link}", "data.reference")
+    occurred_at, unreadable_time = bank_time(
+        data.get("transactionDateTime"), "data.transactionDateTime", received_at=received_at or timezone.now()
+    )
     ignore = ""
     if as_text(envelope.get("code"), 8) not in ("", "00") or as_text(data.get("code"), 8) not in ("", "00"):
         ignore = "payOS reports the transfer as not successful"
@@ -137,7 +153,8 @@ def parse(payload: Any) -> BankCredit:
         sub_account=as_text(data.get("virtualAccountNumber"), 32),
         content=as_text(data.get("description"), 255),
         provider_reference=reference,
-        occurred_at=parse_local_time(data.get("transactionDateTime"), "data.transactionDateTime"),
+        occurred_at=occurred_at,
+        unreadable_time=unreadable_time,
         payer_name=as_text(data.get("counterAccountName"), 64),
         payer_account=as_text(data.get("counterAccountNumber"), 32),
         ignore_reason=ignore,

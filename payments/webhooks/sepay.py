@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from payments.webhooks.base import (
     BadSignature,
@@ -36,10 +37,10 @@ from payments.webhooks.base import (
     MissingCredentials,
     NotConfigured,
     as_amount,
+    as_int_id,
     as_text,
-    as_txn_id,
+    bank_time,
     check_freshness,
-    parse_local_time,
     require_object,
     same_digest,
     signed_at,
@@ -88,7 +89,7 @@ def verify(*, headers: Mapping[str, str], body: bytes, payload: Any, now: dt.dat
     raise MissingCredentials(f"SePay deliveries must carry {accepted}.")
 
 
-def parse(payload: Any) -> BankCredit:
+def parse(payload: Any, *, received_at: dt.datetime | None = None) -> BankCredit:
     data = require_object(payload, "body")
     direction = as_text(data.get("transferType"), 8).lower()
     if direction not in ("in", "out"):
@@ -97,9 +98,12 @@ def parse(payload: Any) -> BankCredit:
     if amount <= 0:
         raise MalformedPayload("transferAmount must be positive.")
     extra = " ".join(t for t in (as_text(data.get("code"), 64), as_text(data.get("description"), 500)) if t)
+    occurred_at, unreadable_time = bank_time(
+        data.get("transactionDate"), "transactionDate", received_at=received_at or timezone.now()
+    )
     return BankCredit(
         source=SOURCE,
-        provider_txn_id=as_txn_id(data.get("id"), "id"),
+        provider_txn_id=as_int_id(data.get("id"), "id"),
         direction="in" if direction == "in" else "out",
         amount=amount,
         account_number=as_text(data.get("accountNumber"), 32),
@@ -108,6 +112,7 @@ def parse(payload: Any) -> BankCredit:
         content=as_text(data.get("content"), 255),
         extra_text=extra,
         provider_reference=as_text(data.get("referenceCode"), 64),
-        occurred_at=parse_local_time(data.get("transactionDate"), "transactionDate"),
+        occurred_at=occurred_at,
+        unreadable_time=unreadable_time,
         ignore_reason="" if direction == "in" else "outgoing debit",
     )

@@ -47,7 +47,7 @@ from django.utils.translation import gettext as _
 from config.api import error_body
 from config.client_address import client_address
 from config.database import database_unavailable, log_unavailable, unavailable_body, unavailable_headers
-from payments.services import ingest
+from payments.services import ingest, webhook_limits
 from payments.webhooks import PROVIDERS
 from payments.webhooks.base import WebhookError
 
@@ -58,16 +58,20 @@ PREFIX = "/api/v1/webhooks/"
 ROUTES: dict[str, ModuleType] = {f"{PREFIX}{source}/": module for source, module in PROVIDERS.items()}
 
 
-def webhook_answer(
+def webhook_outcome(
     *, provider: ModuleType, headers: Mapping[str, str], body: bytes, remote_addr: str | None
-) -> tuple[int, dict[str, Any]]:
-    """Ingest one delivery; ``(status, JSON body)`` of the answer, as the
-    Django view gives it (a refusal in the project's error format)."""
+) -> ingest.IngestResult | WebhookError:
+    """Ingest one delivery: its result, or the refusal to answer."""
     try:
-        result = ingest.webhook_ingest(provider=provider, headers=headers, body=body, remote_addr=remote_addr)
+        return ingest.webhook_ingest(provider=provider, headers=headers, body=body, remote_addr=remote_addr)
     except WebhookError as exc:
-        return answer_for(provider, exc)
-    return answer_for(provider, result)
+        return exc
+
+
+def answer_headers(outcome: object) -> list[tuple[str, str]]:
+    """Headers a refusal adds to its answer (both lanes): Retry-After for a 429."""
+    wait = webhook_limits.retry_after(outcome) if isinstance(outcome, Exception) else None
+    return [("Retry-After", str(wait))] if wait else []
 
 
 def answer_for(provider: ModuleType, outcome: ingest.Outcome) -> tuple[int, dict[str, Any]]:
@@ -127,13 +131,18 @@ class WebhookLane:
         # As WSGIHandler: receivers (close_old_connections, reset_queries) see the same sender.
         signals.request_started.send(sender=WSGIHandler, environ=environ)
         try:
-            status, data = webhook_answer(
-                provider=provider,
-                headers=request.headers,
-                body=request.body,
-                remote_addr=client_address(request.META),
-            )
-            response = _json_response(status, data)
+            remote_addr = client_address(request.META)
+            size = webhook_limits.declared_size(request.META)
+            outcome: ingest.IngestResult | WebhookError
+            if size > webhook_limits.max_body_bytes():  # refused before the body is read
+                outcome = ingest.webhook_refuse_oversized(provider=provider, size=size, remote_addr=remote_addr)
+            else:
+                outcome = webhook_outcome(
+                    provider=provider, headers=request.headers, body=request.body, remote_addr=remote_addr
+                )
+            response = _json_response(*answer_for(provider, outcome))
+            for name, value in answer_headers(outcome):
+                response.headers[name] = value
         except Exception as exc:
             if database_unavailable(exc):  # nothing recorded; the provider retries on 503
                 log_unavailable(request.path, exc)

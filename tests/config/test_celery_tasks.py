@@ -14,6 +14,7 @@ TASK_NAMES = {
     "payments.expire_payment_requests",
     "payments.mark_stuck_webhook_deliveries",
     "payments.purge_card_batches",
+    "payments.purge_refused_webhook_deliveries",
     "payments.render_market_cards",
     "payments.tasks.code_entry.check_rail_payment",
     "payments.tasks.code_entry.reconcile_offline_confirmations",

@@ -239,3 +239,67 @@ def test_it_filters_by_market_and_vendor_and_refuses_bad_filters(cast):
 
 def test_it_requires_login_for_offline_confirmations(api):
     assert api.get(LIST).status_code == 401
+
+
+# --- the wrong-code limit applies to uploads too (docs/code-entry.md, docs/security/h3.md) ---
+
+
+def _wrong_codes(n: int, amount: int) -> list[dict]:
+    return [_item(f"{100_000 + i:06d}", amount) for i in range(n)]
+
+
+def test_wrong_codes_uploaded_count_toward_the_limit_and_a_genuine_item_over_it_is_kept(cast, paid):
+    payment, code = paid
+    vendor = client_for(cast.vendor_user)
+    guesses = vendor.post(URL, {"confirmations": _wrong_codes(5, 30_000)}, format="json")
+    genuine = _item(code, 30_000)
+
+    over = vendor.post(URL, {"confirmations": [genuine]}, format="json")
+    online = vendor.post(
+        "/api/v1/payments/confirm/", {"merchant_code": cast.vendor.merchant_code, "code": code}, format="json"
+    )
+
+    assert [r["status"] for r in guesses.json()["results"]] == ["pending"] * 5
+    (result,) = over.json()["results"]
+    assert (result["status"], result["flag_reason"], result["payment"]) == ("pending", "throttled", None)
+    assert online.status_code == 429  # one counter for both ways of confirming
+    payment.refresh_from_db()
+    assert payment.vendor_confirmed_at is None  # not checked while over the limit…
+    row = OfflineConfirmation.objects.get(client_uuid=genuine["client_uuid"])
+
+    offline_confirmations_reconcile(now=timezone.now() + dt.timedelta(minutes=16))
+
+    row.refresh_from_db()  # …but kept, and checked once the limit allows
+    assert (row.status, row.payment_id, row.flag_reason) == ("matched", payment.pk, "")
+    payment.refresh_from_db()
+    assert payment.vendor_confirmed_at is not None
+
+
+def test_uploads_cannot_check_more_than_five_wrong_codes_per_window(cast, paid):
+    from payments.models import ConfirmationAttempt
+
+    vendor = client_for(cast.vendor_user)
+
+    first = vendor.post(URL, {"confirmations": _wrong_codes(60, 30_000)}, format="json")
+    offline_confirmations_reconcile()  # the reconciliation does not check them behind the limit's back
+
+    results = first.json()["results"]
+    assert [r["flag_reason"] for r in results] == [""] * 5 + ["throttled"] * 55
+    checked = ConfirmationAttempt.objects.exclude(outcome=ConfirmationAttempt.Outcome.THROTTLED)
+    assert checked.count() == 5
+    assert OfflineConfirmation.objects.count() == 60  # every item kept
+
+
+@pytest.mark.parametrize(
+    "captured_at", ["0001-01-01T00:00:00", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "1999-12-31T23:00:00Z"]
+)
+def test_a_captured_at_out_of_range_is_an_item_error_not_a_server_error(cast, captured_at):
+    item = {**_item("123456", 30_000), "captured_at": captured_at}
+
+    r = client_for(cast.vendor_user).post(URL, {"confirmations": [item]}, format="json")
+
+    assert r.status_code == 200
+    (result,) = r.json()["results"]
+    assert result["status"] == "error"
+    assert result["error"]["code"] in ("overflow", "invalid_captured_at")
+    assert not OfflineConfirmation.objects.exists()

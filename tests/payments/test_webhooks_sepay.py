@@ -162,7 +162,11 @@ def test_it_answers_400_for_a_body_that_is_not_json(cast, client: Client) -> Non
         {"transferAmount": -100},
         {"transferType": "sideways"},
         {"id": None},
-        {"transactionDate": "yesterday"},
+        {"id": "12a"},  # not the integer SePay documents: refused, never another spelling of an id
+        {"id": -5},
+        {"id": 1.5},
+        {"id": True},
+        {"id": "١٢٣"},  # digits to str.isdigit(), not to SePay
         {"transferAmount": "²"},  # a digit to str.isdigit(), not to a bank
         {"transferAmount": 10**16},
         {"transferAmount": 1e300},
