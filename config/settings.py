@@ -312,7 +312,7 @@ CELERY_BEAT_SCHEDULE["mark-stuck-webhook-deliveries"] = {
     "task": "payments.mark_stuck_webhook_deliveries",
     "schedule": 600.0,
 }
-# Bounds on unauthenticated webhook POSTs (docs/security/h3.md): a larger body
+# Bounds on unauthenticated webhook POSTs (docs/security.md): a larger body
 # is refused (413) unread and unstored; after this many refused deliveries from
 # one address within the window, its further unverifiable ones get 429 and are
 # not stored (signed deliveries are never limited); refused rows are deleted

@@ -16,7 +16,7 @@ Scope rules (a payment outside one's scope is reported as not found):
 
 A user with several roles sees the union. Unmatched payments that match no
 vendor anywhere and carry no market are visible to superusers only: nothing
-in the row says which province they belong to. (docs/security/h1.md)
+in the row says which province they belong to. (docs/security.md)
 """
 
 from __future__ import annotations

@@ -126,7 +126,7 @@ class PayoutAccountChange(models.Model):
 
     The vendor row keeps the old account until the change is approved: every
     QR, card, sale request and payment match reads the vendor row, so nothing
-    pays the new account before a board decision. See docs/security/h2.md.
+    pays the new account before a board decision. See docs/security.md.
     """
 
     class Outcome(models.TextChoices):

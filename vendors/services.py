@@ -369,7 +369,7 @@ def vendor_change_status(*, actor: User, vendor: Vendor, status: str) -> Vendor:
 # Where a vendor's money goes changes only here, and is recorded in a
 # PayoutAccountChange whatever the outcome. The vendor row (which every QR,
 # card, sale request and payment match reads) keeps the old account until a
-# board decision; see docs/security/h2.md.
+# board decision; see docs/security.md.
 
 
 class PayoutChangeDenied(PermissionDenied):

@@ -1,4 +1,4 @@
-"""Bounds on what unauthenticated webhook POSTs can cost us (docs/security/h3.md).
+"""Bounds on what unauthenticated webhook POSTs can cost us (docs/security.md).
 
 Every delivery is stored before its signature is checked, so that a real one
 is never lost; these rules keep that from filling the disk:

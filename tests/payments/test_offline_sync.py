@@ -241,7 +241,7 @@ def test_it_requires_login_for_offline_confirmations(api):
     assert api.get(LIST).status_code == 401
 
 
-# --- the wrong-code limit applies to uploads too (docs/code-entry.md, docs/security/h3.md) ---
+# --- the wrong-code limit applies to uploads too (docs/code-entry.md, docs/security.md) ---
 
 
 def _wrong_codes(n: int, amount: int) -> list[dict]:

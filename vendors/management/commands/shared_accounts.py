@@ -6,7 +6,7 @@ confirmed by the trader's SMS code or approved by the holding board. Accounts
 shared before it — or by the holding board itself — are listed with, for each
 stall, whether a claim covers it, so that an auditor can check the rest with
 the boards. Attribution already sends such an account's credits to the first
-active stall (docs/security/h1.md).
+active stall (docs/security.md).
 """
 
 from __future__ import annotations
