@@ -363,10 +363,12 @@ def test_a_worker_killed_mid_burst_loses_nothing_the_providers_retries_cannot_re
         worker = int(subprocess.check_output(["pgrep", "-P", str(server.pid)], text=True).split()[0])
         with ThreadPoolExecutor(32) as pool:
             first = [pool.submit(post, b) for b in bodies]
+            deadline = time.monotonic() + 60
             while len(answered) < 50:
+                assert time.monotonic() < deadline, "the burst was not answered"
                 time.sleep(0.005)
             os.kill(worker, signal.SIGKILL)  # gunicorn's master starts a new worker
-            statuses = [f.result() for f in first]
+            statuses = [f.result(timeout=60) for f in first]
         wait_until_serving()
         # The aggregators retry every delivery they got no 200 for.
         retried = [post(b) for b, status in zip(bodies, statuses, strict=True) if status != 200]

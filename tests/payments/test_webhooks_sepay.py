@@ -10,6 +10,8 @@ import pytest
 from django.test import Client
 
 from payments.models import Channel, Payment, WebhookDelivery
+from payments.webhooks import sepay
+from payments.webhooks.base import BadSignature
 from tests.payments.webhooks_support import (
     SEPAY_API_KEY,
     encode,
@@ -67,6 +69,37 @@ def test_it_accepts_the_hmac_signed_variant(cast, client: Client) -> None:
 
     assert response.status_code == 200
     assert Payment.objects.get().vendor == cast.vendor
+
+
+# An HMAC computed outside the project, so that the check is not the project's
+# own function agreeing with itself:
+#   printf '%s' '1733300000.{"id":92704,"gateway":"Vietcombank","transferAmount":64000}' \
+#     | openssl dgst -sha256 -hmac 'sepay-vector-secret'
+VECTOR_SECRET = "sepay-vector-secret"
+VECTOR_TIMESTAMP = "1733300000"
+VECTOR_BODY = b'{"id":92704,"gateway":"Vietcombank","transferAmount":64000}'
+VECTOR_HMAC = "ccf8aa5aa2e46b40f76f083115790515e8a1b0ed7618ae0536fb1b4d6762fc30"
+
+
+def test_it_signs_like_an_independent_hmac_sha256(settings) -> None:
+    assert sepay.hmac_signature(VECTOR_SECRET, VECTOR_TIMESTAMP, VECTOR_BODY) == f"sha256={VECTOR_HMAC}"
+
+
+@pytest.mark.parametrize("signature,accepted", [(VECTOR_HMAC, True), (VECTOR_HMAC[:-1] + "1", False)])
+def test_it_verifies_the_independent_vector_and_nothing_else(settings, signature, accepted) -> None:
+    settings.SEPAY_API_KEY = ""
+    settings.SEPAY_WEBHOOK_SECRET = VECTOR_SECRET
+    headers = {"X-SePay-Signature": f"sha256={signature}", "X-SePay-Timestamp": VECTOR_TIMESTAMP}
+    sent_at = dt.datetime.fromtimestamp(int(VECTOR_TIMESTAMP), tz=dt.UTC)
+
+    def verify() -> None:
+        sepay.verify(headers=headers, body=VECTOR_BODY, payload=json.loads(VECTOR_BODY), now=sent_at)
+
+    if accepted:
+        verify()
+    else:
+        with pytest.raises(BadSignature):
+            verify()
 
 
 def test_it_refuses_a_wrong_api_key_and_records_no_payment(cast, client: Client) -> None:
