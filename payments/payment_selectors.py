@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import django_filters
 from django.db.models import Count, Q, QuerySet, Sum
 
-from config.filters import IdFilter
+from common.filters import IdFilter
 from market.selectors import markets_managed_by
 from payments.models import Channel, OfflineConfirmation, Payment, Source
 from vendors.models import Vendor

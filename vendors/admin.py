@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
-from config.api import ApiError
+from common.api import ApiError
 from market.admin import ScopedAdmin
 from market.selectors import markets_managed_by, markets_onboardable_by
 from vendors import services

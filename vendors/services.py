@@ -19,7 +19,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from rest_framework import status as http
 
-from config.api import ApiError
+from common.api import ApiError
 from market.models import Bank, Market
 from market.selectors import markets_managed_by, markets_onboardable_by
 from payments.vietqr import fold_ascii

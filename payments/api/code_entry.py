@@ -24,8 +24,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import ApiError
-from config.client_address import client_address
+from common.api import ApiError
+from common.client_address import client_address
 from payments import confirmation, payment_selectors
 from payments.models import ConfirmationAttempt, OfflineConfirmation, Payment
 from payments.services import code_entry as services

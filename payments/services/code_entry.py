@@ -33,7 +33,7 @@ from django.db.models import F
 from django.utils import timezone
 from rest_framework import status
 
-from config.api import ApiError
+from common.api import ApiError
 from market.models import Market
 from market.selectors import markets_managed_by
 from payments import confirmation, ussd

@@ -24,7 +24,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework import status
 
-from config.api import ApiError
+from common.api import ApiError
 from payments import stall_qr
 from payments.models import PaymentRequest, TransitionError
 from payments.vietqr import MAX_AMOUNT

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import status as http
 
-from config.api import ApiError
+from common.api import ApiError
 from payments.models import Payment, PaymentEvent, TransitionError
 from payments.payment_selectors import payment_is_managed_by, vendors_assignable_by
 from vendors.models import Vendor

@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from config.api import ApiError
+from common.api import ApiError
 from payments.models import Payment, PaymentEvent
 from payments.services.payments import payment_assign
 from tests.conftest import client_for, needs_postgres

@@ -21,7 +21,7 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-from config.database import database_unavailable, log_unavailable, unavailable_body, unavailable_headers
+from common.database import database_unavailable, log_unavailable, unavailable_body, unavailable_headers
 
 
 class Pagination(PageNumberPagination):
