@@ -34,6 +34,7 @@ from django.utils import timezone
 from rest_framework import status
 
 from common.api import ApiError
+from common.tasks import enqueue_on_commit
 from market.models import Market
 from market.selectors import markets_managed_by
 from payments import confirmation, ussd
@@ -241,8 +242,6 @@ def code_entry_payment_settle(*, payment_id: int, result: RailResult, notify_fai
     fails (the customer is told by SMS if they were told "pending" before).
     Pending: nothing changes and a status check is scheduled.
     """
-    from payments.tasks.code_entry import check_rail_payment, enqueue_on_commit, reconcile_offline_confirmations
-
     with transaction.atomic():
         # of=("self",): PostgreSQL refuses FOR UPDATE across the nullable vendor join.
         payment = Payment.objects.select_for_update(of=("self",)).select_related("vendor__market").get(pk=payment_id)
@@ -260,7 +259,7 @@ def code_entry_payment_settle(*, payment_id: int, result: RailResult, notify_fai
                 )
                 code, expires_at = _confirmation_code_issue(payment=payment, now=now)
                 _queue_success_sms(payment=payment, code=code, expires_at=expires_at)
-                enqueue_on_commit(reconcile_offline_confirmations, payment.vendor_id)
+                enqueue_on_commit("payments.tasks.code_entry.reconcile_offline_confirmations", payment.vendor_id)
             elif result.status == "declined":
                 payment.transition(
                     Payment.Status.FAILED,
@@ -270,7 +269,11 @@ def code_entry_payment_settle(*, payment_id: int, result: RailResult, notify_fai
                 if notify_failure:
                     _queue_failure_sms(payment=payment)
             else:
-                enqueue_on_commit(check_rail_payment, payment.pk, countdown=RAIL_POLL_AFTER.total_seconds())
+                enqueue_on_commit(
+                    "payments.tasks.code_entry.check_rail_payment",
+                    payment.pk,
+                    countdown=RAIL_POLL_AFTER.total_seconds(),
+                )
         except TransitionError:
             payment.refresh_from_db()
     return payment
