@@ -29,8 +29,8 @@ from django.template.response import TemplateResponse
 from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from rest_framework.exceptions import APIException
 
+from common.errors import DomainError
 from market.admin import has_any_role
 from market.selectors import markets_managed_by
 from payments import payment_selectors
@@ -300,8 +300,8 @@ class PaymentAdmin(ReadOnlyAdmin):
             try:
                 service(actor=request.user, payment=payment, **kwargs)
                 done += 1
-            except (APIException, PermissionDenied) as exc:
-                detail = getattr(exc, "detail", None) or (exc.args[0] if exc.args else exc)
+            except (DomainError, PermissionDenied) as exc:
+                detail = exc.args[0] if exc.args else exc
                 failures.append(f"#{payment.pk}: {detail}")
         return done, failures
 

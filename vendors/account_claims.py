@@ -32,9 +32,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
-from rest_framework import status as http
 
-from common.api import ApiError
+from common.errors import Conflict, DomainError, Forbidden, Invalid, TooManyAttempts
 from market.models import Bank, Market
 from market.selectors import markets_managed_by, markets_onboardable_by
 from payments.vietqr import fold_ascii
@@ -82,11 +81,10 @@ def account_claim_list(*, user: User | AnonymousUser) -> QuerySet[SharedAccountC
     )
 
 
-def _not_needed() -> ApiError:
-    return ApiError(
+def _not_needed() -> DomainError:
+    return Conflict(
         "claim_not_needed",
         _("No stall of another market holds this account (or you manage those that do): register the stall directly."),
-        status_code=http.HTTP_409_CONFLICT,
         field="account_number",
     )
 
@@ -109,7 +107,7 @@ def account_claim_request(
     if not markets_onboardable_by(user=actor).filter(pk=market.pk).exists():
         raise PermissionDenied("you may not onboard vendors in this market")
     if method not in SharedAccountClaim.Method.values:
-        raise ApiError("invalid_method", _("Unknown confirmation method."), field="method")
+        raise Invalid("invalid_method", _("Unknown confirmation method."), field="method")
     account_number = clean_account_number(account_number)
     holders = Vendor.objects.filter(bank_id=bank.bin, account_number=account_number).exclude(market_id=market.pk)
     # The first registration of the account is the one that speaks for the trader.
@@ -131,10 +129,9 @@ def account_claim_request(
                 requested_at__gte=now - SMS_WINDOW,
             ).count()
             if recent >= MAX_SMS_PER_ACCOUNT:
-                raise ApiError(
+                raise TooManyAttempts(
                     "too_many_codes",
                     _("Too many codes were sent for this account; try again in an hour or ask the board."),
-                    status_code=http.HTTP_429_TOO_MANY_REQUESTS,
                 )
         code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
         claim = SharedAccountClaim(
@@ -162,11 +159,10 @@ def _expire_if_due(claim: SharedAccountClaim, now: dt.datetime) -> None:
         claim.save(update_fields=["status", "code_hash"])
 
 
-def _not_pending(claim: SharedAccountClaim) -> ApiError:
-    return ApiError(
+def _not_pending(claim: SharedAccountClaim) -> DomainError:
+    return Conflict(
         "claim_not_pending",
         _("This claim is %(status)s; request a new one.") % {"status": claim.get_status_display()},
-        status_code=http.HTTP_409_CONFLICT,
     )
 
 
@@ -181,7 +177,7 @@ def account_claim_confirm(*, actor: User, claim: SharedAccountClaim, code: str) 
         locked = SharedAccountClaim.objects.select_for_update().get(pk=claim.pk)
         _expire_if_due(locked, now)
         if locked.method != SharedAccountClaim.Method.SMS_CODE:
-            raise ApiError("not_an_sms_claim", _("This claim waits for the board; it has no code."))
+            raise Invalid("not_an_sms_claim", _("This claim waits for the board; it has no code."))
         if locked.status != Status.PENDING:
             wrong = None
         elif _code_matches(code.strip(), locked.code_hash):
@@ -198,7 +194,7 @@ def account_claim_confirm(*, actor: User, claim: SharedAccountClaim, code: str) 
     # Outside the block: the count and the expiry stay written.
     if wrong is None or wrong <= 0:
         raise _not_pending(locked)
-    raise ApiError(
+    raise Invalid(
         "wrong_code",
         _("Wrong code; %(left)d tries left.") % {"left": wrong},
         field="code",
@@ -213,19 +209,16 @@ def account_claim_decide(
     if not markets_managed_by(user=actor).filter(pk=claim.holder.market_id).exists():
         raise PermissionDenied("only the board holding the account may decide")
     if claim.requested_by_id == actor.pk:
-        raise ApiError(
+        raise Forbidden(
             "own_claim",
             _("Whoever asked for a claim cannot decide it; another board member or the province does."),
-            status_code=http.HTTP_403_FORBIDDEN,
         )
     now = timezone.now()
     with transaction.atomic():
         locked = SharedAccountClaim.objects.select_for_update().get(pk=claim.pk)
         _expire_if_due(locked, now)
         if locked.method != SharedAccountClaim.Method.BOARD:
-            raise ApiError(
-                "not_a_board_claim", _("This claim is confirmed by the trader's SMS code, not by the board.")
-            )
+            raise Invalid("not_a_board_claim", _("This claim is confirmed by the trader's SMS code, not by the board."))
         if locked.status == Status.PENDING:
             locked.status = Status.APPROVED if approve else Status.REJECTED
             locked.decided_by, locked.decided_at, locked.reason = actor, now, " ".join(reason.split())[:500]

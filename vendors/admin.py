@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
-from common.api import ApiError
+from common.errors import DomainError
 from market.admin import ScopedAdmin
 from market.selectors import markets_managed_by, markets_onboardable_by
 from vendors import services
@@ -81,8 +81,8 @@ class VendorAdminForm(forms.ModelForm):  # type: ignore[type-arg]
             services.account_claim_check(
                 actor=self.actor, market=market, bank=bank, account_number=number, exclude_vendor_id=instance.pk
             )
-        except ApiError as exc:
-            raise ValidationError({"account_number": str(exc.detail)}) from None
+        except DomainError as exc:
+            raise ValidationError({"account_number": exc.message}) from None
 
 
 class PayoutAccountChangeInline(admin.TabularInline):  # type: ignore[type-arg]

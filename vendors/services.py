@@ -17,9 +17,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
-from rest_framework import status as http
 
-from common.api import ApiError
+from common.errors import Conflict, DomainError
 from market.models import Bank, Market
 from market.selectors import markets_managed_by, markets_onboardable_by
 from payments.vietqr import fold_ascii
@@ -128,9 +127,9 @@ def _lock_account(*, bank: Bank, account_number: str) -> None:
             )
 
 
-def account_registered_elsewhere() -> ApiError:
+def account_registered_elsewhere() -> DomainError:
     # Nothing about the other registration: not its name, id, market, merchant code or phone.
-    return ApiError(
+    return Conflict(
         "account_registered_elsewhere",
         _(
             "This bank account is already registered to a stall in another market. A trader may use one "
@@ -138,7 +137,6 @@ def account_registered_elsewhere() -> ApiError:
             "the trader's phone on record, or the approval of the board holding the account "
             "(POST /api/v1/vendors/account-claims/), then register the stall with account_claim."
         ),
-        status_code=http.HTTP_409_CONFLICT,
         field="account_number",
     )
 
@@ -168,7 +166,7 @@ def account_claim_check(
       not used, decided less than ``CLAIM_USE_WINDOW`` ago → allowed, returns
       the claim, locked: the caller marks it used in the same transaction
       with :func:`account_claim_consume`;
-    - otherwise raises ``ApiError`` 409 ``account_registered_elsewhere`` (or
+    - otherwise raises ``DomainError`` 409 ``account_registered_elsewhere`` (or
       ``account_claim_invalid`` for a claim that does not cover this), which
       tells nothing about the other registration.
 
@@ -201,13 +199,12 @@ def account_claim_check(
         and timezone.now() < found.decided_at + CLAIM_USE_WINDOW
     )
     if not usable:
-        raise ApiError(
+        raise Conflict(
             "account_claim_invalid",
             _(
                 "This confirmation does not cover this account and market, was already used or has expired; "
                 "request a new one."
             ),
-            status_code=http.HTTP_409_CONFLICT,
             field="account_claim",
         )
     return found

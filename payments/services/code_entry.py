@@ -31,9 +31,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
-from rest_framework import status
 
-from common.api import ApiError
+from common.errors import Conflict, Forbidden
 from common.tasks import enqueue_on_commit
 from market.models import Market
 from market.selectors import markets_managed_by
@@ -514,10 +513,9 @@ class OfflineKey:
 def offline_key_grant(*, vendor: Vendor, device_id: str) -> OfflineKey:
     """The vendor's key, once per device: a second request for the device is refused."""
     if vendor.status != Vendor.Status.ACTIVE:
-        raise ApiError(
+        raise Forbidden(
             "vendor_not_active",
             "Only an active vendor can receive an offline key.",
-            status_code=status.HTTP_403_FORBIDDEN,
         )
     try:
         with transaction.atomic():
@@ -526,10 +524,9 @@ def offline_key_grant(*, vendor: Vendor, device_id: str) -> OfflineKey:
             grant.save()
             counter, secret = Vendor.objects.filter(pk=vendor.pk).values_list("code_counter", "code_secret").get()
     except IntegrityError:
-        raise ApiError(
+        raise Conflict(
             "key_already_issued",
             "The offline key was already issued to this device; it is shown once per device.",
-            status_code=status.HTTP_409_CONFLICT,
         ) from None
     return OfflineKey(key_hex=secret, counter=counter, device_id=device_id)
 
@@ -542,10 +539,9 @@ def vendor_rotate_code_secret(*, actor: User, vendor: Vendor) -> int:
     """
     is_self = vendor.user_id is not None and vendor.user_id == actor.pk
     if not is_self and not markets_managed_by(user=actor).filter(pk=vendor.market_id).exists():
-        raise ApiError(
+        raise Forbidden(
             "permission_denied",
             "Only the vendor, their market board or the province may rotate the key.",
-            status_code=status.HTTP_403_FORBIDDEN,
         )
     with transaction.atomic():
         locked = _lock_vendor(vendor.pk)
