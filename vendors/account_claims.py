@@ -34,6 +34,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from common.errors import Conflict, DomainError, Forbidden, Invalid, TooManyAttempts
+from market import roles
 from market.models import Bank, Market
 from market.selectors import markets_managed_by, markets_onboardable_by
 from payments.vietqr import fold_ascii
@@ -72,7 +73,7 @@ def account_claim_list(*, user: User | AnonymousUser) -> QuerySet[SharedAccountC
     qs = SharedAccountClaim.objects.select_related("market", "bank", "holder", "requested_by", "decided_by")
     if not getattr(user, "is_authenticated", False):
         return qs.none()
-    if getattr(user, "is_superuser", False):
+    if roles.is_superuser(user):
         return qs
     return qs.filter(
         Q(requested_by_id=user.pk)
@@ -104,7 +105,7 @@ def account_claim_request(
     """Ask to put an account that a stall of another market holds on a new
     stall in ``market`` (onboarding rights there needed). ``sms_code`` sends
     the code to the existing registration's phone in the same transaction."""
-    if not markets_onboardable_by(user=actor).filter(pk=market.pk).exists():
+    if not roles.onboards_in_market(actor, market.pk):
         raise PermissionDenied("you may not onboard vendors in this market")
     if method not in SharedAccountClaim.Method.values:
         raise Invalid("invalid_method", _("Unknown confirmation method."), field="method")
@@ -170,7 +171,7 @@ def account_claim_confirm(*, actor: User, claim: SharedAccountClaim, code: str) 
     """The volunteer types the code the trader received. Right: the claim is
     confirmed (and the code spent); wrong: counted, and the
     ``MAX_WRONG_CODES``-th wrong code rejects the claim."""
-    if not markets_onboardable_by(user=actor).filter(pk=claim.market_id).exists():
+    if not roles.onboards_in_market(actor, claim.market_id):
         raise PermissionDenied("you may not onboard vendors in this market")
     now = timezone.now()
     with transaction.atomic():
@@ -206,7 +207,7 @@ def account_claim_decide(
 ) -> SharedAccountClaim:
     """The board (or province officer) holding the existing registration
     approves or rejects a ``board`` claim; never the person who asked."""
-    if not markets_managed_by(user=actor).filter(pk=claim.holder.market_id).exists():
+    if not roles.manages_market(actor, claim.holder.market_id):
         raise PermissionDenied("only the board holding the account may decide")
     if claim.requested_by_id == actor.pk:
         raise Forbidden(

@@ -19,8 +19,9 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from common.errors import Conflict, DomainError
+from market import roles
 from market.models import Bank, Market
-from market.selectors import markets_managed_by, markets_onboardable_by
+from market.selectors import markets_managed_by
 from payments.vietqr import fold_ascii
 from vendors.identifiers import generate_merchant_code, normalize_vn_mobile
 from vendors.models import PayoutAccountChange, PayoutChangeStateError, SharedAccountClaim, Vendor, VendorStatusError
@@ -237,7 +238,7 @@ def vendor_create(
     """Register a trader's stall (pending until the board activates it). An
     account that a stall of another market holds needs ``account_claim``
     (see :func:`account_claim_check`)."""
-    if not markets_onboardable_by(user=actor).filter(pk=market.pk).exists():
+    if not roles.onboards_in_market(actor, market.pk):
         raise PermissionDenied("you may not onboard vendors in this market")
     phone = clean_phone(phone)
     account_number, account_name = clean_account(account_number=account_number, account_name=account_name)
@@ -301,8 +302,8 @@ def vendor_update(*, actor: User, vendor: Vendor, data: dict[str, Any]) -> Vendo
     The payout account (bank, account number, account name) is not edited
     here: it changes only through ``payout_change_request`` and a board
     decision, so a request that would change it is refused whole."""
-    is_self = vendor.user_id is not None and vendor.user_id == actor.pk
-    if not is_self and not markets_onboardable_by(user=actor).filter(pk=vendor.market_id).exists():
+    is_self = roles.is_vendor_user(actor, vendor)
+    if not is_self and not roles.onboards_in_market(actor, vendor.market_id):
         raise PermissionDenied("you may not change this vendor")
     if _payout_fields_changed(vendor=vendor, data=data):
         raise ValidationError(
@@ -350,7 +351,7 @@ def vendor_update(*, actor: User, vendor: Vendor, data: dict[str, Any]) -> Vendo
 
 def vendor_change_status(*, actor: User, vendor: Vendor, status: str) -> Vendor:
     """Activate (QR verified), suspend or re-activate. Board and province only."""
-    if not markets_managed_by(user=actor).filter(pk=vendor.market_id).exists():
+    if not roles.manages_market(actor, vendor.market_id):
         raise PermissionDenied("only the market board or the province may change a vendor's status")
     with transaction.atomic():
         locked = Vendor.objects.select_for_update().get(pk=vendor.pk)
@@ -421,15 +422,6 @@ def _ensure_account_usable(*, actor: User, vendor: Vendor, bank: Bank, account_n
         )
 
 
-def _is_board_for(*, user: User, vendor: Vendor) -> bool:
-    """The market's board, the province officer or a superuser (market.selectors decides)."""
-    return markets_managed_by(user=user).filter(pk=vendor.market_id).exists()
-
-
-def _is_vendor_self(*, user: User, vendor: Vendor) -> bool:
-    return vendor.user_id is not None and vendor.user_id == user.pk
-
-
 def _clean_reason(raw: str, *, field: str) -> str:
     reason = " ".join(raw.split())
     if not reason:
@@ -497,12 +489,12 @@ def payout_change_request(
     once and recorded as approved by them. Any other request, including one by
     a board member about their own stall, waits for a board decision.
     """
-    is_self = _is_vendor_self(user=actor, vendor=vendor)
-    if not is_self and not markets_onboardable_by(user=actor).filter(pk=vendor.market_id).exists():
+    is_self = roles.is_vendor_user(actor, vendor)
+    if not is_self and not roles.onboards_in_market(actor, vendor.market_id):
         raise PermissionDenied("you may not change this vendor")
     reason = _clean_reason(reason, field="reason")
     account_number, account_name = clean_account(account_number=account_number, account_name=account_name)
-    board_decides = not is_self and _is_board_for(user=actor, vendor=vendor)
+    board_decides = not is_self and roles.manages_market(actor, vendor.market_id)
     with transaction.atomic():
         locked = _lock_vendor(vendor.pk)
         if (locked.bank_id, locked.account_number, locked.account_name) == (bank.pk, account_number, account_name):
@@ -546,7 +538,7 @@ def payout_change_request(
 
 def _ensure_may_decide(*, actor: User, change: PayoutAccountChange) -> None:
     vendor = change.vendor
-    if not _is_board_for(user=actor, vendor=vendor):
+    if not roles.manages_market(actor, vendor.market_id):
         raise PayoutChangeDenied(
             _("Only the market board or the province decides a payout-account change."),
             code="payout_change_board_only",
@@ -556,7 +548,7 @@ def _ensure_may_decide(*, actor: User, change: PayoutAccountChange) -> None:
             _("You requested this change: another board member must decide it."),
             code="payout_change_own_request",
         )
-    if _is_vendor_self(user=actor, vendor=vendor):
+    if roles.is_vendor_user(actor, vendor):
         raise PayoutChangeDenied(
             _("A change to your own stall's account is decided by another board member."),
             code="payout_change_own_request",

@@ -34,8 +34,8 @@ from django.utils import timezone
 
 from common.errors import Conflict, Forbidden
 from common.tasks import enqueue_on_commit
+from market import roles
 from market.models import Market
-from market.selectors import markets_managed_by
 from payments import confirmation, ussd
 from payments.models import (
     Channel,
@@ -537,8 +537,8 @@ def vendor_rotate_code_secret(*, actor: User, vendor: Vendor) -> int:
     Codes issued before the rotation no longer verify; the payments themselves
     stand. Returns how many device grants were revoked.
     """
-    is_self = vendor.user_id is not None and vendor.user_id == actor.pk
-    if not is_self and not markets_managed_by(user=actor).filter(pk=vendor.market_id).exists():
+    is_self = roles.is_vendor_user(actor, vendor)
+    if not is_self and not roles.manages_market(actor, vendor.market_id):
         raise Forbidden(
             "permission_denied",
             "Only the vendor, their market board or the province may rotate the key.",
