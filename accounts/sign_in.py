@@ -10,7 +10,7 @@ come call ``sign_in(request, username=..., password=...)`` instead of
   does not tell which names exist); at most ``LOGIN_MAX_FAILURES_PER_ACCOUNT``
   (5) failures, then every attempt is refused until the window ends, even
   with the right password;
-- per client address (``config.client_address``, through the trusted proxy
+- per client address (``common.client_address``, through the trusted proxy
   chain): at most ``LOGIN_MAX_FAILURES_PER_ADDRESS`` (20) failures over all
   names, then the same.
 
@@ -42,7 +42,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.cache import cache
 
-from config.client_address import client_address
+from common.client_address import client_address
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 
 from accounts.services import api_token_issue
 from accounts.sign_in import SignInUnavailable, TooManyAttempts, sign_in
-from config.api import ApiError
+from common.api import ApiError
 
 
 class _Refused(ApiError):

@@ -1,7 +1,7 @@
 """Django settings for Chợ 4.0.
 
 Everything that differs between a laptop and a province's server is read from
-the environment here, through the helpers in ``config.env`` that fail loudly.
+the environment here, through the helpers in ``common.env`` that fail loudly.
 
 With nothing configured the project runs embedded: SQLite in ``var/`` and
 Celery tasks executed in-process. Setting ``DATABASE_URL`` (PostgreSQL) and
@@ -18,7 +18,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from config.env import env_bool, env_int, env_list, env_str
+from common.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("CHO_VAR_DIR", str(BASE_DIR / "var")))
@@ -69,7 +69,7 @@ MIDDLEWARE = [
     "config.middleware.HealthzMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Database unreachable or hanging past its timeouts: 503 + Retry-After, not 500.
-    "config.database.DatabaseUnavailableMiddleware",
+    "common.database.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -168,7 +168,7 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "config.cache.DatabaseCache", "LOCATION": "cho40_cache"}}
+    CACHES = {"default": {"BACKEND": "common.cache.DatabaseCache", "LOCATION": "cho40_cache"}}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -181,10 +181,10 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "config.api.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "common.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "EXCEPTION_HANDLER": "common.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 

@@ -23,5 +23,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 
-handler404 = "config.api.handler404"
-handler500 = "config.api.handler500"
+handler404 = "common.api.handler404"
+handler500 = "common.api.handler500"

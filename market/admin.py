@@ -10,7 +10,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from market import selectors
+from market import roles, selectors
 from market.models import (
     Bank,
     BoardMember,
@@ -21,23 +21,11 @@ from market.models import (
     VolunteerAssignment,
     Ward,
 )
+from market.roles import has_any_role
 
 admin.site.site_header = _("Chợ 4.0 administration")
 admin.site.site_title = "Chợ 4.0"
 admin.site.index_title = _("Cashless markets")
-
-
-def has_any_role(user: Any) -> bool:
-    if not user.is_active or not user.is_staff:
-        return False
-    if user.is_superuser:
-        return True
-    return bool(
-        user.province_roles.exists()
-        or user.board_roles.exists()
-        or user.volunteer_roles.exists()
-        or hasattr(user, "vendor")
-    )
 
 
 class ReadOnlyReferenceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -97,19 +85,19 @@ class ScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return has_any_role(request.user)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.is_superuser)
+        return roles.is_superuser(request.user)
 
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         if not has_any_role(request.user):
             return False
-        if request.user.is_superuser:
+        if roles.is_superuser(request.user):
             return True
         if obj is None:
-            return selectors.markets_managed_by(user=request.user).exists()
-        return selectors.markets_managed_by(user=request.user).filter(pk=self.market_id_of(obj) or 0).exists()
+            return roles.manages_any_market(request.user)
+        return roles.manages_market(request.user, self.market_id_of(obj) or 0)
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return bool(request.user.is_superuser)
+        return roles.is_superuser(request.user)
 
     def market_id_of(self, obj: Model) -> int | None:
         return obj.market_id  # type: ignore[attr-defined,no-any-return]

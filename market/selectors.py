@@ -1,12 +1,7 @@
-"""Reads for markets and reference data, and the one place that decides
-which markets a user may see.
-
-Scope rules (a resource outside one's scope is reported as not found):
-- superuser: everything;
-- province officer: every market in their province(s);
-- market board member: their market(s);
-- volunteer: the markets they are assigned to;
-- vendor: the market of their own stall.
+"""Reads for markets and reference data, and the querysets of markets a user
+may see, manage or onboard in: built on the role predicates of
+``market.roles`` (where the rules are written). A resource outside one's
+scope is reported as not found.
 """
 
 from __future__ import annotations
@@ -15,30 +10,26 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet
 
+from market import roles
 from market.models import Market, Province, Ward
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
 
 
-def _is_anonymous(user: User | AnonymousUser) -> bool:
-    return not getattr(user, "is_authenticated", False)
-
-
 def market_scope_q(user: User | AnonymousUser, *, prefix: str = "") -> Q | None:
     """A filter on markets (optionally through ``prefix`` such as ``"market__"``)
     matching what ``user`` may see; ``None`` means "no restriction"."""
-    if _is_anonymous(user):
+    if roles.is_anonymous(user):
         return Q(pk__in=[])
-    if getattr(user, "is_superuser", False):
+    if roles.is_superuser(user):
         return None
-    uid = user.pk or 0
     field = f"{prefix}id" if prefix else "id"
     return (
-        Q(**{f"{prefix}province__officers__user_id": uid})
-        | Q(**{f"{field}__in": Market.objects.filter(board_members__user_id=uid).values("id")})
-        | Q(**{f"{field}__in": Market.objects.filter(volunteer_assignments__user_id=uid).values("id")})
-        | Q(**{f"{field}__in": Market.objects.filter(vendors__user_id=uid).values("id")})
+        roles.officer_q(user, prefix=prefix)
+        | Q(**{f"{field}__in": Market.objects.filter(roles.board_q(user)).values("id")})
+        | Q(**{f"{field}__in": Market.objects.filter(roles.volunteer_q(user)).values("id")})
+        | Q(**{f"{field}__in": Market.objects.filter(roles.vendor_q(user)).values("id")})
     )
 
 
@@ -53,31 +44,27 @@ def market_list(*, user: User | AnonymousUser) -> QuerySet[Market]:
 def markets_managed_by(*, user: User | AnonymousUser) -> QuerySet[Market]:
     """Markets whose data ``user`` may change: board members for their market,
     officers for their province, superusers for all."""
-    if _is_anonymous(user):
+    if roles.is_anonymous(user):
         return Market.objects.none()
-    if getattr(user, "is_superuser", False):
+    if roles.is_superuser(user):
         return Market.objects.all()
-    return Market.objects.filter(Q(province__officers__user_id=user.pk) | Q(board_members__user_id=user.pk)).distinct()
+    return Market.objects.filter(roles.manages_q(user)).distinct()
 
 
 def markets_onboardable_by(*, user: User | AnonymousUser) -> QuerySet[Market]:
     """Markets where ``user`` may register vendors: those they manage plus
     those they are assigned to as a volunteer."""
-    if _is_anonymous(user):
+    if roles.is_anonymous(user):
         return Market.objects.none()
-    if getattr(user, "is_superuser", False):
+    if roles.is_superuser(user):
         return Market.objects.all()
-    return Market.objects.filter(
-        Q(province__officers__user_id=user.pk)
-        | Q(board_members__user_id=user.pk)
-        | Q(volunteer_assignments__user_id=user.pk)
-    ).distinct()
+    return Market.objects.filter(roles.onboards_q(user)).distinct()
 
 
 def provinces_managed_by(*, user: User | AnonymousUser) -> QuerySet[Province]:
-    if _is_anonymous(user):
+    if roles.is_anonymous(user):
         return Province.objects.none()
-    if getattr(user, "is_superuser", False):
+    if roles.is_superuser(user):
         return Province.objects.all()
     return Province.objects.filter(officers__user_id=(user.pk or 0))
 

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
+from market import roles
 from market.models import LegacyProvince, Market, Ward
-from market.selectors import markets_managed_by, provinces_managed_by
+from market.selectors import provinces_managed_by
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -50,7 +51,7 @@ def market_create(
 
 @transaction.atomic
 def market_update(*, actor: User, market: Market, data: dict[str, Any]) -> Market:
-    if not markets_managed_by(user=actor).filter(pk=market.pk).exists():
+    if not roles.manages_market(actor, market.pk):
         raise PermissionDenied("only the market's board or province may change it")
     # Moving a market to another province would move it out of its officers' reach.
     if (

@@ -29,9 +29,10 @@ from django.template.response import TemplateResponse
 from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from rest_framework.exceptions import APIException
 
-from market.admin import has_any_role
+from common.errors import DomainError
+from market import roles
+from market.roles import has_any_role, sees_money
 from market.selectors import markets_managed_by
 from payments import payment_selectors
 from payments.models import (
@@ -155,14 +156,6 @@ def _managed_market_ids(request: HttpRequest) -> QuerySet[Any]:
     return markets_managed_by(user=request.user).values("pk")
 
 
-def sees_money(user: Any) -> bool:
-    """Staff whose role shows them payments: superusers, board members, officers
-    and vendors. Volunteers onboard traders but do not see money."""
-    if not has_any_role(user):
-        return False
-    return bool(user.is_superuser or markets_managed_by(user=user).exists() or hasattr(user, "vendor"))
-
-
 class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Every field read-only, no add, no delete; rows limited by ``scope`` for
     staff who are not superusers. Access follows the roles, like the rest of the
@@ -175,7 +168,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         qs = super().get_queryset(request)
-        if getattr(request.user, "is_superuser", False):
+        if roles.is_superuser(request.user):
             return qs
         return self.scope(request, qs)
 
@@ -284,7 +277,7 @@ class PaymentAdmin(ReadOnlyAdmin):
         # actions (for those who manage a market), whose service checks each payment.
         if obj is not None or not has_any_role(request.user):
             return False
-        return bool(request.user.is_superuser or markets_managed_by(user=request.user).exists())
+        return roles.manages_any_market(request.user)
 
     def _report(self, request: HttpRequest, done: int, failures: list[str], success: str) -> None:
         if done:
@@ -300,8 +293,8 @@ class PaymentAdmin(ReadOnlyAdmin):
             try:
                 service(actor=request.user, payment=payment, **kwargs)
                 done += 1
-            except (APIException, PermissionDenied) as exc:
-                detail = getattr(exc, "detail", None) or (exc.args[0] if exc.args else exc)
+            except (DomainError, PermissionDenied) as exc:
+                detail = exc.args[0] if exc.args else exc
                 failures.append(f"#{payment.pk}: {detail}")
         return done, failures
 
@@ -446,7 +439,7 @@ class OutboundSmsAdmin(ReadOnlyAdmin):
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # The SMS may carry a vendor's confirmation code: only a superuser reads it whole.
-        if getattr(request.user, "is_superuser", False):
+        if roles.is_superuser(request.user):
             return self.fields
         return ["masked_body" if getattr(f, "__name__", f) == "body" else f for f in self.fields or ()]
 

@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any
 import django_filters
 from django.db.models import Count, Q, QuerySet, Sum
 
-from config.filters import IdFilter
+from common.filters import IdFilter
+from market import roles
 from market.selectors import markets_managed_by
 from payments.models import Channel, OfflineConfirmation, Payment, Source
 from vendors.models import Vendor
@@ -40,16 +41,12 @@ if TYPE_CHECKING:
 UNMATCHED_OPEN_STATUSES = (Payment.Status.PENDING, Payment.Status.SUCCEEDED, Payment.Status.DISPUTED)
 
 
-def _is_anonymous(user: User | AnonymousUser) -> bool:
-    return not getattr(user, "is_authenticated", False)
-
-
 def payment_manage_q(user: User | AnonymousUser) -> Q | None:
     """Payments whose money ``user`` oversees and may act on (assign, refund,
     dispute): board members, officers, superusers. ``None`` means everything."""
-    if _is_anonymous(user):
+    if roles.is_anonymous(user):
         return Q(pk__in=[])
-    if getattr(user, "is_superuser", False):
+    if roles.is_superuser(user):
         return None
     # Literal id lists, not subqueries: ``market_id IN (SELECT …)`` inside an OR
     # becomes a hashed subplan and PostgreSQL scans the whole payments table;
@@ -73,7 +70,7 @@ def payment_manage_q(user: User | AnonymousUser) -> Q | None:
 def payment_scope_q(user: User | AnonymousUser) -> Q | None:
     """Payments ``user`` may see: those they manage plus, for a vendor, their own."""
     manage = payment_manage_q(user)
-    if manage is None or _is_anonymous(user):
+    if manage is None or roles.is_anonymous(user):
         return manage
     own = list(Vendor.objects.filter(user_id=user.pk or 0).values_list("pk", flat=True))
     return manage | Q(vendor_id__in=own) if own else manage
@@ -115,10 +112,10 @@ def unmatched_list(*, user: User | AnonymousUser) -> QuerySet[Payment]:
 def vendors_assignable_by(*, user: User | AnonymousUser) -> QuerySet[Vendor]:
     """Vendors a payment may be assigned to by ``user``: those of the markets
     they manage (a volunteer or a vendor may not move money between stalls)."""
-    if _is_anonymous(user):
+    if roles.is_anonymous(user):
         return Vendor.objects.none()
     qs = Vendor.objects.select_related("market")
-    if getattr(user, "is_superuser", False):
+    if roles.is_superuser(user):
         return qs
     return qs.filter(market_id__in=markets_managed_by(user=user).values("pk"))
 
@@ -216,10 +213,10 @@ def offline_confirmation_list(*, user: User | AnonymousUser) -> QuerySet[Offline
     """Offline confirmations in ``user``'s scope, newest first: a vendor's own,
     and those of the vendors of the markets the user manages (board, officer);
     superusers all. Volunteers see none, as with payments."""
-    if _is_anonymous(user):
+    if roles.is_anonymous(user):
         return OfflineConfirmation.objects.none()
     qs = OfflineConfirmation.objects.select_related("vendor").order_by("-received_at", "-id")
-    if getattr(user, "is_superuser", False):
+    if roles.is_superuser(user):
         return qs
     return qs.filter(Q(vendor__user=user) | Q(vendor__market_id__in=markets_managed_by(user=user).values("pk")))
 

@@ -22,6 +22,7 @@ from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from market import roles
 from market.models import Market
 from market.selectors import markets_managed_by, markets_onboardable_by
 from payments.models import CardBatch, PaymentRequest
@@ -47,16 +48,16 @@ def may_sell_for(*, user: User | AnonymousUser, vendor: Vendor) -> bool:
     superuser). Volunteers may not."""
     if not getattr(user, "is_authenticated", False):
         return False
-    if getattr(user, "is_superuser", False) or (vendor.user_id is not None and vendor.user_id == user.pk):
+    if roles.is_superuser(user) or roles.is_vendor_user(user, vendor):
         return True
-    return markets_managed_by(user=user).filter(pk=vendor.market_id).exists()
+    return roles.manages_market(user, vendor.market_id)
 
 
 def payment_request_scope_q(user: User | AnonymousUser) -> Q | None:
     """Payment requests ``user`` may see; ``None`` means all (superuser)."""
     if not getattr(user, "is_authenticated", False):
         return Q(pk__in=[])
-    if getattr(user, "is_superuser", False):
+    if roles.is_superuser(user):
         return None
     return Q(vendor__user_id=user.pk) | Q(market_id__in=markets_managed_by(user=user).values("pk"))
 

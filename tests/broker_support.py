@@ -15,8 +15,8 @@ from contextlib import contextmanager
 
 from kombu import pools
 
+from common import tasks as common_tasks
 from config.celery_app import app
-from payments.tasks import code_entry as code_entry_tasks
 
 DEAD_BROKER = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
@@ -43,10 +43,10 @@ def broker_at(url: str, *, eager: bool) -> Iterator[None]:
     saved = (app.conf.broker_url, app.conf.task_always_eager)
     _rebind(url)
     app.conf.task_always_eager = eager
-    code_entry_tasks._broker_down_until = 0.0
+    common_tasks._broker_down_until = 0.0
     try:
         yield
     finally:
         _rebind(saved[0])
         app.conf.task_always_eager = saved[1]
-        code_entry_tasks._broker_down_until = 0.0
+        common_tasks._broker_down_until = 0.0

@@ -32,9 +32,9 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
-from rest_framework import status as http
 
-from config.api import ApiError
+from common.errors import Conflict, DomainError, Forbidden, Invalid, TooManyAttempts
+from market import roles
 from market.models import Bank, Market
 from market.selectors import markets_managed_by, markets_onboardable_by
 from payments.vietqr import fold_ascii
@@ -73,7 +73,7 @@ def account_claim_list(*, user: User | AnonymousUser) -> QuerySet[SharedAccountC
     qs = SharedAccountClaim.objects.select_related("market", "bank", "holder", "requested_by", "decided_by")
     if not getattr(user, "is_authenticated", False):
         return qs.none()
-    if getattr(user, "is_superuser", False):
+    if roles.is_superuser(user):
         return qs
     return qs.filter(
         Q(requested_by_id=user.pk)
@@ -82,11 +82,10 @@ def account_claim_list(*, user: User | AnonymousUser) -> QuerySet[SharedAccountC
     )
 
 
-def _not_needed() -> ApiError:
-    return ApiError(
+def _not_needed() -> DomainError:
+    return Conflict(
         "claim_not_needed",
         _("No stall of another market holds this account (or you manage those that do): register the stall directly."),
-        status_code=http.HTTP_409_CONFLICT,
         field="account_number",
     )
 
@@ -106,10 +105,10 @@ def account_claim_request(
     """Ask to put an account that a stall of another market holds on a new
     stall in ``market`` (onboarding rights there needed). ``sms_code`` sends
     the code to the existing registration's phone in the same transaction."""
-    if not markets_onboardable_by(user=actor).filter(pk=market.pk).exists():
+    if not roles.onboards_in_market(actor, market.pk):
         raise PermissionDenied("you may not onboard vendors in this market")
     if method not in SharedAccountClaim.Method.values:
-        raise ApiError("invalid_method", _("Unknown confirmation method."), field="method")
+        raise Invalid("invalid_method", _("Unknown confirmation method."), field="method")
     account_number = clean_account_number(account_number)
     holders = Vendor.objects.filter(bank_id=bank.bin, account_number=account_number).exclude(market_id=market.pk)
     # The first registration of the account is the one that speaks for the trader.
@@ -131,10 +130,9 @@ def account_claim_request(
                 requested_at__gte=now - SMS_WINDOW,
             ).count()
             if recent >= MAX_SMS_PER_ACCOUNT:
-                raise ApiError(
+                raise TooManyAttempts(
                     "too_many_codes",
                     _("Too many codes were sent for this account; try again in an hour or ask the board."),
-                    status_code=http.HTTP_429_TOO_MANY_REQUESTS,
                 )
         code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
         claim = SharedAccountClaim(
@@ -162,11 +160,10 @@ def _expire_if_due(claim: SharedAccountClaim, now: dt.datetime) -> None:
         claim.save(update_fields=["status", "code_hash"])
 
 
-def _not_pending(claim: SharedAccountClaim) -> ApiError:
-    return ApiError(
+def _not_pending(claim: SharedAccountClaim) -> DomainError:
+    return Conflict(
         "claim_not_pending",
         _("This claim is %(status)s; request a new one.") % {"status": claim.get_status_display()},
-        status_code=http.HTTP_409_CONFLICT,
     )
 
 
@@ -174,14 +171,14 @@ def account_claim_confirm(*, actor: User, claim: SharedAccountClaim, code: str) 
     """The volunteer types the code the trader received. Right: the claim is
     confirmed (and the code spent); wrong: counted, and the
     ``MAX_WRONG_CODES``-th wrong code rejects the claim."""
-    if not markets_onboardable_by(user=actor).filter(pk=claim.market_id).exists():
+    if not roles.onboards_in_market(actor, claim.market_id):
         raise PermissionDenied("you may not onboard vendors in this market")
     now = timezone.now()
     with transaction.atomic():
         locked = SharedAccountClaim.objects.select_for_update().get(pk=claim.pk)
         _expire_if_due(locked, now)
         if locked.method != SharedAccountClaim.Method.SMS_CODE:
-            raise ApiError("not_an_sms_claim", _("This claim waits for the board; it has no code."))
+            raise Invalid("not_an_sms_claim", _("This claim waits for the board; it has no code."))
         if locked.status != Status.PENDING:
             wrong = None
         elif _code_matches(code.strip(), locked.code_hash):
@@ -198,7 +195,7 @@ def account_claim_confirm(*, actor: User, claim: SharedAccountClaim, code: str) 
     # Outside the block: the count and the expiry stay written.
     if wrong is None or wrong <= 0:
         raise _not_pending(locked)
-    raise ApiError(
+    raise Invalid(
         "wrong_code",
         _("Wrong code; %(left)d tries left.") % {"left": wrong},
         field="code",
@@ -210,22 +207,19 @@ def account_claim_decide(
 ) -> SharedAccountClaim:
     """The board (or province officer) holding the existing registration
     approves or rejects a ``board`` claim; never the person who asked."""
-    if not markets_managed_by(user=actor).filter(pk=claim.holder.market_id).exists():
+    if not roles.manages_market(actor, claim.holder.market_id):
         raise PermissionDenied("only the board holding the account may decide")
     if claim.requested_by_id == actor.pk:
-        raise ApiError(
+        raise Forbidden(
             "own_claim",
             _("Whoever asked for a claim cannot decide it; another board member or the province does."),
-            status_code=http.HTTP_403_FORBIDDEN,
         )
     now = timezone.now()
     with transaction.atomic():
         locked = SharedAccountClaim.objects.select_for_update().get(pk=claim.pk)
         _expire_if_due(locked, now)
         if locked.method != SharedAccountClaim.Method.BOARD:
-            raise ApiError(
-                "not_a_board_claim", _("This claim is confirmed by the trader's SMS code, not by the board.")
-            )
+            raise Invalid("not_a_board_claim", _("This claim is confirmed by the trader's SMS code, not by the board."))
         if locked.status == Status.PENDING:
             locked.status = Status.APPROVED if approve else Status.REJECTED
             locked.decided_by, locked.decided_at, locked.reason = actor, now, " ".join(reason.split())[:500]

@@ -8,9 +8,10 @@ from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
-from config.api import ApiError
+from common.errors import DomainError
+from market import roles
 from market.admin import ScopedAdmin
-from market.selectors import markets_managed_by, markets_onboardable_by
+from market.selectors import markets_onboardable_by
 from vendors import services
 from vendors.account_claims import account_claim_list
 from vendors.identifiers import generate_merchant_code
@@ -81,8 +82,8 @@ class VendorAdminForm(forms.ModelForm):  # type: ignore[type-arg]
             services.account_claim_check(
                 actor=self.actor, market=market, bank=bank, account_number=number, exclude_vendor_id=instance.pk
             )
-        except ApiError as exc:
-            raise ValidationError({"account_number": str(exc.detail)}) from None
+        except DomainError as exc:
+            raise ValidationError({"account_number": exc.message}) from None
 
 
 class PayoutAccountChangeInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -155,10 +156,11 @@ class VendorAdmin(ScopedAdmin):
         user: Any = request.user
         if not super().has_module_permission(request):
             return False
-        if user.is_superuser:
+        if roles.is_superuser(user):
             return True
-        markets = markets_onboardable_by(user=user)
-        return markets.exists() if obj is None else markets.filter(pk=obj.market_id).exists()  # type: ignore[attr-defined]
+        if obj is None:
+            return markets_onboardable_by(user=user).exists()
+        return roles.onboards_in_market(user, obj.market_id)  # type: ignore[attr-defined]
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         form: Any = super().get_form(request, obj, change=change, **kwargs)
@@ -185,7 +187,7 @@ class VendorAdmin(ScopedAdmin):
             # (requested, then approved by the board), never by editing the form.
             readonly.extend(services.PAYOUT_FIELDS)
         # As in the API, only the board and the province activate or suspend a vendor.
-        if obj is not None and not markets_managed_by(user=user).filter(pk=obj.market_id).exists():  # type: ignore[attr-defined]
+        if obj is not None and not roles.manages_market(user, obj.market_id):  # type: ignore[attr-defined]
             readonly.append("status")
         return readonly
 
@@ -204,7 +206,7 @@ class VendorAdmin(ScopedAdmin):
         obj.save(update_fields=[name for name in form.fields if name not in services.PAYOUT_FIELDS] + ["updated_at"])
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        if db_field.name == "market" and not request.user.is_superuser:
+        if db_field.name == "market" and not roles.is_superuser(request.user):
             kwargs["queryset"] = markets_onboardable_by(user=request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 

@@ -16,8 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import ApiError
-from config.filters import MAX_ID, IdFilter
+from common.api import ApiError
+from common.filters import MAX_ID, IdFilter
 from market.models import Bank, Market
 from market.selectors import market_list
 from vendors import selectors, services

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet
 
+from market import roles
 from market.selectors import market_scope_q
 from vendors.models import PayoutAccountChange, Vendor
 
@@ -19,13 +20,9 @@ def vendor_scope_q(user: User | AnonymousUser, *, prefix: str = "") -> Q | None:
     restriction (superuser)."""
     if not getattr(user, "is_authenticated", False):
         return Q(pk__in=[])
-    if getattr(user, "is_superuser", False):
+    if roles.is_superuser(user):
         return None
-    staff = (
-        Q(**{f"{prefix}market__province__officers__user_id": user.pk})
-        | Q(**{f"{prefix}market__board_members__user_id": user.pk})
-        | Q(**{f"{prefix}market__volunteer_assignments__user_id": user.pk})
-    )
+    staff = roles.onboards_q(user, prefix=f"{prefix}market__")
     return staff | Q(**{f"{prefix}user_id": (user.pk or 0)})
 
 

@@ -17,11 +17,11 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
-from rest_framework import status as http
 
-from config.api import ApiError
+from common.errors import Conflict, DomainError
+from market import roles
 from market.models import Bank, Market
-from market.selectors import markets_managed_by, markets_onboardable_by
+from market.selectors import markets_managed_by
 from payments.vietqr import fold_ascii
 from vendors.identifiers import generate_merchant_code, normalize_vn_mobile
 from vendors.models import PayoutAccountChange, PayoutChangeStateError, SharedAccountClaim, Vendor, VendorStatusError
@@ -128,9 +128,9 @@ def _lock_account(*, bank: Bank, account_number: str) -> None:
             )
 
 
-def account_registered_elsewhere() -> ApiError:
+def account_registered_elsewhere() -> DomainError:
     # Nothing about the other registration: not its name, id, market, merchant code or phone.
-    return ApiError(
+    return Conflict(
         "account_registered_elsewhere",
         _(
             "This bank account is already registered to a stall in another market. A trader may use one "
@@ -138,7 +138,6 @@ def account_registered_elsewhere() -> ApiError:
             "the trader's phone on record, or the approval of the board holding the account "
             "(POST /api/v1/vendors/account-claims/), then register the stall with account_claim."
         ),
-        status_code=http.HTTP_409_CONFLICT,
         field="account_number",
     )
 
@@ -168,7 +167,7 @@ def account_claim_check(
       not used, decided less than ``CLAIM_USE_WINDOW`` ago → allowed, returns
       the claim, locked: the caller marks it used in the same transaction
       with :func:`account_claim_consume`;
-    - otherwise raises ``ApiError`` 409 ``account_registered_elsewhere`` (or
+    - otherwise raises ``DomainError`` 409 ``account_registered_elsewhere`` (or
       ``account_claim_invalid`` for a claim that does not cover this), which
       tells nothing about the other registration.
 
@@ -201,13 +200,12 @@ def account_claim_check(
         and timezone.now() < found.decided_at + CLAIM_USE_WINDOW
     )
     if not usable:
-        raise ApiError(
+        raise Conflict(
             "account_claim_invalid",
             _(
                 "This confirmation does not cover this account and market, was already used or has expired; "
                 "request a new one."
             ),
-            status_code=http.HTTP_409_CONFLICT,
             field="account_claim",
         )
     return found
@@ -240,7 +238,7 @@ def vendor_create(
     """Register a trader's stall (pending until the board activates it). An
     account that a stall of another market holds needs ``account_claim``
     (see :func:`account_claim_check`)."""
-    if not markets_onboardable_by(user=actor).filter(pk=market.pk).exists():
+    if not roles.onboards_in_market(actor, market.pk):
         raise PermissionDenied("you may not onboard vendors in this market")
     phone = clean_phone(phone)
     account_number, account_name = clean_account(account_number=account_number, account_name=account_name)
@@ -304,8 +302,8 @@ def vendor_update(*, actor: User, vendor: Vendor, data: dict[str, Any]) -> Vendo
     The payout account (bank, account number, account name) is not edited
     here: it changes only through ``payout_change_request`` and a board
     decision, so a request that would change it is refused whole."""
-    is_self = vendor.user_id is not None and vendor.user_id == actor.pk
-    if not is_self and not markets_onboardable_by(user=actor).filter(pk=vendor.market_id).exists():
+    is_self = roles.is_vendor_user(actor, vendor)
+    if not is_self and not roles.onboards_in_market(actor, vendor.market_id):
         raise PermissionDenied("you may not change this vendor")
     if _payout_fields_changed(vendor=vendor, data=data):
         raise ValidationError(
@@ -353,7 +351,7 @@ def vendor_update(*, actor: User, vendor: Vendor, data: dict[str, Any]) -> Vendo
 
 def vendor_change_status(*, actor: User, vendor: Vendor, status: str) -> Vendor:
     """Activate (QR verified), suspend or re-activate. Board and province only."""
-    if not markets_managed_by(user=actor).filter(pk=vendor.market_id).exists():
+    if not roles.manages_market(actor, vendor.market_id):
         raise PermissionDenied("only the market board or the province may change a vendor's status")
     with transaction.atomic():
         locked = Vendor.objects.select_for_update().get(pk=vendor.pk)
@@ -424,15 +422,6 @@ def _ensure_account_usable(*, actor: User, vendor: Vendor, bank: Bank, account_n
         )
 
 
-def _is_board_for(*, user: User, vendor: Vendor) -> bool:
-    """The market's board, the province officer or a superuser (market.selectors decides)."""
-    return markets_managed_by(user=user).filter(pk=vendor.market_id).exists()
-
-
-def _is_vendor_self(*, user: User, vendor: Vendor) -> bool:
-    return vendor.user_id is not None and vendor.user_id == user.pk
-
-
 def _clean_reason(raw: str, *, field: str) -> str:
     reason = " ".join(raw.split())
     if not reason:
@@ -500,12 +489,12 @@ def payout_change_request(
     once and recorded as approved by them. Any other request, including one by
     a board member about their own stall, waits for a board decision.
     """
-    is_self = _is_vendor_self(user=actor, vendor=vendor)
-    if not is_self and not markets_onboardable_by(user=actor).filter(pk=vendor.market_id).exists():
+    is_self = roles.is_vendor_user(actor, vendor)
+    if not is_self and not roles.onboards_in_market(actor, vendor.market_id):
         raise PermissionDenied("you may not change this vendor")
     reason = _clean_reason(reason, field="reason")
     account_number, account_name = clean_account(account_number=account_number, account_name=account_name)
-    board_decides = not is_self and _is_board_for(user=actor, vendor=vendor)
+    board_decides = not is_self and roles.manages_market(actor, vendor.market_id)
     with transaction.atomic():
         locked = _lock_vendor(vendor.pk)
         if (locked.bank_id, locked.account_number, locked.account_name) == (bank.pk, account_number, account_name):
@@ -549,7 +538,7 @@ def payout_change_request(
 
 def _ensure_may_decide(*, actor: User, change: PayoutAccountChange) -> None:
     vendor = change.vendor
-    if not _is_board_for(user=actor, vendor=vendor):
+    if not roles.manages_market(actor, vendor.market_id):
         raise PayoutChangeDenied(
             _("Only the market board or the province decides a payout-account change."),
             code="payout_change_board_only",
@@ -559,7 +548,7 @@ def _ensure_may_decide(*, actor: User, change: PayoutAccountChange) -> None:
             _("You requested this change: another board member must decide it."),
             code="payout_change_own_request",
         )
-    if _is_vendor_self(user=actor, vendor=vendor):
+    if roles.is_vendor_user(actor, vendor):
         raise PayoutChangeDenied(
             _("A change to your own stall's account is decided by another board member."),
             code="payout_change_own_request",

@@ -24,8 +24,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import ApiError
-from config.client_address import client_address
+from common.api import ApiError
+from common.client_address import client_address
+from common.errors import TooManyAttempts
 from payments import confirmation, payment_selectors
 from payments.models import ConfirmationAttempt, OfflineConfirmation, Payment
 from payments.services import code_entry as services
@@ -107,16 +108,6 @@ class PaymentBrief(serializers.ModelSerializer[Payment]):
         fields = ["id", "amount", "status", "occurred_at", "payer_masked", "provider_reference", "vendor_confirmed_at"]
 
 
-class _TooManyAttempts(ApiError):
-    def __init__(self, wait: int) -> None:
-        super().__init__(
-            "too_many_attempts",
-            f"Too many wrong codes; try again in {wait} seconds.",
-            status_code=status.HTTP_429_TOO_MANY_REQUESTS,
-        )
-        self.wait = wait  # DRF's exception handler turns this into Retry-After
-
-
 class ConfirmApi(APIView):
     """The vendor checks the code a customer shows: at most 5 wrong codes per 15 minutes."""
 
@@ -148,7 +139,11 @@ class ConfirmApi(APIView):
         )
         Outcome = ConfirmationAttempt.Outcome
         if result.outcome == Outcome.THROTTLED:
-            raise _TooManyAttempts(result.retry_after)
+            raise TooManyAttempts(
+                "too_many_attempts",
+                f"Too many wrong codes; try again in {result.retry_after} seconds.",
+                retry_after=result.retry_after,
+            )
         if result.outcome == Outcome.WRONG:
             raise ApiError("invalid_code", "This code does not match any payment to you.", field="code")
         if result.outcome == Outcome.USED:

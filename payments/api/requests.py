@@ -21,8 +21,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import ApiError
-from config.filters import parse_id
+from common.api import ApiError
+from common.filters import parse_id
 from payments import selectors
 from payments.api.vietqr import SIZE_PARAMETER, AmountField, BinaryApi, image_response, qr_size
 from payments.models import PaymentRequest

@@ -26,7 +26,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import ApiError
+from common.api import ApiError
 from market.models import Bank, Market
 from market.selectors import market_list
 from payments import cards, qr_images, selectors, vietqr

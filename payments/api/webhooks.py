@@ -6,7 +6,7 @@ authentication: the provider's signature is the authentication, checked in
 format (so that it stops retrying, duplicates included); a refusal in the
 project's error format with 400 (malformed), 401 (unsigned), 403 (bad or stale
 signature) or 503 (the provider's key is not configured; or, with
-``Retry-After``, the database is unavailable: ``config.api``'s exception handler).
+``Retry-After``, the database is unavailable: ``common.api``'s exception handler).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from config.api import ApiError
-from config.client_address import client_address
+from common.api import ApiError
+from common.client_address import client_address
 from payments.services import ingest, webhook_limits
 from payments.webhooks import casso, payos, sepay
 from payments.webhooks.base import WebhookError

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from common.tasks import enqueue_on_commit
 from market.models import Market
 from payments.cards import cards_for, render_cards_pdf
 from payments.models import CardBatch, TransitionError
@@ -41,8 +42,6 @@ def card_batch_request(*, actor: User, market: Market) -> tuple[CardBatch, bool]
     (``created`` False) or a new one, enqueued once committed. Batches whose
     worker went silent are marked failed first. The caller has checked that
     ``actor`` may print the market's cards."""
-    from payments.tasks.requests import render_market_cards  # tasks import services, not the reverse
-
     existing = card_batch_reusable(market=market)
     if existing is not None:
         return existing, False
@@ -52,9 +51,9 @@ def card_batch_request(*, actor: User, market: Market) -> tuple[CardBatch, bool]
         batch = CardBatch(market=market, requested_by=actor, total=card_vendors(market=market).count())
         batch.full_clean()
         batch.save()
-        # robust: with the broker down the batch stays pending, goes stale and
-        # the next request starts another; this request must not fail.
-        transaction.on_commit(lambda: render_market_cards.delay(batch.pk), robust=True)
+        # With the broker down the batch stays pending, goes stale and the
+        # next request starts another; this request must not fail.
+        enqueue_on_commit("payments.render_market_cards", batch.pk)
     return batch, True
 
 

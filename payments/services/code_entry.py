@@ -31,11 +31,11 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
-from rest_framework import status
 
-from config.api import ApiError
+from common.errors import Conflict, Forbidden
+from common.tasks import enqueue_on_commit
+from market import roles
 from market.models import Market
-from market.selectors import markets_managed_by
 from payments import confirmation, ussd
 from payments.models import (
     Channel,
@@ -241,8 +241,6 @@ def code_entry_payment_settle(*, payment_id: int, result: RailResult, notify_fai
     fails (the customer is told by SMS if they were told "pending" before).
     Pending: nothing changes and a status check is scheduled.
     """
-    from payments.tasks.code_entry import check_rail_payment, enqueue_on_commit, reconcile_offline_confirmations
-
     with transaction.atomic():
         # of=("self",): PostgreSQL refuses FOR UPDATE across the nullable vendor join.
         payment = Payment.objects.select_for_update(of=("self",)).select_related("vendor__market").get(pk=payment_id)
@@ -260,7 +258,7 @@ def code_entry_payment_settle(*, payment_id: int, result: RailResult, notify_fai
                 )
                 code, expires_at = _confirmation_code_issue(payment=payment, now=now)
                 _queue_success_sms(payment=payment, code=code, expires_at=expires_at)
-                enqueue_on_commit(reconcile_offline_confirmations, payment.vendor_id)
+                enqueue_on_commit("payments.tasks.code_entry.reconcile_offline_confirmations", payment.vendor_id)
             elif result.status == "declined":
                 payment.transition(
                     Payment.Status.FAILED,
@@ -270,7 +268,11 @@ def code_entry_payment_settle(*, payment_id: int, result: RailResult, notify_fai
                 if notify_failure:
                     _queue_failure_sms(payment=payment)
             else:
-                enqueue_on_commit(check_rail_payment, payment.pk, countdown=RAIL_POLL_AFTER.total_seconds())
+                enqueue_on_commit(
+                    "payments.tasks.code_entry.check_rail_payment",
+                    payment.pk,
+                    countdown=RAIL_POLL_AFTER.total_seconds(),
+                )
         except TransitionError:
             payment.refresh_from_db()
     return payment
@@ -511,10 +513,9 @@ class OfflineKey:
 def offline_key_grant(*, vendor: Vendor, device_id: str) -> OfflineKey:
     """The vendor's key, once per device: a second request for the device is refused."""
     if vendor.status != Vendor.Status.ACTIVE:
-        raise ApiError(
+        raise Forbidden(
             "vendor_not_active",
             "Only an active vendor can receive an offline key.",
-            status_code=status.HTTP_403_FORBIDDEN,
         )
     try:
         with transaction.atomic():
@@ -523,10 +524,9 @@ def offline_key_grant(*, vendor: Vendor, device_id: str) -> OfflineKey:
             grant.save()
             counter, secret = Vendor.objects.filter(pk=vendor.pk).values_list("code_counter", "code_secret").get()
     except IntegrityError:
-        raise ApiError(
+        raise Conflict(
             "key_already_issued",
             "The offline key was already issued to this device; it is shown once per device.",
-            status_code=status.HTTP_409_CONFLICT,
         ) from None
     return OfflineKey(key_hex=secret, counter=counter, device_id=device_id)
 
@@ -537,12 +537,11 @@ def vendor_rotate_code_secret(*, actor: User, vendor: Vendor) -> int:
     Codes issued before the rotation no longer verify; the payments themselves
     stand. Returns how many device grants were revoked.
     """
-    is_self = vendor.user_id is not None and vendor.user_id == actor.pk
-    if not is_self and not markets_managed_by(user=actor).filter(pk=vendor.market_id).exists():
-        raise ApiError(
+    is_self = roles.is_vendor_user(actor, vendor)
+    if not is_self and not roles.manages_market(actor, vendor.market_id):
+        raise Forbidden(
             "permission_denied",
             "Only the vendor, their market board or the province may rotate the key.",
-            status_code=status.HTTP_403_FORBIDDEN,
         )
     with transaction.atomic():
         locked = _lock_vendor(vendor.pk)

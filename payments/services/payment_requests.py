@@ -22,9 +22,8 @@ from typing import TYPE_CHECKING, Final
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework import status
 
-from config.api import ApiError
+from common.errors import Conflict, Invalid
 from payments import stall_qr
 from payments.models import PaymentRequest, TransitionError
 from payments.vietqr import MAX_AMOUNT
@@ -73,26 +72,23 @@ def new_reference() -> str:
 
 def _check_vendor_may_sell(vendor: Vendor) -> None:
     if vendor.status == Vendor.Status.SUSPENDED:
-        raise ApiError(
+        raise Conflict(
             "vendor_suspended",
             "This vendor is suspended and cannot take payments.",
-            status_code=status.HTTP_409_CONFLICT,
         )
     if vendor.status != Vendor.Status.ACTIVE:
-        raise ApiError(
+        raise Conflict(
             "vendor_not_active",
             "This vendor's QR code has not been verified yet; the market board activates the vendor first.",
-            status_code=status.HTTP_409_CONFLICT,
         )
 
 
 def _replay(existing: PaymentRequest, *, amount: int, note: str) -> PaymentRequest:
     """The request a retried create refers to, if it asked for the same thing."""
     if existing.amount != amount or existing.note != note:
-        raise ApiError(
+        raise Conflict(
             "idempotency_conflict",
             f"Idempotency-Key already used for payment request {existing.reference} with a different amount or note.",
-            status_code=status.HTTP_409_CONFLICT,
         )
     return existing
 
@@ -114,12 +110,12 @@ def payment_request_create(
     else ``idempotency_conflict``. The vendor must be active.
     """
     if type(amount) is not int or not 0 < amount <= MAX_AMOUNT:
-        raise ApiError(
+        raise Invalid(
             "invalid_amount", f"Amount must be a whole number of đồng from 1 to {MAX_AMOUNT}.", field="amount"
         )
     ttl = settings.PAYMENT_REQUEST_DEFAULT_TTL_SECONDS if expires_in is None else expires_in
     if not MIN_TTL_SECONDS <= ttl <= MAX_TTL_SECONDS:
-        raise ApiError(
+        raise Invalid(
             "invalid_expires_in",
             f"expires_in must be from {MIN_TTL_SECONDS} to {MAX_TTL_SECONDS} seconds.",
             field="expires_in",
@@ -185,10 +181,9 @@ def payment_request_cancel(*, actor: User, request: PaymentRequest) -> PaymentRe
         request.transition(PaymentRequest.Status.CANCELLED)
     except TransitionError:
         request.refresh_from_db(fields=["status", "paid_at", "updated_at"])
-        raise ApiError(
+        raise Conflict(
             "invalid_transition",
             f"Payment request {request.reference} is {request.status} and can no longer be cancelled.",
-            status_code=status.HTTP_409_CONFLICT,
         ) from None
     logger.info("payment request %s cancelled by user %s", request.reference, getattr(actor, "pk", None))
     return request

@@ -14,9 +14,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from rest_framework import status as http
 
-from config.api import ApiError
+from common.errors import Conflict, DomainError, Invalid, NotFound
 from payments.models import Payment, PaymentEvent, TransitionError
 from payments.payment_selectors import payment_is_managed_by, vendors_assignable_by
 from vendors.models import Vendor
@@ -35,16 +34,14 @@ def _check_manages(*, actor: User, payment: Payment) -> None:
 def _clean_note(note: str) -> str:
     note = " ".join(note.split())
     if len(note) > NOTE_MAX_LENGTH:
-        raise ApiError("note_too_long", _("The note may have at most %d characters.") % NOTE_MAX_LENGTH, field="note")
+        raise Invalid("note_too_long", _("The note may have at most %d characters.") % NOTE_MAX_LENGTH, field="note")
     return note
 
 
-def _vendor_not_found(vendor_id: int) -> ApiError:
+def _vendor_not_found(vendor_id: int) -> DomainError:
     # One answer for a vendor that does not exist and one outside the caller's
     # markets, so that nobody learns which ids exist elsewhere.
-    return ApiError(
-        "vendor_not_found", _("Unknown vendor %s.") % vendor_id, status_code=http.HTTP_404_NOT_FOUND, field="vendor"
-    )
+    return NotFound("vendor_not_found", _("Unknown vendor %s.") % vendor_id, field="vendor")
 
 
 def payment_assignable_vendor(*, actor: User, payment: Payment, vendor_id: int) -> Vendor:
@@ -92,7 +89,7 @@ def _check_vendor_for(*, actor: User, payment: Payment, vendor: Vendor) -> None:
                 "market": payment.market_id,
                 "vendor": vendor.pk,
             }
-        raise ApiError("vendor_not_in_market", message, field="vendor")
+        raise Invalid("vendor_not_in_market", message, field="vendor")
 
 
 def payment_assign(*, actor: User, payment: Payment, vendor: Vendor, note: str = "") -> Payment:
@@ -107,11 +104,10 @@ def payment_assign(*, actor: User, payment: Payment, vendor: Vendor, note: str =
     note = _clean_note(note)
     _check_vendor_for(actor=actor, payment=payment, vendor=vendor)
     if payment.vendor_id is not None:
-        raise ApiError(
+        raise Conflict(
             "already_assigned",
             _("Payment %(id)s is already attributed to vendor %(vendor)s.")
             % {"id": payment.pk, "vendor": payment.vendor_id},
-            status_code=http.HTTP_409_CONFLICT,
         )
 
     previous_market, previous_attribution = payment.market_id, payment.attribution
@@ -121,10 +117,9 @@ def payment_assign(*, actor: User, payment: Payment, vendor: Vendor, note: str =
             vendor=vendor, market=vendor.market_id, attribution=Payment.Attribution.MANUAL, updated_at=now
         )
         if updated != 1:
-            raise ApiError(
+            raise Conflict(
                 "already_assigned",
                 _("Payment %s was assigned by someone else a moment ago.") % payment.pk,
-                status_code=http.HTTP_409_CONFLICT,
             )
         PaymentEvent.objects.create(
             payment=payment,
@@ -158,11 +153,10 @@ def _payment_mark(
             payment.transition(to, actor=actor, data={"note": note} if note else None)
     except TransitionError:
         current = Payment.objects.filter(pk=payment.pk).values_list("status", flat=True).first()
-        raise ApiError(
+        raise Conflict(
             "invalid_transition",
             _("Payment %(id)s is %(status)s; it cannot become %(to)s.")
             % {"id": payment.pk, "status": current, "to": to},
-            status_code=http.HTTP_409_CONFLICT,
         ) from None
     return payment
 
@@ -204,22 +198,18 @@ def payment_reassign(*, actor: User, payment: Payment, vendor: Vendor, note: str
     note = _clean_note(note)
     _check_vendor_for(actor=actor, payment=payment, vendor=vendor)
     if payment.vendor_id is None:
-        raise ApiError(
+        raise Conflict(
             "not_assigned",
             _("Payment %s is in the unmatched queue; assign it instead.") % payment.pk,
-            status_code=http.HTTP_409_CONFLICT,
         )
     if payment.attribution not in REASSIGNABLE:
-        raise ApiError(
+        raise Conflict(
             "attribution_fixed",
             _("The payer chose vendor %(vendor)s (%(how)s); record a dispute or a refund instead.")
             % {"vendor": payment.vendor_id, "how": payment.get_attribution_display()},
-            status_code=http.HTTP_409_CONFLICT,
         )
     if vendor.pk == payment.vendor_id:
-        raise ApiError(
-            "same_vendor", _("Payment %s is already attributed to that vendor.") % payment.pk, field="vendor"
-        )
+        raise Invalid("same_vendor", _("Payment %s is already attributed to that vendor.") % payment.pk, field="vendor")
 
     previous_vendor, previous_attribution = payment.vendor_id, payment.attribution
     now = timezone.now()
@@ -228,10 +218,9 @@ def payment_reassign(*, actor: User, payment: Payment, vendor: Vendor, note: str
             vendor=vendor, attribution=Payment.Attribution.MANUAL, updated_at=now
         )
         if updated != 1:
-            raise ApiError(
+            raise Conflict(
                 "changed_meanwhile",
                 _("Payment %s was changed by someone else a moment ago; reload it.") % payment.pk,
-                status_code=http.HTTP_409_CONFLICT,
             )
         PaymentEvent.objects.create(
             payment=payment,

@@ -16,6 +16,7 @@ from typing import Final, Literal
 from django.db.models import F
 from django.utils import timezone
 
+from common.tasks import enqueue_on_commit
 from payments.models import OutboundSms, Payment
 from payments.sms import get_sms_backend
 
@@ -31,12 +32,10 @@ SendOutcome = Literal["sent", "retry", "failed", "skipped"]
 
 def outbound_sms_queue(*, to: str, body: str, payment: Payment | None = None) -> OutboundSms:
     """Write the row and send it after the surrounding transaction commits."""
-    from payments.tasks.code_entry import enqueue_on_commit, send_sms
-
     sms = OutboundSms(to=to, body=body, payment=payment)
     sms.full_clean()
     sms.save()
-    enqueue_on_commit(send_sms, sms.pk)
+    enqueue_on_commit("payments.tasks.code_entry.send_sms", sms.pk)
     return sms
 
 

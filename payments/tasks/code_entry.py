@@ -10,44 +10,12 @@ from __future__ import annotations
 
 import logging
 import random
-import time
-from typing import Any, Final
 
 from celery import Task, shared_task
-from django.db import transaction
-from kombu.exceptions import OperationalError
+
+from common.tasks import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
-
-# After a failed publish, skip the broker for this long: a dead Redis must
-# cost a USSD request at most one connection timeout, not one per task.
-_BROKER_BACKOFF_SECONDS: Final = 30.0
-_broker_down_until = 0.0
-
-
-def enqueue_on_commit(task: Task, *args: Any, countdown: float | None = None) -> None:
-    """Enqueue ``task`` once the current transaction commits (at once outside one).
-
-    A broker error is logged and swallowed: the row the task would work on is
-    already in the database and a periodic sweep will find it.
-    """
-
-    def publish() -> None:
-        global _broker_down_until
-        if time.monotonic() < _broker_down_until:
-            logger.info("broker marked down; %s%r left to the sweep", task.name, args)
-            return
-        try:
-            task.apply_async(args=args, countdown=countdown)
-        except (OperationalError, ConnectionError, OSError) as exc:
-            _broker_down_until = time.monotonic() + _BROKER_BACKOFF_SECONDS
-            logger.warning("could not enqueue %s%r (%s); the sweep will catch up", task.name, args, exc)
-        except Exception:
-            # With eager tasks (no broker) the task's own error surfaces here;
-            # it must never undo or fail the request that enqueued it.
-            logger.exception("task %s%r failed", task.name, args)
-
-    transaction.on_commit(publish)
 
 
 def _backoff(retries: int) -> int:
@@ -79,7 +47,7 @@ def sweep_outbound_sms() -> int:
 
     ids = outbound_sms_stale_ids()
     for sms_id in ids:
-        enqueue_on_commit(send_sms, sms_id)
+        enqueue_on_commit(send_sms.name, sms_id)
     return len(ids)
 
 
@@ -101,7 +69,7 @@ def sweep_pending_rail_payments() -> int:
 
     ids = code_entry_pending_payment_ids()
     for payment_id in ids:
-        enqueue_on_commit(check_rail_payment, payment_id)
+        enqueue_on_commit(check_rail_payment.name, payment_id)
     return len(ids)
 
 
@@ -115,7 +83,6 @@ def reconcile_offline_confirmations(vendor_id: int | None = None) -> dict[str, i
 
 __all__ = [
     "check_rail_payment",
-    "enqueue_on_commit",
     "reconcile_offline_confirmations",
     "send_sms",
     "sweep_outbound_sms",

@@ -50,9 +50,9 @@ from django.db import close_old_connections, connections
 from django.http.request import HttpHeaders, split_domain_port, validate_host
 from django.utils.translation import gettext as _
 
-from config.api import error_body
-from config.client_address import client_address_from
-from config.database import database_unavailable, log_unavailable, unavailable_body, unavailable_headers
+from common.api import error_body
+from common.client_address import client_address_from
+from common.database import database_unavailable, log_unavailable, unavailable_body, unavailable_headers
 from payments.services import webhook_limits
 from payments.services.ingest import Delivery, Outcome, webhook_ingest_batch, webhook_refuse_oversized
 from payments.webhooks.wsgi import ROUTES, answer_for, answer_headers, security_headers

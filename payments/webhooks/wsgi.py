@@ -21,7 +21,7 @@ is kept (the test client and the OpenAPI schema use it):
   close``), just as ``django.core.handlers.wsgi.WSGIHandler`` sends them;
 - ALLOWED_HOSTS (a request for another host goes to Django, which refuses it),
   oversized bodies and unexpected exceptions (answered by Django's own
-  ``response_for_exception``: 400, or the JSON 500 of ``config.api.handler500``,
+  ``response_for_exception``: 400, or the JSON 500 of ``common.api.handler500``,
   logged, ``got_request_exception`` sent); 4xx/5xx answers are logged on
   ``django.request`` like Django's; the security headers the middleware would
   add to such a response are added.
@@ -44,9 +44,9 @@ from django.urls import set_script_prefix, set_urlconf
 from django.utils.log import log_response
 from django.utils.translation import gettext as _
 
-from config.api import error_body
-from config.client_address import client_address
-from config.database import database_unavailable, log_unavailable, unavailable_body, unavailable_headers
+from common.api import error_body
+from common.client_address import client_address
+from common.database import database_unavailable, log_unavailable, unavailable_body, unavailable_headers
 from payments.services import ingest, webhook_limits
 from payments.webhooks import PROVIDERS
 from payments.webhooks.base import WebhookError
@@ -77,7 +77,7 @@ def answer_headers(outcome: object) -> list[tuple[str, str]]:
 def answer_for(provider: ModuleType, outcome: ingest.Outcome) -> tuple[int, dict[str, Any]]:
     """The HTTP status and JSON body a provider gets for ``outcome`` (both
     lanes): its success reply, a refusal in the project's error format, or
-    for anything else the JSON 500 of ``config.api.handler500``."""
+    for anything else the JSON 500 of ``common.api.handler500``."""
     if isinstance(outcome, ingest.IngestResult):
         return 200, provider.SUCCESS_REPLY
     if isinstance(outcome, WebhookError):

@@ -34,7 +34,7 @@ def shared_cache(request: pytest.FixtureRequest) -> Any:
     if request.param == "configured":
         yield
         return
-    with override_settings(CACHES={"default": {"BACKEND": "config.cache.DatabaseCache", "LOCATION": "test_cache"}}):
+    with override_settings(CACHES={"default": {"BACKEND": "common.cache.DatabaseCache", "LOCATION": "test_cache"}}):
         call_command("createcachetable", verbosity=0)
         yield
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from django.utils import timezone
 
+from common import tasks as common_tasks
 from config.celery_app import app
 from payments.models import OutboundSms, Payment
 from payments.services.sms import SMS_MAX_ATTEMPTS
@@ -47,12 +48,12 @@ def test_it_records_the_payment_and_its_sms_while_the_broker_is_down(
     assert sms.outbox == []
     # A publish was tried and failed, which marked the broker down; the other
     # tasks were not even tried.
-    assert tasks._broker_down_until > time.monotonic()
+    assert common_tasks._broker_down_until > time.monotonic()
     assert elapsed < 10, elapsed
 
     # The broker is back: the periodic sweep sends what the outage left.
     app.conf.task_always_eager = True
-    tasks._broker_down_until = 0.0
+    common_tasks._broker_down_until = 0.0
     assert tasks.sweep_outbound_sms() == 0  # younger than a minute: still the first task's
     _age_outbox()
     with django_capture_on_commit_callbacks(execute=True):

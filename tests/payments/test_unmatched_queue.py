@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from config.api import ApiError
+from common.errors import Conflict
 from payments.models import Payment, PaymentEvent
 from payments.services.payments import payment_assign
 from tests.conftest import client_for, needs_postgres
@@ -212,10 +212,10 @@ def test_it_refuses_a_second_assignment_from_a_stale_read(cast, queued):
     # vendor=None on its copy, and only the conditional UPDATE stops the second.
     stale = Payment.objects.get(pk=queued.pk)
     payment_assign(actor=cast.board, payment=queued, vendor=cast.vendor)
-    with pytest.raises(ApiError) as excinfo:
+    with pytest.raises(Conflict) as excinfo:
         payment_assign(actor=cast.officer, payment=stale, vendor=VendorFactory.create(market=cast.market))
-    assert excinfo.value.error_code == "already_assigned"
-    assert excinfo.value.status_code == 409
+    assert excinfo.value.code == "already_assigned"
+    assert excinfo.value.status == 409
     queued.refresh_from_db()
     assert queued.vendor_id == cast.vendor.id
     assert PaymentEvent.objects.filter(payment=queued).count() == 1
@@ -342,9 +342,9 @@ def test_it_refuses_a_reassignment_from_a_stale_read(cast):
     first, second = VendorFactory.create(market=cast.market), VendorFactory.create(market=cast.market)
     assert reassign(cast.board, manual, first.id).status_code == 200
 
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(Conflict) as refused:
         payment_reassign(actor=cast.board, payment=stale, vendor=second)
 
-    assert refused.value.error_code == "changed_meanwhile"
+    assert refused.value.code == "changed_meanwhile"
     manual.refresh_from_db()
     assert manual.vendor_id == first.id

@@ -5,7 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from config.env import env_str
+from common.env import env_str
 from market.demo import seed_demo
 
 

@@ -10,7 +10,7 @@ retry on it, and a client or load balancer knows to wait.
 
 Used by the three webhook lanes (the Django view through the API's exception
 handler, ``payments.webhooks.wsgi`` and ``payments.webhooks.intake`` at their
-outermost layer), by the API's exception handler (``config.api``) and, for
+outermost layer), by the API's exception handler (``common.api``) and, for
 every other page, by ``DatabaseUnavailableMiddleware``.
 """
 
@@ -45,7 +45,7 @@ def database_unavailable(exc: object) -> bool:
 
 
 def unavailable_body() -> dict[str, Any]:
-    from config.api import error_body  # config.api imports this module
+    from common.api import error_body  # common.api imports this module
 
     return error_body("database_unavailable", _("The database is unavailable; try again shortly."))
 

@@ -12,7 +12,7 @@ from typing import Any
 import django_filters
 from django import forms
 
-from config.api import ApiError
+from common.api import ApiError
 
 MAX_ID = 2**63 - 1
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from tests.conftest import needs_postgres
 
 TABLE = "test_cache_counts"
-DATABASE_CACHE = {"default": {"BACKEND": "config.cache.DatabaseCache", "LOCATION": TABLE}}
+DATABASE_CACHE = {"default": {"BACKEND": "common.cache.DatabaseCache", "LOCATION": TABLE}}
 
 
 @pytest.mark.django_db(transaction=True)

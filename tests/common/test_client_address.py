@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from config.client_address import client_address_from
+from common.client_address import client_address_from
 
 
 @pytest.fixture

@@ -2,7 +2,10 @@
 
 Every error leaves the API as ``{"error": {"code": ..., "message": ...}}``;
 validation errors add ``fields``: ``{field: [{"code", "message"}]}`` so a
-client can highlight the right input.
+client can highlight the right input. Services raise the domain errors of
+``common.errors``; the handler here gives each its status (400, 403, 404,
+409, 429 with ``Retry-After`` when known) and the body above with its
+``field``, as it does for ``ApiError`` raised by API views.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-from config.database import database_unavailable, log_unavailable, unavailable_body, unavailable_headers
+from common.database import database_unavailable, log_unavailable, unavailable_body, unavailable_headers
+from common.errors import DomainError
 
 
 class Pagination(PageNumberPagination):
@@ -30,7 +34,8 @@ class Pagination(PageNumberPagination):
 
 
 class ApiError(exceptions.APIException):
-    """An error with an explicit machine-readable code, raised by views and services."""
+    """An error with an explicit machine-readable code, raised by API views
+    (services raise ``common.errors.DomainError``)."""
 
     def __init__(
         self, code: str, message: str, *, status_code: int = status.HTTP_400_BAD_REQUEST, field: str | None = None
@@ -77,6 +82,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         log_unavailable(request.path if request is not None else "?", exc)
         set_rollback()
         return Response(unavailable_body(), status=status.HTTP_503_SERVICE_UNAVAILABLE, headers=unavailable_headers())
+    if isinstance(exc, DomainError):
+        set_rollback()
+        extra: dict[str, Any] = {"field": exc.field} if exc.field else {}
+        return Response(
+            error_body(exc.code, str(exc.message), **extra), status=exc.status, headers=exc.headers() or None
+        )
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, Http404):
@@ -89,8 +100,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return None
 
     if isinstance(exc, ApiError):
-        extra: dict[str, Any] = {"field": exc.field} if exc.field else {}
-        response.data = error_body(exc.error_code, str(exc.detail), **extra)
+        field: dict[str, Any] = {"field": exc.field} if exc.field else {}
+        response.data = error_body(exc.error_code, str(exc.detail), **field)
     elif isinstance(exc, exceptions.ValidationError):
         fields = _flatten(exc.detail)
         first_field, first_errors = next(iter(fields.items()))

@@ -1,0 +1,136 @@
+"""Who holds which role over which market: every role rule, in one module.
+
+The roles (``market.models``):
+- superuser: everything;
+- province officer (``ProvinceOfficer``): every market in their province(s);
+- market board member (``BoardMember``): their market(s);
+- volunteer (``VolunteerAssignment``): onboards traders in the markets they
+  are assigned to, prints their stall cards, and does not see money;
+- vendor (``Vendor.user``): their own stall.
+
+Derived rules:
+- *manages* a market: officer of its province or board member (superusers all
+  markets); they change its data and oversee its money;
+- *onboards* in a market: manages it, or volunteers in it;
+- *sees* a market: onboards in it, or trades in it;
+- *sees money*: superusers, managers and vendors; volunteers do not;
+- the admin opens to active staff who hold at least one role.
+
+This module holds the predicates (``Q`` builders and yes/no answers for one
+user and one market); the querysets built on them (``markets_managed_by``,
+``markets_onboardable_by``, ``market_scope_q`` …) stay in
+``market.selectors``, ``vendors.selectors`` and
+``payments.payment_selectors``, which every API, admin and service uses for
+lists. A resource outside one's scope is reported as not found.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Q
+
+from market.models import Market
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
+    AnyUser = User | AnonymousUser
+
+
+def is_anonymous(user: AnyUser) -> bool:
+    return not getattr(user, "is_authenticated", False)
+
+
+def is_superuser(user: AnyUser) -> bool:
+    return bool(getattr(user, "is_superuser", False))
+
+
+def _uid(user: AnyUser) -> int:
+    return user.pk or 0
+
+
+# --- role membership as filters on markets (``prefix`` reaches the market: "market__") ---
+
+
+def officer_q(user: AnyUser, *, prefix: str = "") -> Q:
+    """Markets in a province ``user`` is an officer of."""
+    return Q(**{f"{prefix}province__officers__user_id": _uid(user)})
+
+
+def board_q(user: AnyUser, *, prefix: str = "") -> Q:
+    """Markets ``user`` is a board member of."""
+    return Q(**{f"{prefix}board_members__user_id": _uid(user)})
+
+
+def volunteer_q(user: AnyUser, *, prefix: str = "") -> Q:
+    """Markets ``user`` is assigned to as a volunteer."""
+    return Q(**{f"{prefix}volunteer_assignments__user_id": _uid(user)})
+
+
+def vendor_q(user: AnyUser, *, prefix: str = "") -> Q:
+    """The market of ``user``'s own stall."""
+    return Q(**{f"{prefix}vendors__user_id": _uid(user)})
+
+
+def manages_q(user: AnyUser, *, prefix: str = "") -> Q:
+    """Markets ``user`` manages (not counting superuser rights)."""
+    return officer_q(user, prefix=prefix) | board_q(user, prefix=prefix)
+
+
+def onboards_q(user: AnyUser, *, prefix: str = "") -> Q:
+    """Markets where ``user`` registers vendors (not counting superuser rights)."""
+    return manages_q(user, prefix=prefix) | volunteer_q(user, prefix=prefix)
+
+
+# --- yes/no for one user ------------------------------------------------------------------
+
+
+def manages_market(user: AnyUser, market_id: int) -> bool:
+    """Whether ``user`` may change the market's data and act on its money."""
+    if is_anonymous(user):
+        return False
+    markets = Market.objects.filter(pk=market_id)
+    return markets.exists() if is_superuser(user) else markets.filter(manages_q(user)).exists()
+
+
+def manages_any_market(user: AnyUser) -> bool:
+    """Whether ``user`` manages at least one market (superusers always)."""
+    if is_anonymous(user):
+        return False
+    return is_superuser(user) or Market.objects.filter(manages_q(user)).exists()
+
+
+def onboards_in_market(user: AnyUser, market_id: int) -> bool:
+    """Whether ``user`` may register vendors in the market (and print its cards)."""
+    if is_anonymous(user):
+        return False
+    markets = Market.objects.filter(pk=market_id)
+    return markets.exists() if is_superuser(user) else markets.filter(onboards_q(user)).exists()
+
+
+def is_vendor_user(user: AnyUser, vendor: Any) -> bool:
+    """Whether ``user`` is the trader of the stall ``vendor``."""
+    return vendor.user_id is not None and vendor.user_id == user.pk
+
+
+def has_any_role(user: Any) -> bool:
+    """The admin's gate: an active staff account holding at least one role."""
+    if not user.is_active or not user.is_staff:
+        return False
+    if user.is_superuser:
+        return True
+    return bool(
+        user.province_roles.exists()
+        or user.board_roles.exists()
+        or user.volunteer_roles.exists()
+        or hasattr(user, "vendor")
+    )
+
+
+def sees_money(user: Any) -> bool:
+    """Staff whose role shows them payments in the admin: superusers, board
+    members, officers and vendors. Volunteers onboard traders but do not see money."""
+    if not has_any_role(user):
+        return False
+    return bool(user.is_superuser or manages_any_market(user) or hasattr(user, "vendor"))
