@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from payments import vietqr
+from chopay import vietqr
 
 if TYPE_CHECKING:
     from vendors.models import Vendor

@@ -21,8 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Final
 
+from chopay.text import fold_ascii
 from payments.rails import SANDBOX_MAX_AMOUNT, SANDBOX_MIN_AMOUNT
-from payments.vietqr import fold_ascii
 from vendors.identifiers import MERCHANT_CODE_LENGTH, is_valid_merchant_code
 
 MAX_SCREEN: Final = 160

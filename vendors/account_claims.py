@@ -34,10 +34,10 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from rest_framework import status as http
 
+from chopay.text import fold_ascii
 from config.api import ApiError
 from market.models import Bank, Market
 from market.selectors import markets_managed_by, markets_onboardable_by
-from payments.vietqr import fold_ascii
 from vendors.models import SharedAccountClaim, Vendor
 from vendors.services import clean_account_number
 from vendors.sms import send_sms

@@ -55,10 +55,10 @@ from typing import Any
 
 from django.db import connection
 
+from chopay.text import fold_ascii
 from market.models import Bank
 from payments.models import Channel, Payment, PaymentRequest
 from payments.services.payment_requests import REFERENCE_ALPHABET, REFERENCE_LENGTH, REFERENCE_LETTERS
-from payments.vietqr import fold_ascii
 from vendors.identifiers import MERCHANT_CODE_LENGTH, is_valid_merchant_code
 from vendors.models import Vendor
 

@@ -24,10 +24,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework import status
 
+from chopay.vietqr import MAX_AMOUNT
 from config.api import ApiError
 from payments import stall_qr
 from payments.models import PaymentRequest, TransitionError
-from payments.vietqr import MAX_AMOUNT
 from vendors.models import Vendor
 
 if TYPE_CHECKING:

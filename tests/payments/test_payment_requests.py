@@ -14,7 +14,7 @@ from django.db import connection
 from django.utils import timezone
 from PIL import Image
 
-from payments import vietqr
+from chopay import vietqr
 from payments.models import PaymentRequest
 from payments.services import payment_requests as services
 from payments.tasks.requests import expire_payment_requests

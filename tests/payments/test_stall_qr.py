@@ -13,7 +13,8 @@ import pytest
 import qrcode
 from PIL import Image, ImageDraw
 
-from payments import qr_images, vietqr
+from chopay import vietqr
+from payments import qr_images
 from payments.stall_qr import sale_payload, vendor_static_payload
 from tests.conftest import client_for
 from tests.payments.qr_support import read_qr

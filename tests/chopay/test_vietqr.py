@@ -1,4 +1,4 @@
-"""Tests for the VietQR codec (payments/vietqr.py).
+"""Tests for the VietQR codec (chopay/vietqr.py).
 
 Pure Python: no database, no Django settings. Payloads built by hand here get
 their CRC from ``_crc`` below, a bit-by-bit implementation written
@@ -16,7 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from payments.vietqr import (
+from chopay.text import fold_ascii
+from chopay.vietqr import (
     ERROR_CODES,
     SERVICE_CODES,
     VietQR,
@@ -28,7 +29,6 @@ from payments.vietqr import (
     decode,
     encode,
     fit_purpose,
-    fold_ascii,
 )
 
 # NAPAS spec §6.1.2–6.1.4, as printed in /work/shared/DOMAIN.md.
