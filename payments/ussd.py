@@ -21,9 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Final
 
+from chopay.identifiers import MERCHANT_CODE_LENGTH, is_valid_merchant_code
 from chopay.text import fold_ascii
 from payments.rails import SANDBOX_MAX_AMOUNT, SANDBOX_MIN_AMOUNT
-from vendors.identifiers import MERCHANT_CODE_LENGTH, is_valid_merchant_code
 
 MAX_SCREEN: Final = 160
 MAX_WRONG_ANSWERS: Final = 3  # to one question; then the session ends

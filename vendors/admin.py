@@ -8,12 +8,12 @@ from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
+from chopay.identifiers import generate_merchant_code
 from config.api import ApiError
 from market.admin import ScopedAdmin
 from market.selectors import markets_managed_by, markets_onboardable_by
 from vendors import services
 from vendors.account_claims import account_claim_list
-from vendors.identifiers import generate_merchant_code
 from vendors.models import PayoutAccountChange, SharedAccountClaim, Vendor
 from vendors.selectors import vendor_scope_q
 

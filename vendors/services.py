@@ -19,11 +19,11 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from rest_framework import status as http
 
+from chopay.identifiers import generate_merchant_code, normalize_vn_mobile
 from chopay.text import fold_ascii
 from config.api import ApiError
 from market.models import Bank, Market
 from market.selectors import markets_managed_by, markets_onboardable_by
-from vendors.identifiers import generate_merchant_code, normalize_vn_mobile
 from vendors.models import PayoutAccountChange, PayoutChangeStateError, SharedAccountClaim, Vendor, VendorStatusError
 from vendors.selectors import find_by_account, find_by_phone, vendor_list
 

@@ -55,11 +55,16 @@ from typing import Any
 
 from django.db import connection
 
+from chopay.identifiers import (
+    MERCHANT_CODE_LENGTH,
+    REFERENCE_ALPHABET,
+    REFERENCE_LENGTH,
+    REFERENCE_LETTERS,
+    is_valid_merchant_code,
+)
 from chopay.text import fold_ascii
 from market.models import Bank
 from payments.models import Channel, Payment, PaymentRequest
-from payments.services.payment_requests import REFERENCE_ALPHABET, REFERENCE_LENGTH, REFERENCE_LETTERS
-from vendors.identifiers import MERCHANT_CODE_LENGTH, is_valid_merchant_code
 from vendors.models import Vendor
 
 # Where a sale reference may start in the folded content: a letter, then the
@@ -102,7 +107,7 @@ def normalize_content(text: str) -> str:
 
 def reference_candidates(text: str) -> set[str]:
     """Every stretch of the folded content that is shaped like a sale
-    reference (``payments.services.payment_requests.new_reference``)."""
+    reference (``chopay.identifiers.new_reference``)."""
     return set(_REFERENCE.findall(normalize_content(text)))
 
 

@@ -33,6 +33,7 @@ from django.db.models import F
 from django.utils import timezone
 from rest_framework import status
 
+from chopay.identifiers import normalize_vn_mobile
 from config.api import ApiError
 from market.models import Market
 from market.selectors import markets_managed_by
@@ -52,7 +53,6 @@ from payments.models import (
 )
 from payments.rails import ChargeRequest, RailResult, RailUnavailable, get_rail
 from payments.services.sms import outbound_sms_queue
-from vendors.identifiers import normalize_vn_mobile
 from vendors.models import Vendor, new_code_secret
 
 if TYPE_CHECKING:

@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from chopay.identifiers import damm_check_digit
 from payments.models import Channel, Payment, PaymentEvent, PaymentRequest
 from payments.services.attribution import merchant_code_candidates, normalize_content, reference_candidates
 from tests.conftest import needs_postgres
@@ -18,7 +19,6 @@ from tests.payments.webhooks_support import (
     sepay_body,
     sepay_post,
 )
-from vendors.identifiers import damm_check_digit
 
 pytestmark = pytest.mark.usefixtures("provider_keys")
 
