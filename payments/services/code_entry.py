@@ -14,7 +14,7 @@ The path of a payment:
    transaction; a decline fails it; no answer leaves it pending for
    ``check_rail_payment``.
 
-Confirmation codes are HOTP bound to the amount (``payments.confirmation``);
+Confirmation codes are HOTP bound to the amount (``chopay.codes``);
 the server keeps the counter, never the code.
 """
 
@@ -33,11 +33,12 @@ from django.db.models import F
 from django.utils import timezone
 from rest_framework import status
 
+from chopay import codes
 from chopay.identifiers import normalize_vn_mobile
 from config.api import ApiError
 from market.models import Market
 from market.selectors import markets_managed_by
-from payments import confirmation, ussd
+from payments import ussd
 from payments.models import (
     Channel,
     ConfirmationAttempt,
@@ -326,7 +327,7 @@ def _confirmation_code_issue(*, payment: Payment, now: dt.datetime) -> tuple[str
     counter, secret = Vendor.objects.filter(pk=vendor_id).values_list("code_counter", "code_secret").get()
     expires_at = now + dt.timedelta(seconds=settings.CONFIRMATION_CODE_TTL_SECONDS)
     ConfirmationCode.objects.create(payment=payment, vendor_id=vendor_id, counter=counter, expires_at=expires_at)
-    code = confirmation.confirmation_code(confirmation.key_from_hex(secret), counter=counter, amount=payment.amount)
+    code = codes.confirmation_code(codes.key_from_hex(secret), counter=counter, amount=payment.amount)
     return code, expires_at
 
 
@@ -389,17 +390,17 @@ def _find_code(
     unexpired match wins over a used or expired one, which are reported so the
     vendor learns why the code is refused.
     """
-    if not confirmation.is_well_formed(code):
+    if not codes.is_well_formed(code):
         return None
     candidates = ConfirmationCode.objects.select_related("payment").filter(
         vendor=vendor, payment__status=Payment.Status.SUCCEEDED, expires_at__gt=at - CODE_LOOKBACK
     )
     if amount is not None:
         candidates = candidates.filter(payment__amount=amount)
-    key = confirmation.key_from_hex(vendor.code_secret)
+    key = codes.key_from_hex(vendor.code_secret)
     found: list[tuple[ConfirmationCode, Match]] = []
     for candidate in candidates.order_by("-counter")[:CODE_MAX_CANDIDATES]:
-        if confirmation.code_matches(key, code, counter=candidate.counter, amount=candidate.payment.amount):
+        if codes.code_matches(key, code, counter=candidate.counter, amount=candidate.payment.amount):
             if candidate.used_at is not None:
                 found.append((candidate, "used"))
             elif candidate.expires_at <= at:
@@ -452,7 +453,7 @@ def confirmation_code_confirm(
         attempt = ConfirmationAttempt(
             vendor=locked,
             user=user,
-            code_tail=confirmation.code_tail(code),
+            code_tail=codes.code_tail(code),
             amount=amount,
             remote_addr=remote_addr,
         )
@@ -685,7 +686,7 @@ def _offline_try_match(*, row: OfflineConfirmation, now: dt.datetime, attempt_by
         attempt = ConfirmationAttempt(
             vendor=vendor,
             user=attempt_by.user,
-            code_tail=confirmation.code_tail(row.code),
+            code_tail=codes.code_tail(row.code),
             amount=row.amount,
             remote_addr=attempt_by.remote_addr,
         )
