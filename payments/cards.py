@@ -36,7 +36,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from chopay.identifiers import mask_account
-from payments.qr_images import QUIET_ZONE, QRMatrix, qr_matrix
+from chopay.qr import QUIET_ZONE, QRMatrix, qr_matrix
 from payments.stall_qr import vendor_static_payload
 
 if TYPE_CHECKING:

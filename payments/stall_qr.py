@@ -11,7 +11,7 @@ purpose (tag 62.08), which most bank apps copy into the transfer content:
   the reference also in the bill number (tag 62.01).
 
 Everything here is upper-case ASCII letters, digits and spaces, so the QR
-symbol is encoded in the compact alphanumeric mode (see ``payments.qr_images``).
+symbol is encoded in the compact alphanumeric mode (see ``chopay.qr``).
 """
 
 from __future__ import annotations
