@@ -2,7 +2,7 @@
 
 The path of a payment:
 
-1. ``ussd_handle`` walks the menu (``payments.ussd``). When the customer
+1. ``ussd_handle`` walks the menu (``chopay.ussd``). When the customer
    confirms, a ``Payment`` is written as *pending*, linked to the session row
    (locked while a request is handled) and unique per
    (source="ussd", provider_txn_id="<sessionId>~<session row id>"), so a
@@ -33,12 +33,11 @@ from django.db.models import F
 from django.utils import timezone
 from rest_framework import status
 
-from chopay import codes
+from chopay import codes, ussd
 from chopay.identifiers import normalize_vn_mobile
 from config.api import ApiError
 from market.models import Market
 from market.selectors import markets_managed_by
-from payments import ussd
 from payments.models import (
     Channel,
     ConfirmationAttempt,
@@ -138,7 +137,7 @@ def ussd_handle(*, session_id: str, phone_number: str, service_code: str, text: 
         if session.last_reply and text == session.last_text:
             return _reply_from_wire(session.last_reply)
 
-        dialogue = ussd.walk(text, find_vendor=_vendor_card)
+        dialogue = ussd.walk(text, find_vendor=_vendor_card, limits=get_rail().limits)
         if dialogue.vendor is not None:
             session.vendor_id = dialogue.vendor.id
         session.amount = dialogue.amount

@@ -9,8 +9,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from chopay import ussd
 from chopay.identifiers import damm_check_digit
-from payments import ussd
 from payments.models import Channel, ConfirmationCode, OutboundSms, Payment, Source, UssdSession
 from payments.rails import SANDBOX_DECLINE, SANDBOX_TIMEOUT_THEN_APPROVE, SANDBOX_TIMEOUT_THEN_DECLINE
 from payments.tasks.code_entry import sweep_pending_rail_payments
