@@ -20,7 +20,7 @@ PROJECT_PACKAGES = ("config", "market", "vendors", "payments", "accounts", "test
 SCRIPT = """
 import importlib, json, pkgutil, sys
 import chopay
-names = sorted(m.name for m in pkgutil.iter_modules(chopay.__path__, "chopay."))
+names = sorted(m.name for m in pkgutil.walk_packages(chopay.__path__, "chopay."))
 for name in names:
     importlib.import_module(name)
 from chopay import banks, codes, identifiers, payment_text, qr_images, text, ussd
@@ -47,7 +47,11 @@ def test_chopay_imports_no_django_and_nothing_of_the_project() -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(result.stdout)
 
-    expected = {f"chopay.{p.stem}" for p in Path(chopay.__file__).parent.glob("*.py") if p.stem != "__init__"}
+    package = Path(chopay.__file__).parent
+    expected = {
+        ".".join(("chopay", *p.relative_to(package).with_suffix("").parts)).removesuffix(".__init__")
+        for p in package.rglob("*.py")
+    } - {"chopay"}
     assert set(report["modules"]) == expected  # every module was imported
     tops = {name.split(".")[0] for name in report["loaded"]}
     assert "django" not in tops
