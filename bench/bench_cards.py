@@ -38,8 +38,8 @@ def _setup_django() -> None:
 
 
 def make_vendors(count: int = CARDS, seed: int = 5) -> list[Vendor]:
+    from chopay.identifiers import damm_check_digit
     from market.models import Bank, Market
-    from vendors.identifiers import damm_check_digit
     from vendors.models import Vendor
 
     rng = random.Random(seed)

@@ -21,12 +21,13 @@ _ROOT = str(Path(__file__).resolve().parent.parent)
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from payments.qr_images import qr_matrix, render_png, render_svg  # noqa: E402
-from payments.vietqr import VietQR, encode  # noqa: E402
+from chopay.identifiers import REFERENCE_ALPHABET  # noqa: E402
+from chopay.qr import qr_matrix  # noqa: E402
+from chopay.qr_images import render_png, render_svg  # noqa: E402
+from chopay.vietqr import VietQR, encode  # noqa: E402
 
 TARGET_PNG_PER_S = 300
 BINS = ("970436", "970415", "970405", "970418", "970422", "970407", "970416", "970432", "970423", "970403")
-REFERENCE_ALPHABET = "ACEFGHKMNPRTWXY34679"
 
 
 def make_payloads(count: int = 500, seed: int = 11) -> list[str]:

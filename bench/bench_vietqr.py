@@ -23,7 +23,7 @@ _ROOT = str(Path(__file__).resolve().parent.parent)
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from payments.vietqr import VietQR, decode, encode  # noqa: E402
+from chopay.vietqr import VietQR, decode, encode  # noqa: E402
 
 TARGET = 50_000
 BINS = ("970436", "970415", "970405", "970418", "970422", "970407", "970416", "970432", "970423", "970403")

@@ -17,8 +17,8 @@ def main(count: int) -> None:
     import django
 
     django.setup()
+    from chopay.identifiers import generate_merchant_code
     from market.models import Market, Ward
-    from vendors.identifiers import generate_merchant_code
     from vendors.models import Vendor
 
     ward = Ward.objects.filter(province_id="19").order_by("code").first()

@@ -12,10 +12,10 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from chopay.identifiers import damm_check_digit
+from chopay.text import fold_ascii
 from market.models import BoardMember, Market, ProvinceOfficer, VolunteerAssignment, Ward
 from payments.models import Channel, Payment, Source, local_date
-from payments.vietqr import fold_ascii
-from vendors.identifiers import damm_check_digit
 from vendors.models import Vendor
 
 # (code, name, ward short name, stalls, legacy province, cashless since)

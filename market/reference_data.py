@@ -1,4 +1,5 @@
-"""Loading the administrative units and the bank list shipped in ``market/data``.
+"""Loading the administrative units shipped in ``market/data`` and the bank
+list shipped with the ``chopay`` library (``chopay/data/banks.json``).
 
 Used by a data migration (so every database has them) and by
 ``manage.py load_reference_data`` (to refresh after the files are updated).
@@ -10,6 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+
+from chopay.banks import banks as napas_banks
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -55,8 +58,7 @@ def load_admin_units(province_model: Any, ward_model: Any, legacy_model: Any) ->
 
 def load_banks(bank_model: Any) -> int:
     banks = [
-        bank_model(bin=bin_, code=code, short_name=short, name=name)
-        for bin_, code, short, name in _read("banks.json")["banks"]
+        bank_model(bin=bank.bin, code=bank.code, short_name=bank.short_name, name=bank.name) for bank in napas_banks()
     ]
     bank_model.objects.bulk_create(
         banks, update_conflicts=True, unique_fields=["bin"], update_fields=["code", "short_name", "name"]

@@ -35,9 +35,9 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from payments.qr_images import QUIET_ZONE, QRMatrix, qr_matrix
+from chopay.identifiers import mask_account
+from chopay.qr import QUIET_ZONE, QRMatrix, qr_matrix
 from payments.stall_qr import vendor_static_payload
-from vendors.identifiers import mask_account
 
 if TYPE_CHECKING:
     from vendors.models import Vendor

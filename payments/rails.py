@@ -24,6 +24,8 @@ from typing import Final, Literal, Protocol
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from chopay.ussd import AmountLimits
+
 RailStatus = Literal["approved", "declined", "pending"]
 
 
@@ -48,6 +50,12 @@ class RailUnavailable(Exception):
 
 
 class MobileMoneyRail(Protocol):
+    @property
+    def limits(self) -> AmountLimits:
+        """The smallest and largest charge the rail accepts; the USSD menu
+        refuses other amounts before any charge."""
+        ...
+
     def charge(self, request: ChargeRequest) -> RailResult: ...
 
     def status(self, request: ChargeRequest) -> RailResult:
@@ -63,6 +71,7 @@ SANDBOX_TIMEOUT_THEN_DECLINE: Final = 77_777  # no answer; the status query decl
 # The sandbox wallet's limits, enforced by the USSD menu before any charge.
 SANDBOX_MIN_AMOUNT: Final = 1_000
 SANDBOX_MAX_AMOUNT: Final = 10_000_000
+SANDBOX_LIMITS: Final = AmountLimits(min_amount=SANDBOX_MIN_AMOUNT, max_amount=SANDBOX_MAX_AMOUNT)
 
 
 class SandboxRail:
@@ -73,6 +82,8 @@ class SandboxRail:
     only on the idempotency key (a repeated key gets the same id, never a
     second charge).
     """
+
+    limits = SANDBOX_LIMITS
 
     def _transaction_id(self, request: ChargeRequest) -> str:
         return "SBX" + hashlib.sha256(request.idempotency_key.encode()).hexdigest()[:17].upper()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import factory
 from django.contrib.auth import get_user_model
 
+from chopay.identifiers import generate_merchant_code
 from market.models import BoardMember, Market, ProvinceOfficer, VolunteerAssignment, Ward
-from vendors.identifiers import generate_merchant_code
 from vendors.models import Vendor
 
 User = get_user_model()

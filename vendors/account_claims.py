@@ -33,11 +33,11 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
+from chopay.text import fold_ascii
 from common.errors import Conflict, DomainError, Forbidden, Invalid, TooManyAttempts
 from market import roles
 from market.models import Bank, Market
 from market.selectors import markets_managed_by, markets_onboardable_by
-from payments.vietqr import fold_ascii
 from vendors.models import SharedAccountClaim, Vendor
 from vendors.services import clean_account_number
 from vendors.sms import send_sms

@@ -8,13 +8,13 @@ from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
+from chopay.identifiers import generate_merchant_code
 from common.errors import DomainError
 from market import roles
 from market.admin import ScopedAdmin
 from market.selectors import markets_onboardable_by
 from vendors import services
 from vendors.account_claims import account_claim_list
-from vendors.identifiers import generate_merchant_code
 from vendors.models import PayoutAccountChange, SharedAccountClaim, Vendor
 from vendors.selectors import vendor_scope_q
 

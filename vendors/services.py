@@ -18,12 +18,12 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
+from chopay.identifiers import generate_merchant_code, normalize_vn_mobile
+from chopay.text import fold_ascii
 from common.errors import Conflict, DomainError
 from market import roles
 from market.models import Bank, Market
 from market.selectors import markets_managed_by
-from payments.vietqr import fold_ascii
-from vendors.identifiers import generate_merchant_code, normalize_vn_mobile
 from vendors.models import PayoutAccountChange, PayoutChangeStateError, SharedAccountClaim, Vendor, VendorStatusError
 from vendors.selectors import find_by_account, find_by_phone, vendor_list
 

@@ -24,10 +24,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from chopay import codes
 from common.api import ApiError
 from common.client_address import client_address
 from common.errors import TooManyAttempts
-from payments import confirmation, payment_selectors
+from payments import payment_selectors
 from payments.models import ConfirmationAttempt, OfflineConfirmation, Payment
 from payments.services import code_entry as services
 from vendors.models import Vendor
@@ -191,11 +192,11 @@ class OfflineKeyApi(APIView):
             "device_id": granted.device_id,
             "key": granted.key_hex,
             "key_encoding": "hex",
-            "algorithm": confirmation.ALGORITHM,
+            "algorithm": codes.ALGORITHM,
             "message": "counter (uint64 big-endian) || amount in dong (uint64 big-endian)",
-            "digits": confirmation.DIGITS,
+            "digits": codes.DIGITS,
             "counter": granted.counter,
-            "window": confirmation.LOOK_AHEAD,
+            "window": codes.LOOK_AHEAD,
         }
         # The key must not linger in any cache between the vendor and us.
         return Response(self.OfflineKeyOutput(body).data, headers={"Cache-Control": "no-store"})

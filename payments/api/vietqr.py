@@ -26,10 +26,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from chopay import qr_images, vietqr
 from common.api import ApiError
 from market.models import Bank, Market
 from market.selectors import market_list
-from payments import cards, qr_images, selectors, vietqr
+from payments import cards, selectors
 from payments.models import CardBatch
 from payments.services import cards as card_services
 from payments.stall_qr import vendor_static_payload

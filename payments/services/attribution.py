@@ -41,7 +41,8 @@ When rule 1 or 2 names a vendor other than the owner the receiving account
 gives (rule 3), the content wins (it names the sale) but the payment is
 flagged ``attribution_conflict`` for the board.
 
-Everything here only reads; ``payments.services.ingest`` writes. The helpers
+The ``CHO40`` text is read with ``chopay.payment_text``, the module that
+writes it. Everything here only reads; ``payments.services.ingest`` writes. The helpers
 are public so that the unmatched-queue screens can reuse them (e.g. to suggest
 a vendor for a queued credit, or to re-run attribution on it).
 """
@@ -55,20 +56,11 @@ from typing import Any
 
 from django.db import connection
 
+from chopay.payment_text import merchant_code_candidates, reference_candidates
+from chopay.text import fold_ascii
 from market.models import Bank
 from payments.models import Channel, Payment, PaymentRequest
-from payments.services.payment_requests import REFERENCE_ALPHABET, REFERENCE_LENGTH, REFERENCE_LETTERS
-from payments.vietqr import fold_ascii
-from vendors.identifiers import MERCHANT_CODE_LENGTH, is_valid_merchant_code
 from vendors.models import Vendor
-
-# Where a sale reference may start in the folded content: a letter, then the
-# rest of the reference alphabet (overlapping matches, hence the lookahead).
-_REFERENCE = re.compile(rf"(?=([{REFERENCE_LETTERS}][{REFERENCE_ALPHABET}]{{{REFERENCE_LENGTH - 1}}}))")
-_NOT_ALNUM = re.compile(r"[^A-Z0-9]")
-# "CHO40 12345674", "CHO 4.0-12345674", "CHO4012345674" (spaces dropped by the bank).
-_PREFIXED_CODE = re.compile(rf"CHO\W*4\W*0\W*(\d{{{MERCHANT_CODE_LENGTH}}})")
-_BARE_CODE = re.compile(rf"(?<!\d)(\d{{{MERCHANT_CODE_LENGTH}}})(?!\d)")
 
 
 @dataclass(frozen=True)
@@ -93,17 +85,6 @@ class Attribution:
 
 
 # --- the pieces ------------------------------------------------------------------
-
-
-def normalize_content(text: str) -> str:
-    """Upper-case ASCII letters and digits only: "Chợ 40 ab-12" → "CHO40AB12"."""
-    return _NOT_ALNUM.sub("", fold_ascii(text).upper())
-
-
-def reference_candidates(text: str) -> set[str]:
-    """Every stretch of the folded content that is shaped like a sale
-    reference (``payments.services.payment_requests.new_reference``)."""
-    return set(_REFERENCE.findall(normalize_content(text)))
 
 
 def _any_of(column: str, values: list[str]) -> tuple[str, list[Any]]:
@@ -181,18 +162,6 @@ def find_payment_request(text: str) -> PaymentRequest | None:
     if not candidates:
         return None
     return _best_request(_select_each([_request_query(candidates)])[0])
-
-
-def merchant_code_candidates(text: str) -> list[str]:
-    """Valid merchant codes in ``text``: those after a "CHO40" prefix first,
-    then bare 8-digit numbers. The Damm check digit rejects 9 in 10 random numbers."""
-    upper = fold_ascii(text).upper()
-    codes: list[str] = []
-    for match in (*_PREFIXED_CODE.finditer(upper), *_BARE_CODE.finditer(upper)):
-        code = match.group(1)
-        if code not in codes and is_valid_merchant_code(code):
-            codes.append(code)
-    return codes
 
 
 def _bank_key(name: str) -> str:

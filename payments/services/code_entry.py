@@ -2,7 +2,7 @@
 
 The path of a payment:
 
-1. ``ussd_handle`` walks the menu (``payments.ussd``). When the customer
+1. ``ussd_handle`` walks the menu (``chopay.ussd``). When the customer
    confirms, a ``Payment`` is written as *pending*, linked to the session row
    (locked while a request is handled) and unique per
    (source="ussd", provider_txn_id="<sessionId>~<session row id>"), so a
@@ -14,7 +14,7 @@ The path of a payment:
    transaction; a decline fails it; no answer leaves it pending for
    ``check_rail_payment``.
 
-Confirmation codes are HOTP bound to the amount (``payments.confirmation``);
+Confirmation codes are HOTP bound to the amount (``chopay.codes``);
 the server keeps the counter, never the code.
 """
 
@@ -32,11 +32,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from chopay import codes, ussd
+from chopay.identifiers import normalize_vn_mobile
 from common.errors import Conflict, Forbidden
 from common.tasks import enqueue_on_commit
 from market import roles
 from market.models import Market
-from payments import confirmation, ussd
 from payments.models import (
     Channel,
     ConfirmationAttempt,
@@ -52,7 +53,6 @@ from payments.models import (
 )
 from payments.rails import ChargeRequest, RailResult, RailUnavailable, get_rail
 from payments.services.sms import outbound_sms_queue
-from vendors.identifiers import normalize_vn_mobile
 from vendors.models import Vendor, new_code_secret
 
 if TYPE_CHECKING:
@@ -137,7 +137,7 @@ def ussd_handle(*, session_id: str, phone_number: str, service_code: str, text: 
         if session.last_reply and text == session.last_text:
             return _reply_from_wire(session.last_reply)
 
-        dialogue = ussd.walk(text, find_vendor=_vendor_card)
+        dialogue = ussd.walk(text, find_vendor=_vendor_card, limits=get_rail().limits)
         if dialogue.vendor is not None:
             session.vendor_id = dialogue.vendor.id
         session.amount = dialogue.amount
@@ -328,7 +328,7 @@ def _confirmation_code_issue(*, payment: Payment, now: dt.datetime) -> tuple[str
     counter, secret = Vendor.objects.filter(pk=vendor_id).values_list("code_counter", "code_secret").get()
     expires_at = now + dt.timedelta(seconds=settings.CONFIRMATION_CODE_TTL_SECONDS)
     ConfirmationCode.objects.create(payment=payment, vendor_id=vendor_id, counter=counter, expires_at=expires_at)
-    code = confirmation.confirmation_code(confirmation.key_from_hex(secret), counter=counter, amount=payment.amount)
+    code = codes.confirmation_code(codes.key_from_hex(secret), counter=counter, amount=payment.amount)
     return code, expires_at
 
 
@@ -391,17 +391,17 @@ def _find_code(
     unexpired match wins over a used or expired one, which are reported so the
     vendor learns why the code is refused.
     """
-    if not confirmation.is_well_formed(code):
+    if not codes.is_well_formed(code):
         return None
     candidates = ConfirmationCode.objects.select_related("payment").filter(
         vendor=vendor, payment__status=Payment.Status.SUCCEEDED, expires_at__gt=at - CODE_LOOKBACK
     )
     if amount is not None:
         candidates = candidates.filter(payment__amount=amount)
-    key = confirmation.key_from_hex(vendor.code_secret)
+    key = codes.key_from_hex(vendor.code_secret)
     found: list[tuple[ConfirmationCode, Match]] = []
     for candidate in candidates.order_by("-counter")[:CODE_MAX_CANDIDATES]:
-        if confirmation.code_matches(key, code, counter=candidate.counter, amount=candidate.payment.amount):
+        if codes.code_matches(key, code, counter=candidate.counter, amount=candidate.payment.amount):
             if candidate.used_at is not None:
                 found.append((candidate, "used"))
             elif candidate.expires_at <= at:
@@ -454,7 +454,7 @@ def confirmation_code_confirm(
         attempt = ConfirmationAttempt(
             vendor=locked,
             user=user,
-            code_tail=confirmation.code_tail(code),
+            code_tail=codes.code_tail(code),
             amount=amount,
             remote_addr=remote_addr,
         )
@@ -684,7 +684,7 @@ def _offline_try_match(*, row: OfflineConfirmation, now: dt.datetime, attempt_by
         attempt = ConfirmationAttempt(
             vendor=vendor,
             user=attempt_by.user,
-            code_tail=confirmation.code_tail(row.code),
+            code_tail=codes.code_tail(row.code),
             amount=row.amount,
             remote_addr=attempt_by.remote_addr,
         )

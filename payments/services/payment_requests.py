@@ -16,17 +16,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import secrets
 from typing import TYPE_CHECKING, Final
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from chopay.identifiers import new_reference
+from chopay.vietqr import MAX_AMOUNT
 from common.errors import Conflict, Invalid
 from payments import stall_qr
 from payments.models import PaymentRequest, TransitionError
-from payments.vietqr import MAX_AMOUNT
 from vendors.models import Vendor
 
 if TYPE_CHECKING:
@@ -35,9 +35,6 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_TTL_SECONDS",
     "MIN_TTL_SECONDS",
-    "REFERENCE_ALPHABET",
-    "REFERENCE_LENGTH",
-    "new_reference",
     "payment_request_cancel",
     "payment_request_create",
     "payment_request_expire_due",
@@ -50,24 +47,10 @@ logger = logging.getLogger(__name__)
 # Re-exported so that callers find the stall payload next to the sale one.
 vendor_static_payload = stall_qr.vendor_static_payload
 
-# No look-alikes, since people read references off receipts and SMS and type
-# them into complaint forms: no 0/O/Q/D, 1/I/L/J, 2/Z, 5/S, 8/B, U/V. Without
-# 0, O, 1 and I a reference can never be part of the "CHO40" prefix either.
-REFERENCE_LETTERS: Final = "ACEFGHKMNPRTWXY"
-REFERENCE_ALPHABET: Final = REFERENCE_LETTERS + "34679"
-# 15 × 20⁹ ≈ 7.7 × 10¹² references: collisions are rare, and caught anyway.
-# Always starting with a letter, it cannot be mistaken for a merchant code.
-REFERENCE_LENGTH: Final = 10
 _CREATE_TRIES: Final = 8
 
 MIN_TTL_SECONDS: Final = 60
 MAX_TTL_SECONDS: Final = 7 * 24 * 3600
-
-
-def new_reference() -> str:
-    return secrets.choice(REFERENCE_LETTERS) + "".join(
-        secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH - 1)
-    )
 
 
 def _check_vendor_may_sell(vendor: Vendor) -> None:

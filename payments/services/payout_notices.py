@@ -15,7 +15,7 @@ shoulder learns only its last four digits.
 
 from __future__ import annotations
 
-from payments import ussd
+from chopay import ussd
 from payments.services.sms import outbound_sms_queue
 from vendors.models import PayoutAccountChange
 

@@ -7,9 +7,9 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
+from chopay.identifiers import is_valid_merchant_code
 from market.models import BoardMember, Market, ProvinceOfficer, VolunteerAssignment
 from payments.models import Payment, local_date
-from vendors.identifiers import is_valid_merchant_code
 from vendors.models import Vendor
 from vendors.services import normalize_account_name
 

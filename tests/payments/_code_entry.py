@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from payments import confirmation
+from chopay import codes
 from payments.sms import LocmemSMSBackend
 from tests.broker_support import broker_at
 from vendors.models import Vendor
@@ -93,7 +93,7 @@ def pay(session_id: str, vendor: Vendor, amount: int, *, phone: str = CUSTOMER, 
 def code_for(vendor: Vendor, *, counter: int, amount: int) -> str:
     """What the vendor's own device computes (it holds the key)."""
     vendor.refresh_from_db()
-    return confirmation.confirmation_code(confirmation.key_from_hex(vendor.code_secret), counter=counter, amount=amount)
+    return codes.confirmation_code(codes.key_from_hex(vendor.code_secret), counter=counter, amount=amount)
 
 
 def code_in_sms(body: str) -> str:

@@ -10,7 +10,6 @@ from django.test import Client
 from django.utils import timezone
 
 from payments.models import Channel, Payment, PaymentEvent, PaymentRequest
-from payments.services.attribution import merchant_code_candidates, normalize_content, reference_candidates
 from tests.conftest import needs_postgres
 from tests.factories import VendorFactory
 from tests.payments.webhooks_support import (
@@ -18,7 +17,6 @@ from tests.payments.webhooks_support import (
     sepay_body,
     sepay_post,
 )
-from vendors.identifiers import damm_check_digit
 
 pytestmark = pytest.mark.usefixtures("provider_keys")
 
@@ -201,30 +199,6 @@ def test_it_queues_a_credit_nobody_can_be_found_for(cast, client: Client) -> Non
     assert payment.market is None
     assert payment.attribution == Payment.Attribution.UNMATCHED
     assert payment.amount == 20_000
-
-
-# --- the helpers ------------------------------------------------------------------------
-
-
-def test_it_folds_content_to_upper_case_letters_and_digits() -> None:
-    assert normalize_content("Chợ 40 – ab-12.cd 34") == "CHO40AB12CD34"
-
-
-def test_it_offers_every_stretch_shaped_like_a_reference() -> None:
-    candidates = reference_candidates("MBVCB.123.cho40k7rx3mwp4a.CT")
-
-    assert "K7RX3MWP4A" in candidates
-    assert all(len(c) == 10 for c in candidates)
-    assert reference_candidates("CHO40 12345674") == set()  # a merchant code is never a reference
-
-
-def test_it_only_offers_merchant_codes_with_a_valid_check_digit() -> None:
-    body = "1234567"
-    good = body + damm_check_digit(body)
-    bad = body + str((int(damm_check_digit(body)) + 1) % 10)
-
-    assert merchant_code_candidates(f"CHO40 {good} and {bad}") == [good]
-    assert merchant_code_candidates(f"phone 0912345678 {bad}") == []
 
 
 def test_the_vendor_lookup_of_every_credit_is_served_by_indexes(cast) -> None:

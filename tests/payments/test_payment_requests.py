@@ -14,7 +14,8 @@ from django.db import connection
 from django.utils import timezone
 from PIL import Image
 
-from payments import vietqr
+from chopay import vietqr
+from chopay.identifiers import REFERENCE_ALPHABET, REFERENCE_LENGTH
 from payments.models import PaymentRequest
 from payments.services import payment_requests as services
 from payments.tasks.requests import expire_payment_requests
@@ -44,8 +45,8 @@ def test_it_creates_a_sale_qr_for_the_amount(cast):
     assert body["amount"] == 185_000
     assert body["note"] == "2 kg cam sành"
     reference = body["reference"]
-    assert len(reference) == services.REFERENCE_LENGTH <= 12
-    assert set(reference) <= set(services.REFERENCE_ALPHABET) and reference[0].isalpha()
+    assert len(reference) == REFERENCE_LENGTH <= 12
+    assert set(reference) <= set(REFERENCE_ALPHABET) and reference[0].isalpha()
 
     qr = vietqr.decode(body["payload"])
     assert qr.initiation == "dynamic"

@@ -9,7 +9,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from payments import ussd
+from chopay import ussd
+from chopay.identifiers import damm_check_digit
 from payments.models import Channel, ConfirmationCode, OutboundSms, Payment, Source, UssdSession
 from payments.rails import SANDBOX_DECLINE, SANDBOX_TIMEOUT_THEN_APPROVE, SANDBOX_TIMEOUT_THEN_DECLINE
 from payments.tasks.code_entry import sweep_pending_rail_payments
@@ -25,7 +26,6 @@ from tests.payments._code_entry import (
     sms,
     ussd_secret,
 )
-from vendors.identifiers import damm_check_digit
 from vendors.models import Vendor
 
 __all__ = ["sms", "ussd_secret"]  # fixtures

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from payments.vietqr import ERROR_CODES
+from chopay.vietqr import ERROR_CODES
 from tests.conftest import client_for
 
 DECODE = "/api/v1/vietqr/decode/"
@@ -73,7 +73,7 @@ def test_it_reports_an_unknown_bank_as_a_null_short_name(user):
     response = encode(user, bank_bin="970436", account_number="0123456789")
     payload = response.json()["payload"].replace("970436", "999999")
     # Re-sign the edited payload so that only the BIN differs.
-    from payments.vietqr import crc16_ccitt_false
+    from chopay.vietqr import crc16_ccitt_false
 
     body = payload[:-4]
     payload = body + f"{crc16_ccitt_false(body.encode()):04X}"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from payments import vietqr
+from chopay import vietqr
 from payments.models import OutboundSms, Payment
 from payments.stall_qr import vendor_static_payload
 from tests.conftest import client_for

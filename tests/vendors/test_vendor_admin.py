@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from chopay.identifiers import is_valid_merchant_code
 from tests.factories import VendorFactory
-from vendors.identifiers import is_valid_merchant_code
 from vendors.models import Vendor
 
 pytestmark = pytest.mark.django_db

@@ -8,9 +8,9 @@ import threading
 import pytest
 from django.db import connection
 
+from chopay.identifiers import is_valid_merchant_code
 from tests.conftest import client_for, needs_postgres
 from tests.factories import VendorFactory
-from vendors.identifiers import is_valid_merchant_code
 from vendors.models import Vendor
 
 pytestmark = pytest.mark.django_db

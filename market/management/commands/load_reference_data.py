@@ -9,7 +9,7 @@ from market.reference_data import load_admin_units, load_banks
 
 
 class Command(BaseCommand):
-    help = "Upsert provinces, wards/communes, legacy provinces and NAPAS banks from market/data."
+    help = "Upsert provinces, wards/communes, legacy provinces and NAPAS banks from market/data and chopay/data."
 
     def handle(self, *args: Any, **options: Any) -> None:
         provinces, wards, legacy = load_admin_units(Province, Ward, LegacyProvince)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vendors.identifiers import (
+from chopay.identifiers import (
     MERCHANT_CODE_LENGTH,
     damm_check_digit,
     display_vn_mobile,

@@ -7,7 +7,10 @@ POSTs the whole dialogue so far in ``text``, the answers joined by ``*``
 the answers through the states, a wrong answer keeps the state and adds a
 reason, and ``screen`` renders where the walk ended. Nothing here touches the
 database except through the ``find_vendor`` callable; the payment itself is
-made by ``payments.services.code_entry``.
+made by the caller (``payments.services.code_entry``).
+
+The amounts a customer may pay are the mobile-money rail's, passed in as
+``AmountLimits`` by the caller (each rail has its own), never fixed here.
 
 Screens are Vietnamese without diacritics (GSM 7-bit; feature phones render
 accents badly) and each fits one USSD page: at most 160 characters including
@@ -21,15 +24,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Final
 
-from payments.rails import SANDBOX_MAX_AMOUNT, SANDBOX_MIN_AMOUNT
-from payments.vietqr import fold_ascii
-from vendors.identifiers import MERCHANT_CODE_LENGTH, is_valid_merchant_code
+from chopay.identifiers import MERCHANT_CODE_LENGTH, is_valid_merchant_code
+from chopay.text import fold_ascii
 
 MAX_SCREEN: Final = 160
 MAX_WRONG_ANSWERS: Final = 3  # to one question; then the session ends
 MAX_TEXT_LENGTH: Final = 200
-MIN_AMOUNT: Final = SANDBOX_MIN_AMOUNT
-MAX_AMOUNT: Final = SANDBOX_MAX_AMOUNT
 _NAME_WIDTH: Final = 24
 _STALL_WIDTH: Final = 10
 
@@ -43,6 +43,15 @@ class Step(enum.Enum):
     CANCELLED = "cancelled"
     TOO_MANY_ERRORS = "too_many_errors"
     TOO_LONG = "too_long"
+
+
+@dataclass(frozen=True)
+class AmountLimits:
+    """The smallest and largest amount (đồng) the menu accepts: the rail's
+    limits, checked before any charge is attempted."""
+
+    min_amount: int
+    max_amount: int
 
 
 @dataclass(frozen=True)
@@ -99,12 +108,12 @@ def format_amount(amount: int) -> str:
     return f"{amount:,}".replace(",", ".") + "d"
 
 
-def reason_too_small() -> str:
-    return f"Toi thieu {format_amount(MIN_AMOUNT)}."
+def reason_too_small(limits: AmountLimits) -> str:
+    return f"Toi thieu {format_amount(limits.min_amount)}."
 
 
-def reason_too_large() -> str:
-    return f"Toi da {format_amount(MAX_AMOUNT)}."
+def reason_too_large(limits: AmountLimits) -> str:
+    return f"Toi da {format_amount(limits.max_amount)}."
 
 
 def short(text: str, width: int) -> str:
@@ -137,23 +146,25 @@ def _wrong(d: Dialogue, reason: str) -> Dialogue:
     return replace(d, reason=reason, wrong_answers=wrong)
 
 
-def _parse_amount(answer: str) -> int | str:
+def _parse_amount(answer: str, limits: AmountLimits) -> int | str:
     """The amount in đồng, or the reason it is refused."""
     if not answer.isascii() or not answer.isdigit():
         return REASON_NOT_DIGITS
     # Cut leading zeros and refuse absurd lengths before int() sees them.
     digits = answer.lstrip("0")
-    if len(digits) > len(str(MAX_AMOUNT)):
-        return reason_too_large()
+    if len(digits) > len(str(limits.max_amount)):
+        return reason_too_large(limits)
     amount = int(digits or "0")
-    if amount < MIN_AMOUNT:
-        return reason_too_small()
-    if amount > MAX_AMOUNT:
-        return reason_too_large()
+    if amount < limits.min_amount:
+        return reason_too_small(limits)
+    if amount > limits.max_amount:
+        return reason_too_large(limits)
     return amount
 
 
-def step(d: Dialogue, answer: str, *, find_vendor: Callable[[str], VendorCard | None]) -> Dialogue:
+def step(
+    d: Dialogue, answer: str, *, find_vendor: Callable[[str], VendorCard | None], limits: AmountLimits
+) -> Dialogue:
     """One answer applied to the dialogue."""
     if d.step is Step.ASK_CODE:
         # The check digit catches typos before any database lookup.
@@ -170,7 +181,7 @@ def step(d: Dialogue, answer: str, *, find_vendor: Callable[[str], VendorCard | 
             return replace(d, step=Step.CANCELLED, reason="")
         return _wrong(d, REASON_CHOOSE)
     if d.step is Step.ASK_AMOUNT:
-        parsed = _parse_amount(answer)
+        parsed = _parse_amount(answer, limits)
         if isinstance(parsed, str):
             return _wrong(d, parsed)
         return replace(d, step=Step.CONFIRM_PAYMENT, amount=parsed, reason="", wrong_answers=0)
@@ -184,13 +195,13 @@ def step(d: Dialogue, answer: str, *, find_vendor: Callable[[str], VendorCard | 
     return d
 
 
-def walk(text: str, *, find_vendor: Callable[[str], VendorCard | None]) -> Dialogue:
-    """Where the whole ``text`` of a session leads."""
+def walk(text: str, *, find_vendor: Callable[[str], VendorCard | None], limits: AmountLimits) -> Dialogue:
+    """Where the whole ``text`` of a session leads, amounts checked against ``limits``."""
     if len(text) > MAX_TEXT_LENGTH:
         return Dialogue(step=Step.TOO_LONG)
     d = Dialogue()
     for answer in answers_of(text):
-        d = step(d, answer, find_vendor=find_vendor)
+        d = step(d, answer, find_vendor=find_vendor, limits=limits)
         if d.step in (Step.PAY, Step.CANCELLED, Step.TOO_MANY_ERRORS):
             break
     return d

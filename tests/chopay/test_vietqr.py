@@ -1,4 +1,4 @@
-"""Tests for the VietQR codec (payments/vietqr.py).
+"""Tests for the VietQR codec (chopay/vietqr/).
 
 Pure Python: no database, no Django settings. Payloads built by hand here get
 their CRC from ``_crc`` below, a bit-by-bit implementation written
@@ -16,20 +16,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from payments.vietqr import (
+from chopay.text import fold_ascii
+from chopay.vietqr import (
     ERROR_CODES,
     SERVICE_CODES,
     VietQR,
     VietQRError,
-    _decode_fast,
-    _decode_strict,
     crc16_ccitt_false,
     crc16_ccitt_table,
     decode,
     encode,
     fit_purpose,
-    fold_ascii,
 )
+from chopay.vietqr._decode import _decode_strict
+from chopay.vietqr._decode_fast import _decode_fast
 
 # NAPAS spec §6.1.2–6.1.4, as printed in /work/shared/DOMAIN.md.
 STATIC_CARD = "00020101021138600010A00000072701300006970403011697040311012345670208QRIBFTTC53037045802VN63044F52"

@@ -1,4 +1,5 @@
-"""Identifiers that people type: Vietnamese mobile numbers and merchant codes.
+"""Identifiers that people type: Vietnamese mobile numbers, merchant codes and
+sale references.
 
 Merchant codes are typed by customers on feature phones, so they carry a Damm
 check digit: it detects every single-digit error and every transposition of
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from typing import Final
 
 # Damm's totally anti-symmetric quasigroup of order 10.
 _DAMM = (
@@ -89,3 +91,22 @@ def mask_account(account_number: str) -> str:
     if len(account_number) <= 4:
         return account_number
     return "•" * (len(account_number) - 4) + account_number[-4:]
+
+
+# --- Sale references -------------------------------------------------------------
+
+# No look-alikes, since people read references off receipts and SMS and type
+# them into complaint forms: no 0/O/Q/D, 1/I/L/J, 2/Z, 5/S, 8/B, U/V. Without
+# 0, O, 1 and I a reference can never be part of the "CHO40" prefix either.
+REFERENCE_LETTERS: Final = "ACEFGHKMNPRTWXY"
+REFERENCE_ALPHABET: Final = REFERENCE_LETTERS + "34679"
+# 15 × 20⁹ ≈ 7.7 × 10¹² references: collisions are rare, and caught anyway.
+# Always starting with a letter, it cannot be mistaken for a merchant code.
+REFERENCE_LENGTH: Final = 10
+
+
+def new_reference() -> str:
+    """A random sale reference (``K7QX3MZP2A``); callers retry on the rare collision."""
+    return secrets.choice(REFERENCE_LETTERS) + "".join(
+        secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH - 1)
+    )
