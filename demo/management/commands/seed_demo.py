@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from common.env import env_str
-from market.demo import seed_demo
+from demo.seed import seed_demo
 
 
 class Command(BaseCommand):
