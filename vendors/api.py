@@ -20,7 +20,7 @@ from common.api import ApiError
 from common.filters import MAX_ID, IdFilter
 from market.models import Bank, Market
 from market.selectors import market_list
-from vendors import selectors, services
+from vendors import payout_changes, selectors, services
 from vendors.models import PayoutAccountChange, Vendor
 
 
@@ -255,9 +255,9 @@ def _payout_errors() -> Iterator[None]:
     """The services' payout-change errors as the API's: 403 and 409 with their codes."""
     try:
         yield
-    except services.PayoutChangeDenied as exc:
+    except payout_changes.PayoutChangeDenied as exc:
         raise ApiError(exc.code, exc.message, status_code=status.HTTP_403_FORBIDDEN) from exc
-    except services.PayoutChangeConflict as exc:
+    except payout_changes.PayoutChangeConflict as exc:
         raise ApiError(exc.code, exc.message, status_code=status.HTTP_409_CONFLICT) from exc
 
 
@@ -295,7 +295,7 @@ class PayoutChangeListCreateApi(generics.ListAPIView[PayoutAccountChange]):
         data = PayoutChangeRequestInput(data=request.data)
         data.is_valid(raise_exception=True)
         with _payout_errors():
-            change = services.payout_change_request(actor=request.user, vendor=vendor, **data.validated_data)  # type: ignore[arg-type]
+            change = payout_changes.payout_change_request(actor=request.user, vendor=vendor, **data.validated_data)  # type: ignore[arg-type]
         return Response(PayoutChangeOutput(change).data, status=201)
 
 
@@ -324,7 +324,7 @@ class PayoutChangeApproveApi(APIView):
         data = PayoutChangeDecisionInput(data=request.data)
         data.is_valid(raise_exception=True)
         with _payout_errors():
-            change = services.payout_change_approve(actor=request.user, change=change, **data.validated_data)  # type: ignore[arg-type]
+            change = payout_changes.payout_change_approve(actor=request.user, change=change, **data.validated_data)  # type: ignore[arg-type]
         return Response(PayoutChangeOutput(change).data)
 
 
@@ -339,7 +339,7 @@ class PayoutChangeRejectApi(APIView):
         data = PayoutChangeRejectInput(data=request.data)
         data.is_valid(raise_exception=True)
         with _payout_errors():
-            change = services.payout_change_reject(actor=request.user, change=change, **data.validated_data)  # type: ignore[arg-type]
+            change = payout_changes.payout_change_reject(actor=request.user, change=change, **data.validated_data)  # type: ignore[arg-type]
         return Response(PayoutChangeOutput(change).data)
 
 
@@ -361,5 +361,5 @@ class PayoutChangeCancelApi(APIView):
         data = PayoutChangeDecisionInput(data=request.data)
         data.is_valid(raise_exception=True)
         with _payout_errors():
-            change = services.payout_change_cancel(actor=request.user, change=change, **data.validated_data)  # type: ignore[arg-type]
+            change = payout_changes.payout_change_cancel(actor=request.user, change=change, **data.validated_data)  # type: ignore[arg-type]
         return Response(PayoutChangeOutput(change).data)
