@@ -32,10 +32,12 @@ run: demo
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# lint-imports: the import contracts of pyproject.toml (docs/architecture.md).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
@@ -59,4 +61,4 @@ messages: $(STAMP)
 	cd locale && ../$(PY) ../manage.py compilemessages -l vi
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
