@@ -32,10 +32,13 @@ run: demo
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# lint-imports: the import contracts of pyproject.toml (docs/architecture.md); it takes
+# a fraction of a second, so no cache that an edit made within the same second could fool.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
@@ -59,4 +62,4 @@ messages: $(STAMP)
 	cd locale && ../$(PY) ../manage.py compilemessages -l vi
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "market",
     "vendors",
     "payments",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -283,7 +284,7 @@ USSD_DIAL_CODE = env_str("USSD_DIAL_CODE")
 # Adapters to the world outside the machine; console/sandbox ones for the demo.
 SMS_BACKEND = env_str("SMS_BACKEND", "payments.sms.ConsoleSMSBackend")
 MOBILE_MONEY_RAIL = env_str("MOBILE_MONEY_RAIL", "payments.rails.SandboxRail")
-# Not configurable: how vendors.services tells a trader about a payout-account
+# Not configurable: how vendors.payout_changes tells a trader about a payout-account
 # change (SMS lives in payments, which vendors must not import).
 PAYOUT_CHANGE_NOTIFIER = "payments.services.payout_notices.payout_change_notify"
 PAYMENT_REQUEST_DEFAULT_TTL_SECONDS = env_int("PAYMENT_REQUEST_DEFAULT_TTL_SECONDS", 15 * 60)

@@ -88,7 +88,7 @@ class VendorAdminForm(forms.ModelForm):  # type: ignore[type-arg]
 
 class PayoutAccountChangeInline(admin.TabularInline):  # type: ignore[type-arg]
     """The vendor's payout-account history, read-only: changes are requested
-    and decided through the API (vendors.services.payout_change_*)."""
+    and decided through the API (vendors.payout_changes.payout_change_*)."""
 
     model = PayoutAccountChange
     fk_name = "vendor"

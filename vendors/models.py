@@ -190,7 +190,7 @@ class PayoutAccountChange(models.Model):
     def decide(self, *, outcome: str, by: User | None, reason: str = "", at: dt.datetime | None = None) -> None:
         """Move a pending change to its outcome; any other move is refused.
 
-        Callers hold the row lock (``vendors.services._lock_payout_change``)."""
+        Callers hold the row lock (``vendors.payout_changes._lock_payout_change``)."""
         if outcome not in self.TRANSITIONS.get(self.outcome, frozenset()):
             raise PayoutChangeStateError(f"cannot go from {self.outcome} to {outcome}")
         self.outcome = outcome

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from vendors import api, claims_api
+from vendors import api, claims_api, payout_changes_api
 
 urlpatterns = [
     path("vendors/", api.VendorListCreateApi.as_view(), name="vendor-list"),
@@ -16,25 +16,29 @@ urlpatterns = [
     path("vendors/account-claims/<int:pk>/reject/", claims_api.ClaimRejectApi.as_view(), name="account-claim-reject"),
     path("vendors/<int:pk>/", api.VendorDetailApi.as_view(), name="vendor-detail"),
     path("vendors/<int:pk>/status/", api.VendorStatusApi.as_view(), name="vendor-status"),
-    path("vendors/<int:pk>/payout-changes/", api.PayoutChangeListCreateApi.as_view(), name="payout-change-list"),
+    path(
+        "vendors/<int:pk>/payout-changes/",
+        payout_changes_api.PayoutChangeListCreateApi.as_view(),
+        name="payout-change-list",
+    ),
     path(
         "vendors/<int:pk>/payout-changes/<int:change_id>/",
-        api.PayoutChangeDetailApi.as_view(),
+        payout_changes_api.PayoutChangeDetailApi.as_view(),
         name="payout-change-detail",
     ),
     path(
         "vendors/<int:pk>/payout-changes/<int:change_id>/approve/",
-        api.PayoutChangeApproveApi.as_view(),
+        payout_changes_api.PayoutChangeApproveApi.as_view(),
         name="payout-change-approve",
     ),
     path(
         "vendors/<int:pk>/payout-changes/<int:change_id>/reject/",
-        api.PayoutChangeRejectApi.as_view(),
+        payout_changes_api.PayoutChangeRejectApi.as_view(),
         name="payout-change-reject",
     ),
     path(
         "vendors/<int:pk>/payout-changes/<int:change_id>/cancel/",
-        api.PayoutChangeCancelApi.as_view(),
+        payout_changes_api.PayoutChangeCancelApi.as_view(),
         name="payout-change-cancel",
     ),
 ]

@@ -1,6 +1,6 @@
 """SMS to a trader about a change of their payout account.
 
-``vendors`` records the change (``vendors.services.payout_change_*``) and
+``vendors`` records the change (``vendors.payout_changes.payout_change_*``) and
 calls the function named by ``settings.PAYOUT_CHANGE_NOTIFIER`` — this one —
 inside its transaction, so the SMS is queued in the outbox exactly when the
 change is recorded. It lives here because SMS belongs to ``payments``, which

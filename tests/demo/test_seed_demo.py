@@ -1,15 +1,23 @@
-"""``manage.py seed_demo``: realistic, idempotent demo data; never on production by accident."""
+"""``manage.py seed_demo``: realistic demo data; a second run (even days later)
+changes nothing that exists and gives nothing to what someone made by hand;
+never on production by accident."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from chopay.identifiers import is_valid_merchant_code
+from demo.seed import demo_merchant_code
 from market.models import BoardMember, Market, ProvinceOfficer, VolunteerAssignment
 from payments.models import Payment, local_date
+from tests.factories import MarketFactory, UserFactory, VendorFactory
 from vendors.models import Vendor
 from vendors.services import normalize_account_name
 
@@ -30,8 +38,6 @@ def _seed(*args: str) -> str:
 
 
 def _counts() -> tuple[int, ...]:
-    from django.contrib.auth import get_user_model
-
     return (
         Market.objects.count(),
         Vendor.objects.count(),
@@ -156,3 +162,79 @@ def test_it_seeds_the_default_size():
 
     assert Vendor.objects.count() == 12 * 30
     assert "360 vendors" in out.getvalue()
+
+
+def _snapshot() -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every model the demo writes, all columns (``updated_at`` too)."""
+    models = [Market, Vendor, get_user_model(), BoardMember, VolunteerAssignment, ProvinceOfficer, Payment]
+    return {model.__name__: list(model.objects.order_by("pk").values_list()) for model in models}
+
+
+def _days_later(monkeypatch: pytest.MonkeyPatch, days: int) -> None:
+    later = timezone.now() + dt.timedelta(days=days)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+
+
+def test_it_changes_nothing_that_exists_on_a_second_run_days_later(monkeypatch):
+    _seed()
+    thai = Market.objects.get(code="TN-THAI")
+    by_hand = VendorFactory(market=thai, full_name="Lường Thị Nhung")
+    renamed = Market.objects.get(code="BK-CHORA")
+    renamed.name = "Chợ Chợ Rã (mới)"
+    renamed.save()
+    before = _snapshot()
+
+    _days_later(monkeypatch, 3)
+    out = _seed()
+
+    assert _snapshot() == before
+    assert not by_hand.payments.exists()
+    assert "Created 0 markets, 0 vendors, 0 demo payments" in out
+
+
+def test_it_gives_payments_only_to_the_vendors_it_creates(monkeypatch):
+    _seed()
+    by_hand = VendorFactory(market=Market.objects.get(code="TN-THAI"))
+    already_there = set(Vendor.objects.values_list("pk", flat=True))
+    payments_before = Payment.objects.count()
+
+    _days_later(monkeypatch, 2)
+    call_command("seed_demo", "--vendors-per-market", "8", stdout=io.StringIO())
+
+    assert not by_hand.payments.exists()
+    added = Payment.objects.exclude(vendor__in=already_there)
+    assert Payment.objects.count() == payments_before + added.count()
+    assert added.exists()
+    assert set(added.values_list("vendor__merchant_code", flat=True)) <= {
+        demo_merchant_code(market_index=index, n=n) for index in range(12) for n in range(5, 8)
+    }
+
+
+def test_it_leaves_users_with_demo_names_alone():
+    admin = UserFactory(username="admin", password="theirs", first_name="Chị Mai")
+    board = UserFactory(username="bql.tn.thai")
+    trader = UserFactory(username="tt.demo")
+    before = {user.pk: user.password for user in (admin, board, trader)}
+
+    _seed()
+
+    admin.refresh_from_db()
+    assert not admin.is_superuser and not admin.is_staff
+    assert admin.first_name == "Chị Mai"
+    assert {u.pk: u.password for u in get_user_model().objects.filter(pk__in=before)} == before
+    assert not BoardMember.objects.filter(user=board).exists()
+    assert not Vendor.objects.filter(user=trader).exists()
+    # The other demo logins are made and given their roles as usual.
+    assert BoardMember.objects.filter(user__username="bql.tn.dongquang", market__code="TN-DONGQUANG").exists()
+
+
+def test_it_leaves_a_demo_merchant_code_someone_else_has():
+    code = demo_merchant_code(market_index=0, n=0)
+    elsewhere = VendorFactory(merchant_code=code, market=MarketFactory())
+    before = Vendor.objects.filter(pk=elsewhere.pk).values_list().get()
+
+    _seed()
+
+    assert Vendor.objects.filter(pk=elsewhere.pk).values_list().get() == before
+    assert not elsewhere.payments.exists()
+    assert Vendor.objects.filter(market__code="TN-THAI").count() == 4

@@ -6,15 +6,26 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from common.env import env_str
-from market.demo import seed_demo
+from demo.seed import seed_demo
 
 
 class Command(BaseCommand):
-    help = "Load demo markets, boards, volunteers and vendors (Thái Nguyên, incl. former Bắc Kạn pilots). Idempotent."
+    help = (
+        "Load demo markets, boards, volunteers, vendors and their payments (Thái Nguyên, incl. former Bắc Kạn "
+        "pilots). Safe to run again: it creates only the demo objects that are missing (fixed market codes, "
+        "usernames and merchant codes) and changes no existing row; demo payments are made only for the vendors "
+        "it creates in that run, over the --payment-days before it, so a later run (even on a later day) adds none "
+        "and vendors made by hand never get any."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--vendors-per-market", type=int, default=30)
-        parser.add_argument("--payment-days", type=int, default=14, help="days of demo payments up to today (0: none)")
+        parser.add_argument(
+            "--payment-days",
+            type=int,
+            default=14,
+            help="days of demo payments up to today for the vendors this run creates (0: none)",
+        )
         parser.add_argument("--force", action="store_true", help="allow on a production (PostgreSQL) database")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -27,5 +38,8 @@ class Command(BaseCommand):
             vendors_per_market=options["vendors_per_market"],
             payment_days=options["payment_days"],
         )
-        self.stdout.write(f"{summary.markets} markets, {summary.vendors} vendors, {summary.payments} demo payments.")
+        self.stdout.write(
+            f"Created {summary.markets} markets, {summary.vendors} vendors, {summary.payments} demo payments; "
+            "nothing that existed was changed."
+        )
         self.stdout.write(f"Demo logins (password {password!r}): {', '.join(summary.users[:6])}, …")

@@ -1,6 +1,15 @@
 """Demo data: Thái Nguyên markets, including the former Bắc Kạn pilot markets
 (plan 820/KH-UBND, December 2022), with boards, volunteers, an officer and
-vendors with Vietnamese names. Deterministic and idempotent."""
+vendors with Vietnamese names, and two weeks of their cashless receipts.
+
+Deterministic, and safe to run on a database someone has been using: it creates
+only its own objects, recognised by fixed identifiers (the market codes of
+``MARKETS``, the demo usernames, the merchant codes ``9MMNNNNc`` it derives for
+vendor ``NNNN`` of market ``MM``), and only those that are missing. It never
+changes a row that exists, never grants a role to a user it did not create in
+the same run, and gives payments only to the vendors it creates in the same run
+(dated over the days before that run), so a later run, even on a later day,
+adds none to anybody."""
 
 from __future__ import annotations
 
@@ -48,19 +57,23 @@ DEMO_PASSWORD_NOTE = "Demo logins share one password, printed by seed_demo and l
 
 @dataclass
 class DemoSummary:
+    """What one run created (a second run creates nothing) and the logins."""
+
     markets: int = 0
     vendors: int = 0
     payments: int = 0
     users: list[str] = field(default_factory=list)
 
 
-def _user(username: str, password: str, first: str, last: str, **extra: object) -> User:
-    user, created = User.objects.get_or_create(username=username, defaults={"first_name": first, "last_name": last})
-    if created:
-        user.set_password(password)
-        for key, value in extra.items():
-            setattr(user, key, value)
-        user.save()
+def _new_user(username: str, password: str, first: str, last: str, **extra: object) -> User | None:
+    """The demo login, created if missing; ``None`` when it already exists, so
+    that a user someone made (or kept) under that name is left as it is and
+    given no role."""
+    if User.objects.filter(username=username).exists():
+        return None
+    user = User(username=username, first_name=first, last_name=last, **extra)
+    user.set_password(password)
+    user.save()
     return user
 
 
@@ -70,17 +83,24 @@ def _vendor_name(rng: random.Random) -> str:
     return f"{rng.choice(SURNAMES)} {rng.choice(MIDDLE_M)} {rng.choice(GIVEN_M)}"
 
 
+def demo_merchant_code(*, market_index: int, n: int) -> str:
+    """The fixed merchant code of demo vendor ``n`` of the ``market_index``-th demo market."""
+    body = f"9{(market_index + 1):02d}{n:04d}"
+    return body + damm_check_digit(body)
+
+
 @transaction.atomic
 def seed_demo(*, password: str, vendors_per_market: int = 30, payment_days: int = 14) -> DemoSummary:
-    summary = DemoSummary()
-    _user("admin", password, "Quản trị", "", is_superuser=True, is_staff=True)
-    officer = _user("sct.thainguyen", password, "Hà Thị", "Thu", is_staff=True)
-    ProvinceOfficer.objects.get_or_create(user=officer, province_id="19")
-    summary.users += ["admin", "sct.thainguyen"]
+    summary = DemoSummary(users=["admin", "sct.thainguyen"])
+    _new_user("admin", password, "Quản trị", "", is_superuser=True, is_staff=True)
+    officer = _new_user("sct.thainguyen", password, "Hà Thị", "Thu", is_staff=True)
+    if officer is not None:
+        ProvinceOfficer.objects.create(user=officer, province_id="19")
     wards = {w.short_name: w for w in Ward.objects.filter(province_id="19")}
+    created_vendors: list[Vendor] = []
 
     for index, (code, name, ward_name, stalls, legacy, since) in enumerate(MARKETS):
-        market, _ = Market.objects.get_or_create(
+        market, market_created = Market.objects.get_or_create(
             code=code,
             defaults={
                 "name": name,
@@ -92,26 +112,33 @@ def seed_demo(*, password: str, vendors_per_market: int = 30, payment_days: int 
                 "cashless_since": since,
             },
         )
-        summary.markets += 1
+        summary.markets += market_created
         slug = code.lower().replace("-", ".")
-        board = _user(f"bql.{slug}", password, "Ban quản lý", name, is_staff=True)
-        BoardMember.objects.get_or_create(user=board, market=market, defaults={"title": "Trưởng ban"})
-        volunteer = _user(f"tn.{slug}", password, "Đoàn viên", name)
-        VolunteerAssignment.objects.get_or_create(user=volunteer, market=market)
-        summary.users += [board.get_username(), volunteer.get_username()]
+        board = _new_user(f"bql.{slug}", password, "Ban quản lý", name, is_staff=True)
+        if board is not None:
+            BoardMember.objects.create(user=board, market=market, title="Trưởng ban")
+        volunteer = _new_user(f"tn.{slug}", password, "Đoàn viên", name)
+        if volunteer is not None:
+            VolunteerAssignment.objects.create(user=volunteer, market=market)
+        summary.users += [f"bql.{slug}", f"tn.{slug}"]
 
-        existing = set(market.vendors.values_list("merchant_code", flat=True))
-        for n in range(vendors_per_market):
-            body = f"9{(index + 1):02d}{n:04d}"
-            merchant_code = body + damm_check_digit(body)
-            if merchant_code in existing:
+        # Demo vendors are onboarded by the market's demo volunteer, made now or by an earlier run.
+        onboarder = volunteer or User.objects.filter(username=f"tn.{slug}", volunteer_roles__market=market).first()
+        codes = [demo_merchant_code(market_index=index, n=n) for n in range(vendors_per_market)]
+        # Taken anywhere (merchant codes are unique across markets), or a phone
+        # or an account already used in this market: leave it to whoever has it.
+        taken_codes = set(Vendor.objects.filter(merchant_code__in=codes).values_list("merchant_code", flat=True))
+        taken_phones = set(market.vendors.values_list("phone", flat=True))
+        taken_accounts = set(market.vendors.values_list("bank_id", "account_number"))
+        for n, merchant_code in enumerate(codes):
+            if merchant_code in taken_codes:
                 continue
             # One generator per vendor, so that a later run adding vendors (or
             # refilling a deleted one) draws fresh values instead of replaying
             # the first vendors' phones and accounts.
             rng = random.Random(f"cho40-demo-{code}-{n}")
             full_name = _vendor_name(rng)
-            Vendor.objects.create(
+            vendor = Vendor(
                 market=market,
                 full_name=full_name,
                 phone=f"+84{rng.choice(PREFIXES)[1:]}{rng.randrange(10**7):07d}",
@@ -122,18 +149,23 @@ def seed_demo(*, password: str, vendors_per_market: int = 30, payment_days: int 
                 account_name=" ".join(fold_ascii(full_name).upper().split()),
                 merchant_code=merchant_code,
                 status=Vendor.Status.ACTIVE if rng.random() < 0.8 else Vendor.Status.PENDING,
-                onboarded_by=volunteer,
+                onboarded_by=onboarder,
                 onboarded_at=timezone.make_aware(dt.datetime.combine(since, dt.time(8))) + dt.timedelta(days=n),
             )
-        summary.vendors += market.vendors.count()
-        summary.payments += _seed_payments(market, days=payment_days)
-
+            if vendor.phone in taken_phones or (vendor.bank_id, vendor.account_number) in taken_accounts:
+                continue
+            if index == 0 and n == 0:
+                # The demo trader's login: the first stall of the first market.
+                vendor.user = _new_user("tt.demo", password, full_name, "")
+            vendor.save()
+            taken_phones.add(vendor.phone)
+            taken_accounts.add((vendor.bank_id, vendor.account_number))
+            created_vendors.append(vendor)
+            summary.vendors += 1
         if index == 0:
-            first = market.vendors.order_by("id").first()
-            if first is not None and first.user_id is None:
-                first.user = _user("tt.demo", password, first.full_name, "")
-                first.save(update_fields=["user"])
             summary.users.append("tt.demo")
+
+    summary.payments = _seed_payments(created_vendors, days=payment_days)
     return summary
 
 
@@ -147,15 +179,17 @@ _CHANNELS = [
 _TICKETS = [(10, 40), (40, 120), (120, 400), (400, 1500)]
 
 
-def _seed_payments(market: Market, *, days: int) -> int:
-    """Cashless receipts for the market's active vendors over the last ``days``
-    Vietnam calendar days, so the ledger and summaries have something to show.
-    Ids are deterministic per vendor and day: re-running adds nothing."""
-    if days <= 0:
+def _seed_payments(vendors: list[Vendor], *, days: int) -> int:
+    """Cashless receipts for the active ones of ``vendors`` (those this run
+    created) over the last ``days`` Vietnam calendar days before now, so the
+    ledger and summaries have something to show. Ids are deterministic per
+    vendor and day (``demo-<merchant code>-<day>-<n>``)."""
+    if days <= 0 or not vendors:
         return 0
-    today = local_date(timezone.now())
+    now = timezone.now()
+    today = local_date(now)
     rows: list[Payment] = []
-    for vendor in market.vendors.filter(status=Vendor.Status.ACTIVE).order_by("id"):
+    for vendor in (v for v in vendors if v.status == Vendor.Status.ACTIVE):
         rng = random.Random(f"cho40-demo-payments-{vendor.merchant_code}")
         activity = rng.choice([0, 1, 2, 4, 6, 9])  # some traders barely use it yet
         for offset in range(days, -1, -1):
@@ -166,12 +200,12 @@ def _seed_payments(market: Market, *, days: int) -> int:
                 occurred = timezone.make_aware(
                     dt.datetime.combine(day, dt.time(5 + rng.randrange(12), rng.randrange(60)))
                 )
-                if occurred > timezone.now():
+                if occurred > now:
                     continue
                 rows.append(
                     Payment(
                         vendor=vendor,
-                        market=market,
+                        market=vendor.market,
                         amount=rng.randint(low, high) * 1000,
                         channel=channel,
                         source=source,
@@ -190,4 +224,4 @@ def _seed_payments(market: Market, *, days: int) -> int:
                     )
                 )
     Payment.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
-    return Payment.objects.filter(market=market).count()
+    return Payment.objects.filter(vendor__in=[v.pk for v in vendors]).count()
