@@ -281,11 +281,11 @@ USSD_SHARED_SECRET = env_str("USSD_SHARED_SECRET")
 # The number customers dial for code entry (e.g. "*123*45#"), printed on stall cards.
 USSD_DIAL_CODE = env_str("USSD_DIAL_CODE")
 # Adapters to the world outside the machine; console/sandbox ones for the demo.
-SMS_BACKEND = env_str("SMS_BACKEND", "payments.sms.ConsoleSMSBackend")
+SMS_BACKEND = env_str("SMS_BACKEND", "payments.sms.backends.ConsoleSMSBackend")
 MOBILE_MONEY_RAIL = env_str("MOBILE_MONEY_RAIL", "payments.rails.SandboxRail")
 # Not configurable: how vendors.services tells a trader about a payout-account
 # change (SMS lives in payments, which vendors must not import).
-PAYOUT_CHANGE_NOTIFIER = "payments.services.payout_notices.payout_change_notify"
+PAYOUT_CHANGE_NOTIFIER = "payments.sms.payout_notices.payout_change_notify"
 PAYMENT_REQUEST_DEFAULT_TTL_SECONDS = env_int("PAYMENT_REQUEST_DEFAULT_TTL_SECONDS", 15 * 60)
 CONFIRMATION_CODE_TTL_SECONDS = env_int("CONFIRMATION_CODE_TTL_SECONDS", 24 * 3600)
 # Code entry (docs/code-entry.md): an offline confirmation with no payment by then is flagged.

@@ -52,7 +52,7 @@ from payments.models import (
     local_date,
 )
 from payments.rails import ChargeRequest, RailResult, RailUnavailable, get_rail
-from payments.services.sms import outbound_sms_queue
+from payments.sms.services import outbound_sms_queue
 from vendors.models import Vendor, new_code_secret
 
 if TYPE_CHECKING:

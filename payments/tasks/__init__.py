@@ -4,4 +4,5 @@ Celery's autodiscovery imports ``payments.tasks``; importing the submodules
 here registers their tasks.
 """
 
+from payments.sms import tasks as sms_tasks  # noqa: F401
 from payments.tasks import code_entry, requests, webhooks  # noqa: F401

@@ -12,7 +12,7 @@ from django.utils import timezone
 from payments.models import ConfirmationAttempt, ConfirmationCode, Payment, PaymentEvent
 from tests.conftest import client_for, needs_postgres
 from tests.factories import make_vendor_user
-from tests.payments._code_entry import code_in_sms, pay, sms, ussd_secret
+from tests.payments.code_entry.support import code_in_sms, pay, sms, ussd_secret
 
 __all__ = ["sms", "ussd_secret"]  # fixtures
 

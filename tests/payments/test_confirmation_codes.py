@@ -5,7 +5,7 @@ from __future__ import annotations
 from chopay import codes
 from payments.models import ConfirmationCode, OfflineKeyGrant
 from tests.conftest import client_for
-from tests.payments._code_entry import code_for, code_in_sms, pay, sms, ussd_secret
+from tests.payments.code_entry.support import code_for, code_in_sms, pay, sms, ussd_secret
 
 __all__ = ["sms", "ussd_secret"]  # fixtures
 

@@ -13,7 +13,7 @@ from payments.services.code_entry import offline_confirmations_reconcile
 from payments.tasks.code_entry import reconcile_offline_confirmations
 from tests.conftest import client_for
 from tests.factories import make_vendor_user
-from tests.payments._code_entry import code_for, code_in_sms, pay, sms, ussd_secret
+from tests.payments.code_entry.support import code_for, code_in_sms, pay, sms, ussd_secret
 
 __all__ = ["sms", "ussd_secret"]  # fixtures
 

@@ -16,7 +16,7 @@ from payments.rails import SANDBOX_DECLINE, SANDBOX_TIMEOUT_THEN_APPROVE, SANDBO
 from payments.tasks.code_entry import sweep_pending_rail_payments
 from tests.conftest import needs_postgres
 from tests.factories import MarketFactory, VendorFactory
-from tests.payments._code_entry import (
+from tests.payments.code_entry.support import (
     CUSTOMER,
     USSD_SECRET,
     Phone,

@@ -69,6 +69,22 @@ class LocmemSMSBackend:
         cls.fail_next = 0
 
 
+# Where the backends lived before payments was cut by feature: a deployed
+# ``.env`` may still name them so. Accepted, with a warning, until it is updated.
+_OLD_PATHS = {
+    "payments.sms.ConsoleSMSBackend": "payments.sms.backends.ConsoleSMSBackend",
+    "payments.sms.LocmemSMSBackend": "payments.sms.backends.LocmemSMSBackend",
+}
+
+
+def backend_path() -> str:
+    path: str = settings.SMS_BACKEND
+    if path in _OLD_PATHS:
+        logger.warning("SMS_BACKEND=%s is deprecated: set it to %s", path, _OLD_PATHS[path])
+        return _OLD_PATHS[path]
+    return path
+
+
 def get_sms_backend() -> SmsBackend:
-    backend: SmsBackend = import_string(settings.SMS_BACKEND)()
+    backend: SmsBackend = import_string(backend_path())()
     return backend

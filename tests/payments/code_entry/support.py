@@ -1,6 +1,6 @@
 """Shared helpers for the code-entry tests: a USSD "phone" and the test SMS gateway.
 
-Import the fixtures into a test module to use them (``from tests.payments._code_entry import sms, ussd_secret``).
+Import the fixtures into a test module to use them (``from tests.payments.code_entry.support import sms, ussd_secret``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from chopay import codes
-from payments.sms import LocmemSMSBackend
+from payments.sms.backends import LocmemSMSBackend
 from tests.broker_support import broker_at
 from vendors.models import Vendor
 
@@ -27,7 +27,7 @@ def sms(settings: Any) -> Iterator[type[LocmemSMSBackend]]:
     """The SMS gateway, replaced by an in-memory outbox; Celery runs tasks in
     process (whatever an earlier test left in the Celery app's config), with
     the broker circuit breaker closed."""
-    settings.SMS_BACKEND = "payments.sms.LocmemSMSBackend"
+    settings.SMS_BACKEND = "payments.sms.backends.LocmemSMSBackend"
     LocmemSMSBackend.reset()
     with broker_at("memory://", eager=True):
         yield LocmemSMSBackend

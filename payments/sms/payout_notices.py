@@ -16,7 +16,7 @@ shoulder learns only its last four digits.
 from __future__ import annotations
 
 from chopay import ussd
-from payments.services.sms import outbound_sms_queue
+from payments.sms.services import outbound_sms_queue
 from vendors.models import PayoutAccountChange
 
 Outcome = PayoutAccountChange.Outcome

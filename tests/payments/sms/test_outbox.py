@@ -13,11 +13,11 @@ from django.utils import timezone
 from common import tasks as common_tasks
 from config.celery_app import app
 from payments.models import OutboundSms, Payment
-from payments.services.sms import SMS_MAX_ATTEMPTS
-from payments.sms import ConsoleSMSBackend
-from payments.tasks import code_entry as tasks
+from payments.sms import tasks
+from payments.sms.backends import ConsoleSMSBackend
+from payments.sms.services import SMS_MAX_ATTEMPTS
 from tests.broker_support import DEAD_BROKER, broker_at, broker_url_in_use
-from tests.payments._code_entry import CUSTOMER, code_in_sms, pay, sms, ussd_secret
+from tests.payments.code_entry.support import CUSTOMER, code_in_sms, pay, sms, ussd_secret
 
 __all__ = ["sms", "ussd_secret"]  # fixtures
 

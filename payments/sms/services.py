@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from common.tasks import enqueue_on_commit
 from payments.models import OutboundSms, Payment
-from payments.sms import get_sms_backend
+from payments.sms.backends import get_sms_backend
 
 logger = logging.getLogger(__name__)
 
