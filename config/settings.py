@@ -282,7 +282,7 @@ USSD_SHARED_SECRET = env_str("USSD_SHARED_SECRET")
 USSD_DIAL_CODE = env_str("USSD_DIAL_CODE")
 # Adapters to the world outside the machine; console/sandbox ones for the demo.
 SMS_BACKEND = env_str("SMS_BACKEND", "payments.sms.backends.ConsoleSMSBackend")
-MOBILE_MONEY_RAIL = env_str("MOBILE_MONEY_RAIL", "payments.rails.SandboxRail")
+MOBILE_MONEY_RAIL = env_str("MOBILE_MONEY_RAIL", "payments.code_entry.rails.SandboxRail")
 # Not configurable: how vendors.services tells a trader about a payout-account
 # change (SMS lives in payments, which vendors must not import).
 PAYOUT_CHANGE_NOTIFIER = "payments.sms.payout_notices.payout_change_notify"

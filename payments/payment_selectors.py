@@ -30,7 +30,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from common.filters import IdFilter
 from market import roles
 from market.selectors import markets_managed_by
-from payments.models import Channel, OfflineConfirmation, Payment, Source
+from payments.models import Channel, Payment, Source
 from vendors.models import Vendor
 
 if TYPE_CHECKING:
@@ -204,28 +204,3 @@ def payment_daily_summary(
     for bucket in [*days.values(), totals]:
         bucket["average_ticket"] = _average(bucket["amount"], bucket["count"])
     return {"date_from": date_from, "date_to": date_to, "totals": totals, "days": list(days.values())}
-
-
-# --- confirmations uploaded from vendors' devices ---------------------------------------
-
-
-def offline_confirmation_list(*, user: User | AnonymousUser) -> QuerySet[OfflineConfirmation]:
-    """Offline confirmations in ``user``'s scope, newest first: a vendor's own,
-    and those of the vendors of the markets the user manages (board, officer);
-    superusers all. Volunteers see none, as with payments."""
-    if roles.is_anonymous(user):
-        return OfflineConfirmation.objects.none()
-    qs = OfflineConfirmation.objects.select_related("vendor").order_by("-received_at", "-id")
-    if roles.is_superuser(user):
-        return qs
-    return qs.filter(Q(vendor__user=user) | Q(vendor__market_id__in=markets_managed_by(user=user).values("pk")))
-
-
-class OfflineConfirmationFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=OfflineConfirmation.Status.choices)
-    vendor = IdFilter(field_name="vendor_id")
-    market = IdFilter(field_name="vendor__market_id")
-
-    class Meta:
-        model = OfflineConfirmation
-        fields = ["status", "vendor", "market"]

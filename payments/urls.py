@@ -5,6 +5,6 @@ urlpatterns = [
     path("", include("payments.api.vietqr")),
     path("", include("payments.api.requests")),
     path("", include("payments.api.webhooks")),
-    path("", include("payments.api.code_entry")),
+    path("", include("payments.code_entry.urls")),
     path("", include("payments.api.payments")),
 ]

@@ -4,5 +4,6 @@ Celery's autodiscovery imports ``payments.tasks``; importing the submodules
 here registers their tasks.
 """
 
+from payments.code_entry import tasks as code_entry_tasks  # noqa: F401
 from payments.sms import tasks as sms_tasks  # noqa: F401
-from payments.tasks import code_entry, requests, webhooks  # noqa: F401
+from payments.tasks import requests, webhooks  # noqa: F401

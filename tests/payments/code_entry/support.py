@@ -37,7 +37,7 @@ def sms(settings: Any) -> Iterator[type[LocmemSMSBackend]]:
 @pytest.fixture
 def ussd_secret(settings: Any) -> str:
     settings.USSD_SHARED_SECRET = USSD_SECRET
-    settings.MOBILE_MONEY_RAIL = "payments.rails.SandboxRail"
+    settings.MOBILE_MONEY_RAIL = "payments.code_entry.rails.SandboxRail"
     return USSD_SECRET
 
 

@@ -8,9 +8,9 @@ import uuid
 import pytest
 from django.utils import timezone
 
+from payments.code_entry.offline import offline_confirmations_reconcile
+from payments.code_entry.tasks import reconcile_offline_confirmations
 from payments.models import ConfirmationCode, OfflineConfirmation, Payment
-from payments.services.code_entry import offline_confirmations_reconcile
-from payments.tasks.code_entry import reconcile_offline_confirmations
 from tests.conftest import client_for
 from tests.factories import make_vendor_user
 from tests.payments.code_entry.support import code_for, code_in_sms, pay, sms, ussd_secret

@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from chopay import ussd
 from chopay.identifiers import damm_check_digit
+from payments.code_entry.rails import SANDBOX_DECLINE, SANDBOX_TIMEOUT_THEN_APPROVE, SANDBOX_TIMEOUT_THEN_DECLINE
+from payments.code_entry.tasks import sweep_pending_rail_payments
 from payments.models import Channel, ConfirmationCode, OutboundSms, Payment, Source, UssdSession
-from payments.rails import SANDBOX_DECLINE, SANDBOX_TIMEOUT_THEN_APPROVE, SANDBOX_TIMEOUT_THEN_DECLINE
-from payments.tasks.code_entry import sweep_pending_rail_payments
 from tests.conftest import needs_postgres
 from tests.factories import MarketFactory, VendorFactory
 from tests.payments.code_entry.support import (

@@ -12,7 +12,6 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpResponse
-from django.urls import path
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -28,9 +27,8 @@ from chopay import codes
 from common.api import ApiError
 from common.client_address import client_address
 from common.errors import TooManyAttempts
-from payments import payment_selectors
+from payments.code_entry import confirmation, offline, selectors, ussd_payments
 from payments.models import ConfirmationAttempt, OfflineConfirmation, Payment
-from payments.services import code_entry as services
 from vendors.models import Vendor
 from vendors.selectors import vendor_for_user, vendor_list
 
@@ -91,7 +89,7 @@ class UssdApi(APIView):
         self._check_secret(request)
         data = self.UssdInput(data=request.data)
         data.is_valid(raise_exception=True)
-        reply = services.ussd_handle(
+        reply = ussd_payments.ussd_handle(
             session_id=data.validated_data["sessionId"],
             phone_number=data.validated_data["phoneNumber"],
             service_code=data.validated_data["serviceCode"],
@@ -131,7 +129,7 @@ class ConfirmApi(APIView):
         vendor = _own_vendor(request)
         if data.validated_data["merchant_code"].strip() != vendor.merchant_code:
             raise NotFound("Unknown merchant code.")
-        result = services.confirmation_code_confirm(
+        result = confirmation.confirmation_code_confirm(
             vendor=vendor,
             user=request.user,  # type: ignore[arg-type]
             code=data.validated_data["code"].strip(),
@@ -187,7 +185,7 @@ class OfflineKeyApi(APIView):
                 "Give device_id (query) or X-Device-Id (header): 1–64 letters, digits, '.', '_', ':' or '-'.",
                 field="device_id",
             )
-        granted = services.offline_key_grant(vendor=_own_vendor(request), device_id=device_id)
+        granted = offline.offline_key_grant(vendor=_own_vendor(request), device_id=device_id)
         body = {
             "device_id": granted.device_id,
             "key": granted.key_hex,
@@ -213,7 +211,7 @@ class OfflineKeyRotateApi(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         vendor = generics.get_object_or_404(vendor_list(user=request.user), pk=pk)
-        revoked = services.vendor_rotate_code_secret(actor=request.user, vendor=vendor)  # type: ignore[arg-type]
+        revoked = offline.vendor_rotate_code_secret(actor=request.user, vendor=vendor)  # type: ignore[arg-type]
         return Response({"revoked_devices": revoked})
 
 
@@ -242,7 +240,7 @@ class OfflineSyncInput(serializers.Serializer[Any]):
     # Dicts, not OfflineSyncItem: a bad item gets its own error in the results
     # instead of failing the batch.
     confirmations = serializers.ListField(
-        child=serializers.DictField(), min_length=1, max_length=services.OFFLINE_SYNC_MAX_ITEMS
+        child=serializers.DictField(), min_length=1, max_length=offline.OFFLINE_SYNC_MAX_ITEMS
     )
 
 
@@ -259,7 +257,7 @@ class OfflineSyncItemResult(serializers.Serializer[Any]):
     flag_reason = serializers.CharField()
     error = serializers.SerializerMethodField()
 
-    def get_error(self, obj: services.OfflineItemResult) -> dict[str, str] | None:
+    def get_error(self, obj: offline.OfflineItemResult) -> dict[str, str] | None:
         return {"code": obj.error_code, "message": obj.error_message} if obj.error_code else None
 
 
@@ -273,19 +271,19 @@ class OfflineSyncApi(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    def _parse(self, raw: dict[str, Any]) -> services.OfflineItem | services.OfflineItemResult:
+    def _parse(self, raw: dict[str, Any]) -> offline.OfflineItem | offline.OfflineItemResult:
         item = OfflineSyncItem(data=raw)
         if not item.is_valid():
             field, errors = next(iter(item.errors.items()))
             first = errors[0]
-            return services.OfflineItemResult(
+            return offline.OfflineItemResult(
                 client_uuid=str(raw.get("client_uuid", ""))[:64],
                 status="error",
                 error_code=getattr(first, "code", "invalid") or "invalid",
                 error_message=f"{field}: {first}",
             )
         v = item.validated_data
-        return services.OfflineItem(
+        return offline.OfflineItem(
             client_uuid=v["client_uuid"],
             code=v["code"],
             amount=v["amount"],
@@ -298,8 +296,8 @@ class OfflineSyncApi(APIView):
         data.is_valid(raise_exception=True)
         vendor = _own_vendor(request)
         items = [self._parse(raw) for raw in data.validated_data["confirmations"]]
-        uploader = services.Uploader(user=request.user, remote_addr=request.META.get("REMOTE_ADDR"))  # type: ignore[arg-type]
-        results = services.offline_confirmations_sync(vendor=vendor, items=items, uploader=uploader)
+        uploader = offline.Uploader(user=request.user, remote_addr=request.META.get("REMOTE_ADDR"))  # type: ignore[arg-type]
+        results = offline.offline_confirmations_sync(vendor=vendor, items=items, uploader=uploader)
         counter = Vendor.objects.filter(pk=vendor.pk).values_list("code_counter", flat=True).get()
         # The counter lets the device move its look-ahead window forward.
         return Response({"results": OfflineSyncItemResult(results, many=True).data, "counter": counter})
@@ -340,17 +338,7 @@ class OfflineConfirmationListApi(generics.ListAPIView[OfflineConfirmation]):
     permission_classes = [IsAuthenticated]
     serializer_class = OfflineConfirmationOutput
     filter_backends = [DjangoFilterBackend]
-    filterset_class = payment_selectors.OfflineConfirmationFilter
+    filterset_class = selectors.OfflineConfirmationFilter
 
     def get_queryset(self) -> Any:
-        return payment_selectors.offline_confirmation_list(user=self.request.user)
-
-
-urlpatterns = [
-    path("ussd/", UssdApi.as_view(), name="ussd"),
-    path("payments/offline-confirmations/", OfflineConfirmationListApi.as_view(), name="offline-confirmation-list"),
-    path("payments/confirm/", ConfirmApi.as_view(), name="payment-confirm"),
-    path("payments/offline-sync/", OfflineSyncApi.as_view(), name="payment-offline-sync"),
-    path("vendors/me/offline-key/", OfflineKeyApi.as_view(), name="vendor-offline-key"),
-    path("vendors/<int:pk>/offline-key/rotate/", OfflineKeyRotateApi.as_view(), name="vendor-offline-key-rotate"),
-]
+        return selectors.offline_confirmation_list(user=self.request.user)

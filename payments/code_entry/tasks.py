@@ -1,4 +1,4 @@
-"""Celery tasks for code entry: SMS, rail status checks, offline reconciliation.
+"""Celery tasks for code entry: rail status checks, offline reconciliation.
 
 Each task is thin and idempotent, takes ids, and calls a service. Payments are
 written synchronously to the database before anything is enqueued, so a broker
@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 )
 def check_rail_payment(self: Task, payment_id: int) -> str:
     """Ask the rail for the final answer on a code-entry payment left pending."""
-    from payments.services.code_entry import code_entry_payment_poll
+    from payments.code_entry.ussd_payments import code_entry_payment_poll
 
     status = code_entry_payment_poll(payment_id=payment_id)
     retry_unless_eager(self, status == "pending")
@@ -32,7 +32,7 @@ def check_rail_payment(self: Task, payment_id: int) -> str:
 
 @shared_task(name="payments.tasks.code_entry.sweep_pending_rail_payments", acks_late=True, ignore_result=True)
 def sweep_pending_rail_payments() -> int:
-    from payments.services.code_entry import code_entry_pending_payment_ids
+    from payments.code_entry.ussd_payments import code_entry_pending_payment_ids
 
     ids = code_entry_pending_payment_ids()
     for payment_id in ids:
@@ -43,7 +43,7 @@ def sweep_pending_rail_payments() -> int:
 @shared_task(name="payments.tasks.code_entry.reconcile_offline_confirmations", acks_late=True, ignore_result=True)
 def reconcile_offline_confirmations(vendor_id: int | None = None) -> dict[str, int]:
     """Match pending offline confirmations to payments; flag those past their deadline."""
-    from payments.services.code_entry import offline_confirmations_reconcile
+    from payments.code_entry.offline import offline_confirmations_reconcile
 
     return offline_confirmations_reconcile(vendor_id=vendor_id)
 
