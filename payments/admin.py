@@ -47,7 +47,7 @@ from payments.models import (
     UssdSession,
     WebhookDelivery,
 )
-from payments.selectors import payment_request_scope_q
+from payments.sale_qr.selectors import payment_request_scope_q
 from payments.services import payments as payment_services
 
 # Labels for fields the models leave without a verbose name (the raw and

@@ -1,5 +1,5 @@
 """Reads for payments: who may see which payment, the unmatched queue and the
-daily summary. (Payment requests are read in ``payments.selectors``.)
+daily summary. (Payment requests are read in ``payments.sale_qr.selectors``.)
 
 Scope rules (a payment outside one's scope is reported as not found):
 - superuser: every payment, including unmatched ones with no market at all;

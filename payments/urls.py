@@ -2,8 +2,8 @@ from django.urls import include, path
 
 # One module per area; each owns its own paths under /api/v1/.
 urlpatterns = [
-    path("", include("payments.api.vietqr")),
-    path("", include("payments.api.requests")),
+    path("", include("payments.cards.urls")),
+    path("", include("payments.sale_qr.urls")),
     path("", include("payments.api.webhooks")),
     path("", include("payments.code_entry.urls")),
     path("", include("payments.api.payments")),

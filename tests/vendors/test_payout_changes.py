@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from chopay import vietqr
+from payments.cards.stall_qr import vendor_static_payload
 from payments.models import OutboundSms, Payment
-from payments.stall_qr import vendor_static_payload
 from tests.conftest import client_for
 from tests.factories import VendorFactory, make_board
 from tests.payments.code_entry.support import sms  # noqa: F401

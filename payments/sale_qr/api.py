@@ -11,7 +11,7 @@ from typing import Any, Final
 
 from django.db.models import QuerySet
 from django.http import HttpResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
@@ -23,10 +23,9 @@ from rest_framework.views import APIView
 
 from common.api import ApiError
 from common.filters import parse_id
-from payments import selectors
-from payments.api.vietqr import SIZE_PARAMETER, AmountField, BinaryApi, image_response, qr_size
+from payments.ledger.http import SIZE_PARAMETER, AmountField, BinaryApi, image_response, qr_size
 from payments.models import PaymentRequest
-from payments.services import payment_requests as services
+from payments.sale_qr import selectors, services
 from vendors.models import Vendor
 from vendors.selectors import vendor_list
 
@@ -211,28 +210,3 @@ class PaymentRequestListApi(generics.ListAPIView[PaymentRequest]):
     @extend_schema(parameters=[_STATUS_PARAMETER, OpenApiParameter("vendor", int), OpenApiParameter("market", int)])
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
-
-
-urlpatterns = [
-    path("payment-requests/", PaymentRequestListApi.as_view(), name="payment-request-list"),
-    path(
-        "vendors/<int:vendor_id>/payment-requests/",
-        VendorPaymentRequestListCreateApi.as_view(),
-        name="vendor-payment-request-list",
-    ),
-    path(
-        "vendors/<int:vendor_id>/payment-requests/<int:pk>/",
-        PaymentRequestDetailApi.as_view(),
-        name="payment-request-detail",
-    ),
-    path(
-        "vendors/<int:vendor_id>/payment-requests/<int:pk>/cancel/",
-        PaymentRequestCancelApi.as_view(),
-        name="payment-request-cancel",
-    ),
-    path(
-        "vendors/<int:vendor_id>/payment-requests/<int:pk>/qr.png",
-        PaymentRequestQRPngApi.as_view(),
-        name="payment-request-qr-png",
-    ),
-]

@@ -12,7 +12,8 @@ from PIL import Image, ImageDraw
 
 from chopay import qr_images, vietqr
 from chopay.qr import QUIET_ZONE, qr_matrix
-from payments.stall_qr import sale_payload, vendor_static_payload
+from payments.cards.stall_qr import vendor_static_payload
+from payments.sale_qr.services import sale_payload
 from tests.conftest import client_for
 from tests.payments.qr_support import read_qr
 from vendors.models import Vendor

@@ -37,7 +37,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from chopay.identifiers import mask_account
 from chopay.qr import QUIET_ZONE, QRMatrix, qr_matrix
-from payments.stall_qr import vendor_static_payload
+from payments.cards.stall_qr import vendor_static_payload
 
 if TYPE_CHECKING:
     from vendors.models import Vendor

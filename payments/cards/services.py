@@ -22,9 +22,9 @@ from django.utils import timezone
 
 from common.tasks import enqueue_on_commit
 from market.models import Market
-from payments.cards import cards_for, render_cards_pdf
+from payments.cards.card_pdf import cards_for, render_cards_pdf
+from payments.cards.selectors import card_batch_reusable, card_batches_stale, card_vendors
 from payments.models import CardBatch, TransitionError
-from payments.selectors import card_batch_reusable, card_batches_stale, card_vendors
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

@@ -22,10 +22,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from chopay import payment_text
 from chopay.identifiers import new_reference
 from chopay.vietqr import MAX_AMOUNT
 from common.errors import Conflict, Invalid
-from payments import stall_qr
 from payments.models import PaymentRequest, TransitionError
 from vendors.models import Vendor
 
@@ -39,18 +39,24 @@ __all__ = [
     "payment_request_create",
     "payment_request_expire_due",
     "payment_request_expire_if_due",
-    "vendor_static_payload",
+    "sale_payload",
 ]
 
 logger = logging.getLogger(__name__)
-
-# Re-exported so that callers find the stall payload next to the sale one.
-vendor_static_payload = stall_qr.vendor_static_payload
 
 _CREATE_TRIES: Final = 8
 
 MIN_TTL_SECONDS: Final = 60
 MAX_TTL_SECONDS: Final = 7 * 24 * 3600
+
+
+def sale_payload(*, vendor: Vendor, amount: int, reference: str) -> str:
+    """The dynamic VietQR payload of one sale: ``amount`` đồng to ``vendor``,
+    the reference in both the bill number and the purpose (``chopay.payment_text``
+    makes it; this only takes the bank data from the vendor's row)."""
+    return payment_text.sale_payload(
+        bank_bin=vendor.bank_id, account_number=vendor.account_number, amount=amount, reference=reference
+    )
 
 
 def _check_vendor_may_sell(vendor: Vendor) -> None:
@@ -120,7 +126,7 @@ def payment_request_create(
             reference=reference,
             amount=amount,
             note=note,
-            payload=stall_qr.sale_payload(vendor=vendor, amount=amount, reference=reference),
+            payload=sale_payload(vendor=vendor, amount=amount, reference=reference),
             expires_at=timezone.now() + dt.timedelta(seconds=ttl),
             idempotency_key=key,
             created_by=actor if getattr(actor, "pk", None) else None,

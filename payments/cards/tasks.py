@@ -1,9 +1,6 @@
-"""Celery tasks for sale QRs and stall cards.
+"""Celery tasks for stall cards: render a market's PDF, purge old ones.
 
-Thin and idempotent: each takes ids (or nothing) and calls a service; the
-database is the source of truth. ``expire_payment_requests`` runs from the
-beat schedule every minute; the API also shows an overdue pending request as
-expired before this task has written it.
+Thin and idempotent: each takes ids (or nothing) and calls a service.
 """
 
 from __future__ import annotations
@@ -13,19 +10,9 @@ import logging
 from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 
-from payments.services import cards as card_services
-from payments.services.payment_requests import payment_request_expire_due
+from payments.cards import services as card_services
 
 logger = logging.getLogger(__name__)
-
-
-@shared_task(name="payments.expire_payment_requests", acks_late=True, ignore_result=True)
-def expire_payment_requests() -> int:
-    """Periodic: pending sale QRs whose time is up → expired."""
-    count = payment_request_expire_due()
-    if count:
-        logger.info("expired %d payment requests", count)
-    return count
 
 
 @shared_task(bind=True, name="payments.render_market_cards", acks_late=True, ignore_result=True, max_retries=3)

@@ -12,12 +12,12 @@ import pytest
 from django.conf import settings
 from pypdf import PdfReader
 
-from payments import cards
-from payments.api import vietqr as vietqr_api
+from payments.cards import api as vietqr_api
+from payments.cards import card_pdf as cards
+from payments.cards import services as card_services
+from payments.cards.stall_qr import vendor_static_payload
+from payments.cards.tasks import render_market_cards
 from payments.models import CardBatch
-from payments.services import cards as card_services
-from payments.stall_qr import vendor_static_payload
-from payments.tasks.requests import render_market_cards
 from tests.conftest import client_for
 from tests.factories import VendorFactory
 from tests.payments.qr_support import qr_codes_drawn_on, read_qr, render_pdf_page
@@ -361,7 +361,7 @@ def test_it_deletes_part_files_left_by_killed_workers_only_when_old(cast, settin
 
 
 def test_the_purge_runs_daily_from_the_beat_schedule(cast, large_market, django_capture_on_commit_callbacks, settings):
-    from payments.tasks.requests import purge_card_batches
+    from payments.cards.tasks import purge_card_batches
 
     entry = next(e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "payments.purge_card_batches")
     assert entry["schedule"] == 24 * 3600.0

@@ -17,8 +17,8 @@ from PIL import Image
 from chopay import vietqr
 from chopay.identifiers import REFERENCE_ALPHABET, REFERENCE_LENGTH
 from payments.models import PaymentRequest
-from payments.services import payment_requests as services
-from payments.tasks.requests import expire_payment_requests
+from payments.sale_qr import services
+from payments.sale_qr.tasks import expire_payment_requests
 from tests.conftest import client_for, needs_postgres
 from tests.payments.qr_support import read_qr
 from vendors.models import Vendor

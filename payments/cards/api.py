@@ -11,14 +11,13 @@ Who may do what (see docs/vietqr.md):
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any, Final
 
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
@@ -26,14 +25,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chopay import qr_images, vietqr
+from chopay import vietqr
 from common.api import ApiError
 from market.models import Bank, Market
 from market.selectors import market_list
-from payments import cards, selectors
+from payments.cards import card_pdf as cards
+from payments.cards import selectors
+from payments.cards import services as card_services
+from payments.cards.stall_qr import vendor_static_payload
+from payments.ledger.http import SIZE_PARAMETER, AmountField, BinaryApi, image_response, qr_size
 from payments.models import CardBatch
-from payments.services import cards as card_services
-from payments.stall_qr import vendor_static_payload
 from vendors.models import Vendor
 from vendors.selectors import vendor_list
 
@@ -41,77 +42,11 @@ from vendors.selectors import vendor_list
 # task (202 + progress) instead of in the request: 200 cards take about a
 # second to render.
 INLINE_CARDS_LIMIT: Final = 200
-QR_DEFAULT_SIZE: Final = 512
-QR_MIN_SIZE: Final = 128
-QR_MAX_SIZE: Final = 2048
 # No VietQR payload comes near this; it bounds the work a request can cause.
 MAX_PAYLOAD_LENGTH: Final = 512
 
 
-# --- shared pieces ---------------------------------------------------------------
-
-
-@extend_schema_field(OpenApiTypes.INT64)
-class AmountField(serializers.Field):  # type: ignore[type-arg]
-    """A whole number of đồng, 1 … 9,999,999,999,999 (13 digits, VietQR tag 54).
-
-    Accepts a JSON integer or a string of digits; refuses floats (even 50000.0,
-    the classic sign of an amount that went through a float), booleans,
-    decimals and signs, with code ``invalid_amount``."""
-
-    default_error_messages = {
-        "invalid_amount": "Amount must be a whole number of đồng from 1 to 9999999999999, without decimals.",
-    }
-
-    def to_internal_value(self, data: Any) -> int:
-        if type(data) is int:
-            value = data
-        elif isinstance(data, str) and 0 < len(data) <= 13 and data.isascii() and data.isdigit():
-            value = int(data)
-        else:
-            self.fail("invalid_amount")
-        if not 0 < value <= vietqr.MAX_AMOUNT:
-            self.fail("invalid_amount")
-        return value
-
-    def to_representation(self, value: int) -> int:
-        return value
-
-
-class BinaryApi(APIView):
-    """A view that answers with an image or a PDF, and with JSON on error.
-
-    Content negotiation is forced to the JSON renderer, so that a client that
-    sends ``Accept: image/png`` gets the image rather than a 406, and still a
-    JSON error body if something goes wrong."""
-
-    permission_classes = [IsAuthenticated]
-
-    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
-        return super().perform_content_negotiation(request, force=True)
-
-
-class QRImageInput(serializers.Serializer[Any]):
-    size = serializers.IntegerField(min_value=QR_MIN_SIZE, max_value=QR_MAX_SIZE, default=QR_DEFAULT_SIZE)
-
-
-def qr_size(request: Request) -> int:
-    data = QRImageInput(data=request.query_params)
-    data.is_valid(raise_exception=True)
-    return int(data.validated_data["size"])
-
-
-def image_response(request: Request, *, payload: str, kind: str, size: int) -> HttpResponse:
-    """The QR of ``payload`` as a PNG or SVG response, with an ETag so that a
-    client re-showing the same code gets a 304 without any rendering. The
-    payload changes whenever the vendor's bank details do, and so does the tag."""
-    etag = '"' + hashlib.sha256(f"{kind}:{size}:{payload}".encode()).hexdigest()[:32] + '"'
-    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
-    if etag in request.headers.get("If-None-Match", ""):
-        return HttpResponse(status=304, headers=headers)
-    if kind == "png":
-        return HttpResponse(qr_images.render_png(payload, size=size), content_type="image/png", headers=headers)
-    return HttpResponse(qr_images.render_svg(payload, size=size), content_type="image/svg+xml", headers=headers)
+# --- PDF responses, the printable vendor ----------------------------------------
 
 
 def pdf_response(content: bytes, *, filename: str) -> HttpResponse:
@@ -256,13 +191,6 @@ class VietQREncodeApi(APIView):
 
 # --- a vendor's stall QR and card ------------------------------------------------
 
-SIZE_PARAMETER = OpenApiParameter(
-    "size",
-    int,
-    description=f"Largest width in pixels ({QR_MIN_SIZE}–{QR_MAX_SIZE}, default {QR_DEFAULT_SIZE}); "
-    "the image is the largest whole number of pixels per module that fits, quiet zone included.",
-)
-
 
 class VendorQRPngApi(BinaryApi):
     """The vendor's static stall QR as a PNG (error correction M, 4-module quiet zone)."""
@@ -402,19 +330,3 @@ class MarketCardsJobDownloadApi(BinaryApi):
                 status_code=status.HTTP_409_CONFLICT,
             )
         return _batch_file_response(batch, market)
-
-
-urlpatterns = [
-    path("vietqr/decode/", VietQRDecodeApi.as_view(), name="vietqr-decode"),
-    path("vietqr/encode/", VietQREncodeApi.as_view(), name="vietqr-encode"),
-    path("vendors/<int:pk>/qr.png", VendorQRPngApi.as_view(), name="vendor-qr-png"),
-    path("vendors/<int:pk>/qr.svg", VendorQRSvgApi.as_view(), name="vendor-qr-svg"),
-    path("vendors/<int:pk>/card.pdf", VendorCardPdfApi.as_view(), name="vendor-card-pdf"),
-    path("markets/<int:pk>/cards.pdf", MarketCardsPdfApi.as_view(), name="market-cards-pdf"),
-    path("markets/<int:pk>/cards-jobs/<int:job_id>/", MarketCardsJobApi.as_view(), name="market-cards-job"),
-    path(
-        "markets/<int:pk>/cards-jobs/<int:job_id>/download/",
-        MarketCardsJobDownloadApi.as_view(),
-        name="market-cards-job-download",
-    ),
-]
