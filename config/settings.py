@@ -273,7 +273,7 @@ SEPAY_API_KEY = env_str("SEPAY_API_KEY")
 SEPAY_WEBHOOK_SECRET = env_str("SEPAY_WEBHOOK_SECRET")  # SePay's HMAC-SHA256 variant
 CASSO_CHECKSUM_KEY = env_str("CASSO_CHECKSUM_KEY")
 PAYOS_CHECKSUM_KEY = env_str("PAYOS_CHECKSUM_KEY")
-# The batching webhook intake (config.asgi, payments/webhooks/intake.py): database
+# The batching webhook intake (config.asgi, payments/bank_credits/intake.py): database
 # writer threads per worker process, and the most deliveries one batch writes.
 WEBHOOK_INTAKE_WRITERS = env_int("WEBHOOK_INTAKE_WRITERS", 1)
 WEBHOOK_INTAKE_MAX_BATCH = env_int("WEBHOOK_INTAKE_MAX_BATCH", 200)

@@ -4,7 +4,7 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("payments.cards.urls")),
     path("", include("payments.sale_qr.urls")),
-    path("", include("payments.api.webhooks")),
+    path("", include("payments.bank_credits.urls")),
     path("", include("payments.code_entry.urls")),
     path("", include("payments.api.payments")),
 ]

@@ -3,7 +3,7 @@
 A payment request is one amount, one short reference and one dynamic VietQR
 payload, valid until ``expires_at``. The reference goes into both the bill
 number and the purpose of the payload, so that the bank credit it causes can
-be attributed to it (``payments.services.attribution``); a credit settles it
+be attributed to it (``payments.bank_credits.attribution``); a credit settles it
 (pending → paid) there, not here.
 
 Uniqueness of the reference is the database's job: a random reference is

@@ -1,4 +1,4 @@
-"""The lean webhook lane (``payments.webhooks.wsgi``, mounted by ``config.wsgi``):
+"""The lean webhook lane (``payments.bank_credits.wsgi``, mounted by ``config.wsgi``):
 called as a WSGI server calls it, it answers exactly as the Django views do,
 records the same rows, and runs Django's request life cycle around the work."""
 
@@ -14,11 +14,11 @@ from django.core import signals
 from django.db import close_old_connections, connection
 from django.test import Client
 
+from payments.bank_credits.wsgi import WebhookLane
 from payments.models import Payment, WebhookDelivery
-from payments.webhooks.wsgi import WebhookLane
 from tests.conftest import needs_postgres
-from tests.payments.test_exactly_once import _in_threads
-from tests.payments.webhooks_support import (
+from tests.payments.bank_credits.test_exactly_once import _in_threads
+from tests.payments.bank_credits.webhooks_support import (
     SEPAY_URL,
     casso_body,
     casso_post,
@@ -201,7 +201,7 @@ def test_it_runs_djangos_request_life_cycle(cast) -> None:
 
 
 def test_it_answers_500_in_json_and_keeps_the_delivery_when_recording_fails(cast, lane, monkeypatch) -> None:
-    from payments.services import ingest
+    from payments.bank_credits import ingest
 
     def explode(**kwargs: Any) -> None:
         raise RuntimeError("disk on fire")

@@ -2,7 +2,7 @@
 
 Anyone on the Internet can reach these URLs, so there is no user
 authentication: the provider's signature is the authentication, checked in
-``payments.services.ingest``. A success is answered in the provider's own
+``payments.bank_credits.ingest``. A success is answered in the provider's own
 format (so that it stops retrying, duplicates included); a refusal in the
 project's error format with 400 (malformed), 401 (unsigned), 403 (bad or stale
 signature) or 503 (the provider's key is not configured; or, with
@@ -15,7 +15,6 @@ from types import ModuleType
 from typing import Any
 
 from django.http import JsonResponse
-from django.urls import path
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -23,9 +22,9 @@ from rest_framework.views import APIView
 
 from common.api import ApiError
 from common.client_address import client_address
-from payments.services import ingest, webhook_limits
-from payments.webhooks import casso, payos, sepay
-from payments.webhooks.base import WebhookError
+from payments.bank_credits import ingest, webhook_limits
+from payments.bank_credits.providers import casso, payos, sepay
+from payments.bank_credits.providers.base import WebhookError
 
 
 class _WebhookApi(APIView):
@@ -87,10 +86,3 @@ class CassoWebhookApi(_WebhookApi):
 )
 class PayosWebhookApi(_WebhookApi):
     provider = payos
-
-
-urlpatterns = [
-    path("webhooks/sepay/", SepayWebhookApi.as_view(), name="webhook-sepay"),
-    path("webhooks/casso/", CassoWebhookApi.as_view(), name="webhook-casso"),
-    path("webhooks/payos/", PayosWebhookApi.as_view(), name="webhook-payos"),
-]

@@ -11,13 +11,13 @@ trips, and a commit that waits for the disk. On the 2-core servers a
 province runs, that caps a synchronous worker pool at about 300 deliveries a
 second (docs/benchmarks.md). Here the HTTP work is done on an event loop
 (uvicorn's C parser) and the deliveries that arrive while one batch is being
-written are written together by ``payments.services.ingest.
+written are written together by ``payments.bank_credits.ingest.
 webhook_ingest_batch``: a fixed handful of statements and one synchronous
 commit per batch, whatever its size. Batches form by themselves: at a quiet
 moment a delivery is written alone and at once (no timer adds latency); at a
 rush hour, each batch is what arrived during the previous one.
 
-Guarantees, each as on the synchronous lane (``payments.webhooks.wsgi``):
+Guarantees, each as on the synchronous lane (``payments.bank_credits.wsgi``):
 
 - a provider is answered only after its delivery's outcome is committed
   (success means the payment is on disk); refusals get the same status and
@@ -53,9 +53,10 @@ from django.utils.translation import gettext as _
 from common.api import error_body
 from common.client_address import client_address_from
 from common.database import database_unavailable, log_unavailable, unavailable_body, unavailable_headers
-from payments.services import webhook_limits
-from payments.services.ingest import Delivery, Outcome, webhook_ingest_batch, webhook_refuse_oversized
-from payments.webhooks.wsgi import ROUTES, answer_for, answer_headers, security_headers
+from payments.bank_credits import webhook_limits
+from payments.bank_credits.batching import Delivery, Outcome, webhook_ingest_batch
+from payments.bank_credits.ingest import webhook_refuse_oversized
+from payments.bank_credits.wsgi import ROUTES, answer_for, answer_headers, security_headers
 
 logger = logging.getLogger("django.request")
 

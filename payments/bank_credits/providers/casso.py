@@ -32,7 +32,7 @@ from typing import Any, Literal
 from django.conf import settings
 from django.utils import timezone
 
-from payments.webhooks.base import (
+from payments.bank_credits.providers.base import (
     BadSignature,
     BankCredit,
     MalformedPayload,

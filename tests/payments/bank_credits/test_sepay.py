@@ -9,10 +9,10 @@ import time
 import pytest
 from django.test import Client
 
+from payments.bank_credits.providers import sepay
+from payments.bank_credits.providers.base import BadSignature
 from payments.models import Channel, Payment, WebhookDelivery
-from payments.webhooks import sepay
-from payments.webhooks.base import BadSignature
-from tests.payments.webhooks_support import (
+from tests.payments.bank_credits.webhooks_support import (
     SEPAY_API_KEY,
     encode,
     provider_keys,  # noqa: F401  (fixture)
@@ -125,7 +125,7 @@ def test_it_refuses_an_unsigned_delivery(cast, client: Client) -> None:
 def test_it_refuses_a_body_changed_after_hmac_signing(cast, client: Client) -> None:
     body = sepay_body(content=f"CHO40 {cast.vendor.merchant_code}", amount=10_000)
     ts = str(int(time.time()))
-    from payments.webhooks import sepay
+    from payments.bank_credits.providers import sepay
 
     signature = sepay.hmac_signature("test-sepay-hmac-secret", ts, encode(body))
     tampered = encode({**body, "transferAmount": 10_000_000})

@@ -10,7 +10,7 @@ POSTs here and everything else to Django.
 What stays exactly as in the Django view (``payments.api.webhooks``), which
 is kept (the test client and the OpenAPI schema use it):
 
-- the work: the same ``payments.services.ingest.webhook_ingest`` call with the
+- the work: the same ``payments.bank_credits.ingest.webhook_ingest`` call with the
   same headers (Django's ``request.headers``), raw body and client address;
 - the answer: the provider's ``SUCCESS_REPLY`` with 200, or a ``WebhookError``
   as the project's error body with its status (``tests/payments/
@@ -47,13 +47,13 @@ from django.utils.translation import gettext as _
 from common.api import error_body
 from common.client_address import client_address
 from common.database import database_unavailable, log_unavailable, unavailable_body, unavailable_headers
-from payments.services import ingest, webhook_limits
-from payments.webhooks import PROVIDERS
-from payments.webhooks.base import WebhookError
+from payments.bank_credits import ingest, webhook_limits
+from payments.bank_credits.providers import PROVIDERS
+from payments.bank_credits.providers.base import WebhookError
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
-# The paths of payments/api/webhooks.py's urlpatterns under config/urls.py's "api/v1/".
+# The paths of payments/bank_credits/api.py's urlpatterns under config/urls.py's "api/v1/".
 PREFIX = "/api/v1/webhooks/"
 ROUTES: dict[str, ModuleType] = {f"{PREFIX}{source}/": module for source, module in PROVIDERS.items()}
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from payments.models import Channel, Payment, PaymentEvent, PaymentRequest
 from tests.conftest import needs_postgres
 from tests.factories import VendorFactory
-from tests.payments.webhooks_support import (
+from tests.payments.bank_credits.webhooks_support import (
     provider_keys,  # noqa: F401  (fixture)
     sepay_body,
     sepay_post,
@@ -211,7 +211,7 @@ def test_the_vendor_lookup_of_every_credit_is_served_by_indexes(cast) -> None:
 
     from django.db import connection
 
-    from payments.services import attribution
+    from payments.bank_credits import attribution
 
     sql, params = attribution._vendor_query([cast.vendor.merchant_code], [cast.vendor.account_number])
     with connection.cursor() as cursor:

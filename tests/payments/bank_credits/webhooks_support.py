@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from payments.webhooks import casso, payos, sepay
+from payments.bank_credits.providers import casso, payos, sepay
 
 SEPAY_API_KEY = "test-sepay-api-key"
 SEPAY_SECRET = "test-sepay-hmac-secret"

@@ -7,9 +7,9 @@ import time
 import pytest
 from django.test import Client
 
+from payments.bank_credits.providers import casso
 from payments.models import Channel, Payment, WebhookDelivery
-from payments.webhooks import casso
-from tests.payments.webhooks_support import (
+from tests.payments.bank_credits.webhooks_support import (
     CASSO_KEY,
     casso_body,
     casso_post,

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from payments.models import Payment, PaymentEvent, WebhookDelivery
-from tests.payments.webhook_fuzz import dumps, sign
-from tests.payments.webhooks_support import (
+from tests.payments.bank_credits.webhook_fuzz import dumps, sign
+from tests.payments.bank_credits.webhooks_support import (
     CASSO_URL,
     PAYOS_KEY,
     PAYOS_URL,
@@ -38,14 +38,14 @@ def _post(client: Any, url: str, raw: bytes, headers: dict[str, str]) -> Any:
 
 
 def _sepay(content: str, **fields: Any) -> tuple[str, bytes, dict[str, str]]:
-    from payments.webhooks import sepay
+    from payments.bank_credits.providers import sepay
 
     raw = dumps({**sepay_body(content=content), **fields})
     return SEPAY_URL, raw, sign(sepay, raw, hmac_mode=True)
 
 
 def _casso(description: str) -> tuple[str, bytes, dict[str, str]]:
-    from payments.webhooks import casso
+    from payments.bank_credits.providers import casso
 
     raw = dumps(casso_body(description=description))
     return CASSO_URL, raw, sign(casso, raw)

@@ -42,7 +42,7 @@ gives (rule 3), the content wins (it names the sale) but the payment is
 flagged ``attribution_conflict`` for the board.
 
 The ``CHO40`` text is read with ``chopay.payment_text``, the module that
-writes it. Everything here only reads; ``payments.services.ingest`` writes. The helpers
+writes it. Everything here only reads; ``payments.bank_credits.ingest`` writes. The helpers
 are public so that the unmatched-queue screens can reuse them (e.g. to suggest
 a vendor for a queued credit, or to re-run attribution on it).
 """

@@ -17,7 +17,7 @@ from django.utils import timezone
 from payments.models import Payment, PaymentEvent, PaymentRequest, WebhookDelivery
 from tests.broker_support import broker_at, broker_url_in_use
 from tests.conftest import needs_postgres
-from tests.payments.webhooks_support import (
+from tests.payments.bank_credits.webhooks_support import (
     casso_body,
     casso_post,
     encode,
@@ -85,7 +85,7 @@ def test_it_records_nothing_for_forged_unsigned_or_stale_deliveries(cast, client
 
 
 def test_it_leaves_nothing_half_done_when_recording_fails(cast, client: Client, monkeypatch) -> None:
-    from payments.services import ingest
+    from payments.bank_credits import ingest
 
     def explode(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("disk on fire")
@@ -111,7 +111,7 @@ def test_it_leaves_nothing_half_done_when_recording_fails(cast, client: Client, 
 
 
 def test_it_marks_deliveries_cut_off_mid_request_as_failed(cast) -> None:
-    from payments.tasks.webhooks import mark_stuck_webhook_deliveries
+    from payments.bank_credits.tasks import mark_stuck_webhook_deliveries
 
     stuck = WebhookDelivery.objects.create(source="sepay", body="{}", headers={})
     fresh = WebhookDelivery.objects.create(source="sepay", body="{}", headers={})

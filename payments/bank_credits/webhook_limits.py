@@ -32,8 +32,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from payments.bank_credits.providers.base import PayloadTooLarge, TooManyRefusals
 from payments.models import WebhookDelivery
-from payments.webhooks.base import PayloadTooLarge, TooManyRefusals
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The batching webhook intake (``payments.webhooks.intake``, mounted by
+"""The batching webhook intake (``payments.bank_credits.intake``, mounted by
 ``config.asgi``): called as an ASGI server calls it, it answers exactly as the
 Django views do, records each payment once while writing concurrent
 deliveries in batches, and serves through gunicorn's uvicorn worker."""
@@ -24,12 +24,12 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from payments.bank_credits import batching, ingest
+from payments.bank_credits.intake import WebhookIntake
 from payments.models import Payment, WebhookDelivery
-from payments.services import ingest
-from payments.webhooks.intake import WebhookIntake
 from tests.conftest import free_port, needs_postgres
-from tests.payments.test_webhooks_wsgi import _scenarios
-from tests.payments.webhooks_support import (
+from tests.payments.bank_credits.test_wsgi_lane import _scenarios
+from tests.payments.bank_credits.webhooks_support import (
     SEPAY_API_KEY,
     SEPAY_URL,
     encode,
@@ -41,7 +41,7 @@ from tests.payments.webhooks_support import (
 pytestmark = pytest.mark.usefixtures("provider_keys")
 
 Delivery = WebhookDelivery.Status
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 intake_db = pytest.mark.django_db(transaction=True)
 
 
@@ -236,7 +236,7 @@ def test_it_answers_500_in_json_and_keeps_the_delivery_when_recording_fails(cast
     def explode(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(ingest, "_record_many", explode)
+    monkeypatch.setattr(batching, "_record_many", explode)
     monkeypatch.setattr(ingest, "payment_record_credit", explode)
 
     answer = sepay_post(intake, sepay_body(content=f"CHO40 {cast.vendor.merchant_code}"))  # type: ignore[arg-type]
@@ -329,7 +329,7 @@ def test_a_worker_killed_mid_burst_loses_nothing_the_providers_retries_cannot_re
     import http.client
     from concurrent.futures import ThreadPoolExecutor
 
-    from payments.services.ingest import webhook_deliveries_mark_stuck
+    from payments.bank_credits.ingest import webhook_deliveries_mark_stuck
 
     code = cast.vendor.merchant_code
     bodies = [encode(sepay_body(content=f"CHO40 {code}", amount=1_000 + i, txn_id=300_000 + i)) for i in range(400)]
@@ -402,14 +402,14 @@ class _Writes:
         return [ingest.IngestResult(i, Delivery.PROCESSED, None) for i in range(len(deliveries))]
 
 
-def _delivery() -> ingest.Delivery:
-    from payments.webhooks import sepay
+def _delivery() -> batching.Delivery:
+    from payments.bank_credits.providers import sepay
 
-    return ingest.Delivery(provider=sepay, headers={}, body=b"{}")
+    return batching.Delivery(provider=sepay, headers={}, body=b"{}")
 
 
 def _batcher(monkeypatch: Any, writes: _Writes) -> Any:
-    from payments.webhooks import intake as intake_module
+    from payments.bank_credits import intake as intake_module
 
     monkeypatch.setattr(intake_module, "webhook_ingest_batch", writes)
     return intake_module.Batcher(writers=1, max_batch=200)

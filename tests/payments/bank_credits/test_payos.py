@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from payments.bank_credits.providers import payos
 from payments.models import Payment, WebhookDelivery
-from payments.webhooks import payos
-from tests.payments.webhooks_support import (
+from tests.payments.bank_credits.webhooks_support import (
     PAYOS_KEY,
     payos_body,
     payos_post,

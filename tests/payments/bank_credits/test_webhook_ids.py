@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from payments.bank_credits.batching import Delivery, webhook_ingest_batch
+from payments.bank_credits.ingest import IngestResult
+from payments.bank_credits.providers import casso, payos, sepay
 from payments.models import Payment, WebhookDelivery
-from payments.services.ingest import Delivery, IngestResult, webhook_ingest_batch
-from payments.webhooks import casso, payos, sepay
 from tests.conftest import needs_postgres
-from tests.payments.test_webhooks_wsgi import LaneClient
-from tests.payments.webhook_fuzz import dumps, sign
-from tests.payments.webhooks_support import (
+from tests.payments.bank_credits.test_wsgi_lane import LaneClient
+from tests.payments.bank_credits.webhook_fuzz import dumps, sign
+from tests.payments.bank_credits.webhooks_support import (
     PAYOS_KEY,
     casso_body,
     payos_body,

@@ -12,7 +12,7 @@ import logging
 
 from celery import shared_task
 
-from payments.services import ingest, webhook_limits
+from payments.bank_credits import ingest, webhook_limits
 
 logger = logging.getLogger(__name__)
 

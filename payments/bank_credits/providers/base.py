@@ -3,7 +3,7 @@
 A provider module (``sepay``, ``casso``, ``payos``) knows one aggregator's wire
 format and signature scheme and nothing about our models: it verifies a raw
 request and parses it into a :class:`BankCredit`. The ingest service
-(``payments.services.ingest``) does the storing, de-duplication and attribution.
+(``payments.bank_credits.ingest``) does the storing, de-duplication and attribution.
 """
 
 from __future__ import annotations

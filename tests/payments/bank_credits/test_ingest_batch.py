@@ -14,14 +14,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from payments.bank_credits import batching, ingest
+from payments.bank_credits.batching import Delivery, webhook_ingest_batch
+from payments.bank_credits.ingest import IngestResult
+from payments.bank_credits.providers import casso, payos, sepay
+from payments.bank_credits.providers.base import BadSignature, MalformedPayload, MissingCredentials
 from payments.models import Payment, PaymentEvent, PaymentRequest, WebhookDelivery
-from payments.services import ingest
-from payments.services.ingest import Delivery, IngestResult, webhook_ingest_batch
-from payments.webhooks import casso, payos, sepay
-from payments.webhooks.base import BadSignature, MalformedPayload, MissingCredentials
 from tests.conftest import needs_postgres
-from tests.payments.test_exactly_once import _in_threads
-from tests.payments.webhooks_support import (
+from tests.payments.bank_credits.test_exactly_once import _in_threads
+from tests.payments.bank_credits.webhooks_support import (
     CASSO_KEY,
     SEPAY_API_KEY,
     casso_body,
@@ -232,7 +233,7 @@ def test_when_the_batch_statement_fails_each_credit_is_recorded_alone(cast, monk
     def broken(*args: Any, **kwargs: Any) -> set[int]:
         raise RuntimeError("batch statement failed")
 
-    monkeypatch.setattr(ingest, "_record_many", broken)
+    monkeypatch.setattr(batching, "_record_many", broken)
     code = cast.vendor.merchant_code
     outcomes = webhook_ingest_batch(
         [

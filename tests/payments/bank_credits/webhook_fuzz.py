@@ -12,8 +12,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from payments.webhooks import casso, payos, sepay
-from tests.payments.webhooks_support import (
+from payments.bank_credits.providers import casso, payos, sepay
+from tests.payments.bank_credits.webhooks_support import (
     CASSO_KEY,
     CASSO_URL,
     PAYOS_KEY,

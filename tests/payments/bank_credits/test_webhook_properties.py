@@ -22,19 +22,20 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from payments.bank_credits.batching import Delivery, webhook_ingest_batch
+from payments.bank_credits.ingest import IngestResult
+from payments.bank_credits.providers import PROVIDERS
 from payments.models import Payment, PaymentEvent, WebhookDelivery
-from payments.services.ingest import Delivery, IngestResult, webhook_ingest_batch
-from payments.webhooks import PROVIDERS
 from tests.conftest import needs_postgres
-from tests.payments.test_webhooks_wsgi import LaneClient
-from tests.payments.webhook_fuzz import (
+from tests.payments.bank_credits.test_wsgi_lane import LaneClient
+from tests.payments.bank_credits.webhook_fuzz import (
     Signed,
     forged_headers,
     signed_anything,
     signed_credits,
     unsigned_bodies,
 )
-from tests.payments.webhooks_support import (
+from tests.payments.bank_credits.webhooks_support import (
     provider_keys,  # noqa: F401  (fixture)
     sepay_body,
     sepay_post,

@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from payments.bank_credits import ingest
+from payments.bank_credits.batching import webhook_ingest_batch
+from payments.bank_credits.providers import sepay
 from payments.models import Payment, PaymentEvent
-from payments.services import ingest
-from payments.services.ingest import webhook_ingest_batch
-from payments.webhooks import sepay
 from tests.conftest import needs_postgres
 from tests.factories import VendorFactory
-from tests.payments.test_ingest_batch import sepay_delivery
-from tests.payments.webhooks_support import (
+from tests.payments.bank_credits.test_ingest_batch import sepay_delivery
+from tests.payments.bank_credits.webhooks_support import (
     SEPAY_API_KEY,
     encode,
     provider_keys,  # noqa: F401  (fixture)

@@ -13,9 +13,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from payments.bank_credits.tasks import purge_refused_webhook_deliveries
 from payments.models import Payment, WebhookDelivery
-from payments.tasks.webhooks import purge_refused_webhook_deliveries
-from tests.payments.webhooks_support import (
+from tests.payments.bank_credits.webhooks_support import (
     SEPAY_URL,
     casso_body,
     casso_post,
@@ -132,7 +132,7 @@ def test_the_retention_task_deletes_only_old_refused_deliveries(cast, settings: 
 def test_the_intake_stops_reading_past_the_cap_whatever_content_length_says(settings: Any) -> None:
     import asyncio
 
-    from tests.payments.test_webhook_intake import IntakeClient
+    from tests.payments.bank_credits.test_intake import IntakeClient
 
     settings.WEBHOOK_MAX_BODY_BYTES = 32 * 1024
     intake = IntakeClient()
