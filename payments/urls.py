@@ -6,5 +6,5 @@ urlpatterns = [
     path("", include("payments.sale_qr.urls")),
     path("", include("payments.bank_credits.urls")),
     path("", include("payments.code_entry.urls")),
-    path("", include("payments.api.payments")),
+    path("", include("payments.ledger.urls")),
 ]

@@ -199,19 +199,21 @@ DEAD_REDIS = "redis://127.0.0.1:6390/0"  # nothing listens here
 
 @pytest.fixture
 def redis_down(settings: Any) -> Any:
-    """Point the broker and the cache at a closed port, with real (not eager) Celery."""
-    settings.REDIS_URL = DEAD_REDIS
-    settings.CELERY_BROKER_URL = DEAD_REDIS
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    with (
-        broker_at(DEAD_REDIS, eager=False),
-        override_settings(
+    """Point the broker and the cache at a closed port, with real (not eager) Celery.
+
+    ``broker_at`` is entered before the settings change: Celery's config reads
+    the Django settings live, and ``broker_at`` puts back what it found, which
+    must be the broker of the tests that follow, not the dead one."""
+    with broker_at(DEAD_REDIS, eager=False):
+        settings.REDIS_URL = DEAD_REDIS
+        settings.CELERY_BROKER_URL = DEAD_REDIS
+        settings.CELERY_TASK_ALWAYS_EAGER = False
+        with override_settings(
             CACHES={"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": DEAD_REDIS}}
-        ),
-    ):
-        # The outage is real for whatever would publish: not a pool left bound to a live broker.
-        assert broker_url_in_use().endswith("127.0.0.1:6390/0")
-        yield
+        ):
+            # The outage is real for whatever would publish: not a pool left bound to a live broker.
+            assert broker_url_in_use().endswith("127.0.0.1:6390/0")
+            yield
 
 
 @pytest.mark.usefixtures("redis_down")

@@ -11,7 +11,7 @@ import pytest
 from payments.models import Payment
 from tests.conftest import client_for
 from tests.factories import PaymentFactory, VendorFactory, make_board
-from tests.payments.test_unmatched_queue import assign, give, queue_ids
+from tests.payments.ledger.test_unmatched_queue import assign, give, queue_ids
 from vendors.models import Vendor
 
 

@@ -11,8 +11,8 @@ from django.db import connection
 from django.utils import timezone
 
 from common.errors import Conflict
+from payments.ledger.services import payment_assign
 from payments.models import Payment, PaymentEvent
-from payments.services.payments import payment_assign
 from tests.conftest import client_for, needs_postgres
 from tests.factories import PaymentFactory, VendorFactory, make_board
 
@@ -335,7 +335,7 @@ def test_it_lets_only_those_who_oversee_the_market_reassign(cast, role, status):
 
 
 def test_it_refuses_a_reassignment_from_a_stale_read(cast):
-    from payments.services.payments import payment_reassign
+    from payments.ledger.services import payment_reassign
 
     manual = PaymentFactory.create(vendor=cast.vendor, attribution="manual")
     stale = Payment.objects.get(pk=manual.pk)

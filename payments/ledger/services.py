@@ -16,8 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from common.errors import Conflict, DomainError, Invalid, NotFound
+from payments.ledger.selectors import payment_is_managed_by, vendors_assignable_by
 from payments.models import Payment, PaymentEvent, TransitionError
-from payments.payment_selectors import payment_is_managed_by, vendors_assignable_by
 from vendors.models import Vendor
 
 if TYPE_CHECKING:

@@ -1,6 +1,6 @@
 """Payments read side: list, retrieve with the audit trail, CSV export, daily
 summary, the unmatched queue, and the board's actions on a recorded payment
-(assign, refund, dispute). Scope rules live in ``payments.payment_selectors``.
+(assign, refund, dispute). Scope rules live in ``payments.ledger.selectors``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
-from django.urls import path
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -27,9 +26,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from payments import payment_selectors as selectors
+from payments.ledger import selectors, services
 from payments.models import Payment, PaymentEvent
-from payments.services import payments as services
 
 MAX_SUMMARY_DAYS = 366
 
@@ -387,17 +385,3 @@ class PaymentResolveApi(_PaymentMarkApi):
     settled for the payer is recorded with ``refund``."""
 
     service = staticmethod(services.payment_resolve_dispute)
-
-
-urlpatterns = [
-    path("payments/", PaymentListApi.as_view(), name="payment-list"),
-    path("payments/export.csv", PaymentExportCsvApi.as_view(), name="payment-export-csv"),
-    path("payments/summary/", PaymentSummaryApi.as_view(), name="payment-summary"),
-    path("payments/unmatched/", UnmatchedListApi.as_view(), name="payment-unmatched"),
-    path("payments/<int:pk>/", PaymentDetailApi.as_view(), name="payment-detail"),
-    path("payments/<int:pk>/assign/", PaymentAssignApi.as_view(), name="payment-assign"),
-    path("payments/<int:pk>/refund/", PaymentRefundApi.as_view(), name="payment-refund"),
-    path("payments/<int:pk>/dispute/", PaymentDisputeApi.as_view(), name="payment-dispute"),
-    path("payments/<int:pk>/resolve/", PaymentResolveApi.as_view(), name="payment-resolve"),
-    path("payments/<int:pk>/reassign/", PaymentReassignApi.as_view(), name="payment-reassign"),
-]
