@@ -4,23 +4,18 @@ payment; forged deliveries leave none; a dead Redis blocks nothing."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from payments.models import Payment, PaymentEvent, PaymentRequest, WebhookDelivery
+from payments.models import Payment, PaymentRequest, WebhookDelivery
 from tests.broker_support import broker_at, broker_url_in_use
-from tests.conftest import needs_postgres
 from tests.payments.bank_credits.webhooks_support import (
     casso_body,
     casso_post,
-    encode,
     payos_body,
     payos_post,
     provider_keys,  # noqa: F401  (fixture)
@@ -127,69 +122,6 @@ def test_it_marks_deliveries_cut_off_mid_request_as_failed(cast) -> None:
 
 
 # --- with real concurrency (PostgreSQL) ----------------------------------------------
-
-
-def _in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
-    """Run ``work(i)`` in ``count`` threads released together; each thread has
-    its own database connection, closed when it ends."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except Exception as exc:
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
-
-
-@pytest.mark.django_db(transaction=True)
-def test_it_records_one_payment_for_twenty_concurrent_identical_deliveries(cast) -> None:
-    needs_postgres()
-    body = encode(sepay_body(content=f"CHO40 {cast.vendor.merchant_code}", amount=60_000, txn_id=424242))
-
-    def deliver(_: int) -> tuple[int, Any]:
-        response = sepay_post(Client(), None, raw=body)
-        return response.status_code, response.json()
-
-    results = _in_threads(20, deliver)
-
-    assert results == [(200, {"success": True})] * 20
-    assert Payment.objects.count() == 1
-    assert WebhookDelivery.objects.count() == 20
-    statuses = sorted(WebhookDelivery.objects.values_list("status", flat=True))
-    assert statuses == sorted([Delivery.PROCESSED] + [Delivery.DUPLICATE] * 19)
-
-
-@pytest.mark.django_db(transaction=True)
-def test_it_settles_a_sale_once_when_two_different_payments_race_for_it(cast) -> None:
-    needs_postgres()
-    request = PaymentRequest.objects.create(
-        vendor=cast.vendor,
-        market=cast.market,
-        reference="RACEH47796",
-        amount=50_000,
-        payload="-",
-        expires_at=timezone.now() + dt.timedelta(minutes=15),
-    )
-    bodies = [encode(sepay_body(content="CHO40 RACEH47796", amount=50_000, txn_id=880_000 + i)) for i in range(2)]
-
-    results = _in_threads(2, lambda i: sepay_post(Client(), None, raw=bodies[i]).status_code)
-
-    assert results == [200, 200]
-    assert Payment.objects.filter(payment_request=request).count() == 2  # neither is lost
-    request.refresh_from_db()
-    assert request.status == PaymentRequest.Status.PAID
-    assert list(PaymentEvent.objects.values_list("kind", flat=True)) == ["request_already_paid"]
 
 
 # --- Redis down -------------------------------------------------------------------------

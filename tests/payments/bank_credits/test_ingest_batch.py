@@ -21,7 +21,6 @@ from payments.bank_credits.providers import casso, payos, sepay
 from payments.bank_credits.providers.base import BadSignature, MalformedPayload, MissingCredentials
 from payments.models import Payment, PaymentEvent, PaymentRequest, WebhookDelivery
 from tests.conftest import needs_postgres
-from tests.payments.bank_credits.test_exactly_once import _in_threads
 from tests.payments.bank_credits.webhooks_support import (
     CASSO_KEY,
     SEPAY_API_KEY,
@@ -205,25 +204,6 @@ def test_retries_of_recorded_payments_are_duplicates_in_a_batch(cast) -> None:
     assert [o.status for o in outcomes if isinstance(o, IngestResult)] == [Status.DUPLICATE] * 3
     assert Payment.objects.count() == 1
     assert WebhookDelivery.objects.filter(status=Status.DUPLICATE).count() == 3
-
-
-@batch_db
-def test_concurrent_batches_with_the_same_transactions_in_opposite_orders_record_each_once(cast) -> None:
-    needs_postgres()
-    code = cast.vendor.merchant_code
-    bodies = [sepay_body(content=f"CHO40 {code}", txn_id=40_000 + i) for i in range(40)]
-    orders = [bodies, bodies[::-1], bodies[10:] + bodies[:10], bodies[::2] + bodies[1::2]]
-
-    results = _in_threads(len(orders), lambda k: webhook_ingest_batch([sepay_delivery(b) for b in orders[k]]))
-
-    for outcomes in results:
-        assert not isinstance(outcomes, Exception), outcomes  # no deadlock, no error
-        assert all(isinstance(o, IngestResult) for o in outcomes)
-    assert Payment.objects.count() == 40
-    assert WebhookDelivery.objects.count() == 160
-    assert WebhookDelivery.objects.filter(status=Status.PROCESSED).count() == 40
-    assert WebhookDelivery.objects.filter(status=Status.DUPLICATE).count() == 120
-    assert not WebhookDelivery.objects.filter(payment=None).exists()
 
 
 @batch_db

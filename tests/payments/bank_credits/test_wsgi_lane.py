@@ -11,13 +11,11 @@ from typing import Any
 
 import pytest
 from django.core import signals
-from django.db import close_old_connections, connection
+from django.db import close_old_connections
 from django.test import Client
 
 from payments.bank_credits.wsgi import WebhookLane
 from payments.models import Payment, WebhookDelivery
-from tests.conftest import needs_postgres
-from tests.payments.bank_credits.test_exactly_once import _in_threads
 from tests.payments.bank_credits.webhooks_support import (
     SEPAY_URL,
     casso_body,
@@ -219,23 +217,3 @@ def test_it_answers_500_in_json_and_keeps_the_delivery_when_recording_fails(cast
 
 
 # --- outside a test transaction, as in production (PostgreSQL) ---------------------------
-
-
-@pytest.mark.django_db(transaction=True)
-def test_it_records_one_payment_for_concurrent_identical_deliveries_through_the_lane(cast) -> None:
-    needs_postgres()
-    body = encode(sepay_body(content=f"CHO40 {cast.vendor.merchant_code}", amount=70_000, txn_id=626262))
-
-    def deliver(_: int) -> tuple[int, Any]:
-        answer = sepay_post(LaneClient(keep_connection=False), None, raw=body)  # type: ignore[arg-type]
-        return answer.status_code, answer.json()
-
-    results = _in_threads(12, deliver)
-
-    assert results == [(200, {"success": True})] * 12
-    payment = Payment.objects.get()
-    assert (payment.vendor, payment.amount) == (cast.vendor, 70_000)
-    deliveries = list(WebhookDelivery.objects.all())
-    assert sorted(d.status for d in deliveries) == sorted([Delivery.PROCESSED] + [Delivery.DUPLICATE] * 11)
-    assert {d.payment_id for d in deliveries} == {payment.pk}
-    assert not connection.in_atomic_block

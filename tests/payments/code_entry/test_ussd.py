@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from chopay import ussd
@@ -14,7 +12,6 @@ from chopay.identifiers import damm_check_digit
 from payments.code_entry.rails import SANDBOX_DECLINE, SANDBOX_TIMEOUT_THEN_APPROVE, SANDBOX_TIMEOUT_THEN_DECLINE
 from payments.code_entry.tasks import sweep_pending_rail_payments
 from payments.models import Channel, ConfirmationCode, OutboundSms, Payment, Source, UssdSession
-from tests.conftest import needs_postgres
 from tests.factories import MarketFactory, VendorFactory
 from tests.payments.code_entry.support import (
     CUSTOMER,
@@ -264,36 +261,3 @@ def test_it_rejects_a_request_without_a_session(cast, ussd_secret, api):
     r = api.post("/api/v1/ussd/", {"phoneNumber": CUSTOMER}, HTTP_X_USSD_SECRET=USSD_SECRET)
     assert r.status_code == 400
     assert r.json()["error"]["code"] == "required"
-
-
-# Outside a test transaction (real concurrency); conftest reloads the reference data the flush removes.
-@pytest.mark.django_db(transaction=True)
-def test_it_makes_one_payment_when_the_final_step_arrives_twice_at_once(cast, sms, ussd_secret):
-    needs_postgres()
-    phone = Phone("race-1")
-    phone.dial()
-    phone.send(cast.vendor.merchant_code)
-    phone.send("1")
-    phone.send("42000")
-    text = "*".join([*phone.answers, "1"])
-    replies: list[str] = []
-    barrier = threading.Barrier(4)
-
-    def final_step() -> None:
-        try:
-            barrier.wait()
-            replies.append(Phone("race-1").post(text))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=final_step) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-
-    assert len(replies) == 4 and len(set(replies)) == 1, replies
-    assert replies[0].startswith("END Da tra 42.000d")
-    assert Payment.objects.filter(source=Source.USSD).count() == 1
-    assert ConfirmationCode.objects.count() == 1
-    assert OutboundSms.objects.count() == 2

@@ -4,13 +4,10 @@ audited; boards mark refunds and disputes and settle disputes through the API.""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 
 from payments.models import Payment, PaymentEvent, TransitionError
-from tests.conftest import client_for, needs_postgres
+from tests.conftest import client_for
 from tests.factories import PaymentFactory
 
 ALLOWED = {
@@ -134,41 +131,6 @@ def test_it_rejects_an_overlong_note(cast):
     r = mark(cast.board, payment, "refund", note="x" * 501)
     assert r.status_code == 400
     assert "note" in r.json()["error"]["fields"]
-
-
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("action", ["refund", "dispute"])
-def test_it_applies_only_one_of_two_simultaneous_transitions(cast, action):
-    # The same move by two people at once: exactly one applies, the other is told
-    # it is too late. (A refund racing a dispute is no test of this: disputed →
-    # refunded is a legal move, so when the dispute happens to finish first both
-    # rightly succeed.)
-    needs_postgres()
-    payment = PaymentFactory.create(vendor=cast.vendor)
-    barrier = threading.Barrier(2)
-    results: dict[str, int] = {}
-
-    def run(user, who: str) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[who] = mark(user, payment, action).status_code
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(target=run, args=(cast.board, "board")),
-        threading.Thread(target=run, args=(cast.officer, "officer")),
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-
-    assert sorted(results.values()) == [200, 409]
-    payment.refresh_from_db()
-    winner = "refunded" if action == "refund" else "disputed"
-    assert payment.status == winner
-    assert list(PaymentEvent.objects.filter(payment=payment).values_list("kind", flat=True)) == [f"status:{winner}"]
 
 
 # --- settling a dispute -------------------------------------------------------------------

@@ -4,17 +4,15 @@ member (or the province) assigns to a vendor — audited and race-safe."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from common.errors import Conflict
 from payments.ledger.services import payment_assign
 from payments.models import Payment, PaymentEvent
-from tests.conftest import client_for, needs_postgres
-from tests.factories import PaymentFactory, VendorFactory, make_board
+from tests.conftest import client_for
+from tests.factories import PaymentFactory, VendorFactory
 
 
 @pytest.fixture
@@ -219,40 +217,6 @@ def test_it_refuses_a_second_assignment_from_a_stale_read(cast, queued):
     queued.refresh_from_db()
     assert queued.vendor_id == cast.vendor.id
     assert PaymentEvent.objects.filter(payment=queued).count() == 1
-
-
-@pytest.mark.django_db(transaction=True)
-def test_it_lets_exactly_one_of_two_simultaneous_assignments_win(cast):
-    needs_postgres()
-    queued = PaymentFactory.create(vendor=None, market=cast.market)
-    rival = VendorFactory.create(market=cast.market)
-    second_board = make_board(cast.market, "board2")
-    barrier = threading.Barrier(2)
-    results: dict[str, int] = {}
-
-    def run(name: str, user, vendor_id: int) -> None:
-        try:
-            barrier.wait()
-            results[name] = assign(user, queued, vendor_id).status_code
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(target=run, args=("a", cast.board, cast.vendor.id)),
-        threading.Thread(target=run, args=("b", second_board, rival.id)),
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-
-    assert sorted(results.values()) == [200, 409]
-    queued.refresh_from_db()
-    winner = cast.vendor.id if results["a"] == 200 else rival.id
-    assert queued.vendor_id == winner
-    events = list(PaymentEvent.objects.filter(payment=queued, kind="assigned"))
-    assert len(events) == 1
-    assert events[0].data["vendor"] == winner
 
 
 # --- correcting an attribution ----------------------------------------------------------------

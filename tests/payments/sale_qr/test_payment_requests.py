@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import itertools
-import threading
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 from PIL import Image
 
@@ -19,7 +16,7 @@ from chopay.identifiers import REFERENCE_ALPHABET, REFERENCE_LENGTH
 from payments.models import PaymentRequest
 from payments.sale_qr import services
 from payments.sale_qr.tasks import expire_payment_requests
-from tests.conftest import client_for, needs_postgres
+from tests.conftest import client_for
 from tests.payments.qr_support import read_qr
 from vendors.models import Vendor
 
@@ -153,72 +150,6 @@ def test_it_draws_another_reference_when_one_is_taken(cast, monkeypatch):
     response = create(cast.vendor_user, cast.vendor)
     assert response.status_code == 201
     assert response.json()["reference"] == "KMNPRTWXY3"
-
-
-@pytest.mark.django_db(transaction=True)
-def test_it_keeps_references_unique_under_concurrent_creation(cast, monkeypatch):
-    needs_postgres()
-    # A tiny pool of references makes the threads collide all the time.
-    pool = [f"KMNPRTWX{a}{b}" for a, b in itertools.product("34679", "34679")]
-    lock = threading.Lock()
-    rng = iter(itertools.cycle(pool))
-
-    def draw() -> str:
-        with lock:
-            return next(rng)
-
-    monkeypatch.setattr(services, "new_reference", draw)
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(8)
-
-    def worker() -> None:
-        try:
-            barrier.wait()
-            for _ in range(3):
-                services.payment_request_create(actor=cast.board, vendor=cast.vendor, amount=10_000)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    references = list(PaymentRequest.objects.values_list("reference", flat=True))
-    assert len(references) == 24 == len(set(references))
-
-
-@pytest.mark.django_db(transaction=True)
-def test_it_makes_one_request_for_concurrent_retries_with_one_key(cast):
-    needs_postgres()
-    results: list[tuple[int, bool]] = []
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(6)
-
-    def worker() -> None:
-        try:
-            barrier.wait()
-            request, created = services.payment_request_create(
-                actor=cast.vendor_user, vendor=cast.vendor, amount=42_000, idempotency_key="tap-twice"
-            )
-            results.append((request.pk, created))
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    assert PaymentRequest.objects.count() == 1
-    assert {pk for pk, _ in results} == {PaymentRequest.objects.get().pk}
-    assert sum(created for _, created in results) == 1
 
 
 # --- reading --------------------------------------------------------------------------
