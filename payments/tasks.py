@@ -1,7 +1,9 @@
-"""Celery tasks of the payments app, one module per area.
+"""Celery tasks of the payments app: each feature keeps its own ``tasks.py``.
 
-Celery's autodiscovery imports ``payments.tasks``; importing the submodules
-here registers their tasks.
+Celery's autodiscovery imports ``payments.tasks``; importing the features'
+task modules here registers their tasks. Each task keeps the explicit
+``name=`` it was first queued under (tests/config/test_celery_tasks.py), so
+these moves renamed none.
 """
 
 from payments.bank_credits import tasks as bank_credits_tasks  # noqa: F401

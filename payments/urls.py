@@ -1,6 +1,7 @@
 from django.urls import include, path
 
-# One module per area; each owns its own paths under /api/v1/.
+# One urls module per feature; each owns its own paths under /api/v1/. The order
+# is the one the paths had before payments was cut by feature (the schema follows it).
 urlpatterns = [
     path("", include("payments.cards.urls")),
     path("", include("payments.sale_qr.urls")),
