@@ -26,7 +26,7 @@ def _check_proxy(services: dict) -> list[str]:
     """The proxy mounts deploy/nginx.conf, which sends each provider's webhook
     path to the webhooks service (config.asgi) and the rest to web."""
     sys.path.insert(0, str(ROOT))
-    from payments.webhooks import PROVIDERS  # needs the path above; no Django set-up
+    from payments.bank_credits.providers import PROVIDERS  # needs the path above; no Django set-up
 
     errors: list[str] = []
     mounts = " ".join(services.get("proxy", {}).get("volumes") or [])

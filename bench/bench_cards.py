@@ -65,7 +65,7 @@ def make_vendors(count: int = CARDS, seed: int = 5) -> list[Vendor]:
 
 def run(count: int = CARDS) -> dict[str, object]:
     _setup_django()
-    from payments.cards import cards_for, render_cards_pdf
+    from payments.cards.card_pdf import cards_for, render_cards_pdf
 
     vendors = make_vendors(count)
     render_cards_pdf(cards_for(vendors[:4]), title="warm-up")  # fonts loaded once per process

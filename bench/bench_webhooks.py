@@ -6,9 +6,9 @@ What it does, all on loopback and bounded in time:
    market with vendors;
 2. starts gunicorn with that database and a SePay HMAC secret: on
    ``config.asgi`` with uvicorn workers (the batching intake of
-   ``payments/webhooks/intake.py``, as the compose ``webhooks`` service runs
+   ``payments/bank_credits/intake.py``, as the compose ``webhooks`` service runs
    it), or with BENCH_WEBHOOKS_SERVER=wsgi on ``config.wsgi`` with sync
-   workers (the lane of ``payments/webhooks/wsgi.py``);
+   workers (the lane of ``payments/bank_credits/wsgi.py``);
 3. fires SePay deliveries signed with HMAC-SHA256 (``X-SePay-Timestamp``,
    ``X-SePay-Signature``) with unique transaction ids (static-QR content
    ``CHO40 <merchant code>``, so each one is attributed to a vendor), with
@@ -64,7 +64,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from bench.loadgen import LoadResult, run_load
-from payments.webhooks.sepay import hmac_signature
+from payments.bank_credits.providers.sepay import hmac_signature
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -7,7 +7,7 @@ POSTs the whole dialogue so far in ``text``, the answers joined by ``*``
 the answers through the states, a wrong answer keeps the state and adds a
 reason, and ``screen`` renders where the walk ended. Nothing here touches the
 database except through the ``find_vendor`` callable; the payment itself is
-made by the caller (``payments.services.code_entry``).
+made by the caller (``payments.code_entry.ussd_payments``).
 
 The amounts a customer may pay are the mobile-money rail's, passed in as
 ``AmountLimits`` by the caller (each rail has its own), never fixed here.

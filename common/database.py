@@ -9,7 +9,7 @@ do, so the answer is 503 with ``Retry-After``: the bank-credit providers
 retry on it, and a client or load balancer knows to wait.
 
 Used by the three webhook lanes (the Django view through the API's exception
-handler, ``payments.webhooks.wsgi`` and ``payments.webhooks.intake`` at their
+handler, ``payments.bank_credits.wsgi`` and ``payments.bank_credits.intake`` at their
 outermost layer), by the API's exception handler (``common.api``) and, for
 every other page, by ``DatabaseUnavailableMiddleware``.
 """

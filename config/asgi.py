@@ -6,7 +6,7 @@ docker-compose.yml)::
     gunicorn config.asgi:application -k uvicorn_worker.UvicornWorker -w 2
 
 Bank-credit webhook POSTs are recorded in batches by
-``payments.webhooks.intake``; every other request is Django's, unchanged
+``payments.bank_credits.intake``; every other request is Django's, unchanged
 (correct, but the WSGI server of ``config.wsgi`` is the one to use for the
 rest of the API and the admin).
 """
@@ -20,6 +20,6 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_application = get_asgi_application()
 
-from payments.webhooks.intake import WebhookIntake  # noqa: E402 (needs the apps loaded above)
+from payments.bank_credits.intake import WebhookIntake  # noqa: E402 (needs the apps loaded above)
 
 application = WebhookIntake(django_application)

@@ -274,7 +274,7 @@ SEPAY_API_KEY = env_str("SEPAY_API_KEY")
 SEPAY_WEBHOOK_SECRET = env_str("SEPAY_WEBHOOK_SECRET")  # SePay's HMAC-SHA256 variant
 CASSO_CHECKSUM_KEY = env_str("CASSO_CHECKSUM_KEY")
 PAYOS_CHECKSUM_KEY = env_str("PAYOS_CHECKSUM_KEY")
-# The batching webhook intake (config.asgi, payments/webhooks/intake.py): database
+# The batching webhook intake (config.asgi, payments/bank_credits/intake.py): database
 # writer threads per worker process, and the most deliveries one batch writes.
 WEBHOOK_INTAKE_WRITERS = env_int("WEBHOOK_INTAKE_WRITERS", 1)
 WEBHOOK_INTAKE_MAX_BATCH = env_int("WEBHOOK_INTAKE_MAX_BATCH", 200)
@@ -282,11 +282,11 @@ USSD_SHARED_SECRET = env_str("USSD_SHARED_SECRET")
 # The number customers dial for code entry (e.g. "*123*45#"), printed on stall cards.
 USSD_DIAL_CODE = env_str("USSD_DIAL_CODE")
 # Adapters to the world outside the machine; console/sandbox ones for the demo.
-SMS_BACKEND = env_str("SMS_BACKEND", "payments.sms.ConsoleSMSBackend")
-MOBILE_MONEY_RAIL = env_str("MOBILE_MONEY_RAIL", "payments.rails.SandboxRail")
+SMS_BACKEND = env_str("SMS_BACKEND", "payments.sms.backends.ConsoleSMSBackend")
+MOBILE_MONEY_RAIL = env_str("MOBILE_MONEY_RAIL", "payments.code_entry.rails.SandboxRail")
 # Not configurable: how vendors.payout_changes tells a trader about a payout-account
 # change (SMS lives in payments, which vendors must not import).
-PAYOUT_CHANGE_NOTIFIER = "payments.services.payout_notices.payout_change_notify"
+PAYOUT_CHANGE_NOTIFIER = "payments.sms.payout_notices.payout_change_notify"
 PAYMENT_REQUEST_DEFAULT_TTL_SECONDS = env_int("PAYMENT_REQUEST_DEFAULT_TTL_SECONDS", 15 * 60)
 CONFIRMATION_CODE_TTL_SECONDS = env_int("CONFIRMATION_CODE_TTL_SECONDS", 24 * 3600)
 # Code entry (docs/code-entry.md): an offline confirmation with no payment by then is flagged.

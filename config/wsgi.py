@@ -8,8 +8,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_application = get_wsgi_application()
 
 # Bank-credit webhook POSTs take a lean lane to the same ingest service
-# (payments/webhooks/wsgi.py says what it keeps of Django's handling);
+# (payments/bank_credits/wsgi.py says what it keeps of Django's handling);
 # everything else is Django as usual.
-from payments.webhooks.wsgi import WebhookLane  # noqa: E402 (needs the apps loaded above)
+from payments.bank_credits.wsgi import WebhookLane  # noqa: E402 (needs the apps loaded above)
 
 application = WebhookLane(django_application)

@@ -20,7 +20,7 @@ This module holds the predicates (``Q`` builders and yes/no answers for one
 user and one market); the querysets built on them (``markets_managed_by``,
 ``markets_onboardable_by``, ``market_scope_q`` …) stay in
 ``market.selectors``, ``vendors.selectors`` and
-``payments.payment_selectors``, which every API, admin and service uses for
+``payments.ledger.selectors``, which every API, admin and service uses for
 lists. A resource outside one's scope is reported as not found.
 """
 

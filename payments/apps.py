@@ -9,7 +9,7 @@ class PaymentsConfig(AppConfig):
     def ready(self) -> None:
         # vendors sends SMS (a shared-account confirmation code) through this
         # app's outbox without importing payments: see vendors/sms.py.
-        from payments.services.sms import outbound_sms_queue
+        from payments.sms.services import outbound_sms_queue
         from vendors.sms import register_sms_sender
 
         register_sms_sender(lambda to, body: outbound_sms_queue(to=to, body=body))

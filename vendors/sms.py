@@ -1,6 +1,6 @@
 """Sending an SMS from vendors without importing payments.
 
-The SMS outbox (``payments.services.sms.outbound_sms_queue``: a row written
+The SMS outbox (``payments.sms.services.outbound_sms_queue``: a row written
 in the caller's transaction, sent by a Celery task after the commit) lives in
 payments, which builds on vendors; vendors must not reach up into it. So
 payments registers its outbox here when the app registry is ready

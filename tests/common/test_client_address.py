@@ -71,8 +71,8 @@ def test_the_webhook_lanes_record_the_client_behind_the_proxy(cast, settings):
     from django.test import Client
 
     from payments.models import WebhookDelivery
-    from tests.payments.test_webhooks_wsgi import LaneClient
-    from tests.payments.webhooks_support import SEPAY_API_KEY, SEPAY_URL, encode, sepay_body
+    from tests.payments.bank_credits.test_wsgi_lane import LaneClient
+    from tests.payments.bank_credits.webhooks_support import SEPAY_API_KEY, SEPAY_URL, encode, sepay_body
 
     settings.SEPAY_API_KEY = SEPAY_API_KEY
     settings.TRUSTED_PROXIES = [ipaddress.ip_network("203.0.113.9/32")]  # the peer of both test clients
@@ -96,8 +96,8 @@ def test_the_webhook_lanes_record_the_client_behind_the_proxy(cast, settings):
 def test_the_batching_intake_records_the_client_behind_the_proxy(cast, settings):
     from payments.models import WebhookDelivery
     from tests.conftest import needs_postgres
-    from tests.payments.test_webhook_intake import IntakeClient
-    from tests.payments.webhooks_support import SEPAY_API_KEY, SEPAY_URL, encode, sepay_body
+    from tests.payments.bank_credits.test_intake import IntakeClient
+    from tests.payments.bank_credits.webhooks_support import SEPAY_API_KEY, SEPAY_URL, encode, sepay_body
 
     needs_postgres()
     settings.SEPAY_API_KEY = SEPAY_API_KEY

@@ -18,9 +18,9 @@ from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
 
 from config.celery_app import app as celery_app
-from payments.api import vietqr as vietqr_api
+from payments.cards import api as vietqr_api
 from payments.models import CardBatch, PaymentRequest
-from payments.tasks.requests import expire_payment_requests
+from payments.sale_qr.tasks import expire_payment_requests
 from tests.broker_support import broker_at
 from tests.conftest import client_for
 from tests.factories import VendorFactory

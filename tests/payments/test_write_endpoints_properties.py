@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import client_for
-from tests.payments.webhook_fuzz import MISSING, json_values
+from tests.payments.bank_credits.webhook_fuzz import MISSING, json_values
 
 pytestmark = pytest.mark.postgres
 

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 from chopay import vietqr
+from payments.cards.stall_qr import vendor_static_payload
 from payments.models import OutboundSms, Payment
-from payments.stall_qr import vendor_static_payload
 from tests.conftest import client_for
 from tests.factories import VendorFactory, make_board
-from tests.payments._code_entry import sms  # noqa: F401
-from tests.payments.webhooks_support import provider_keys, sepay_body, sepay_post  # noqa: F401
+from tests.payments.bank_credits.webhooks_support import provider_keys, sepay_body, sepay_post  # noqa: F401
+from tests.payments.code_entry.support import sms  # noqa: F401
 from vendors import services
 from vendors.models import PayoutAccountChange, PayoutChangeStateError, Vendor
 

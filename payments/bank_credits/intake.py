@@ -1,0 +1,293 @@
+"""The webhook intake: an ASGI lane that records bank-credit webhooks in batches.
+
+``config.asgi`` mounts it in front of Django's ASGI application; the
+``webhooks`` service of docker-compose.yml serves it with gunicorn and
+uvicorn workers, and the reverse proxy sends ``/api/v1/webhooks/`` there.
+Everything that is not a webhook POST goes to Django unchanged.
+
+Why a second lane: a bank-credit webhook is a small request whose cost is
+almost all fixed overhead — a Python request cycle, three database round
+trips, and a commit that waits for the disk. On the 2-core servers a
+province runs, that caps a synchronous worker pool at about 300 deliveries a
+second (docs/benchmarks.md). Here the HTTP work is done on an event loop
+(uvicorn's C parser) and the deliveries that arrive while one batch is being
+written are written together by ``payments.bank_credits.ingest.
+webhook_ingest_batch``: a fixed handful of statements and one synchronous
+commit per batch, whatever its size. Batches form by themselves: at a quiet
+moment a delivery is written alone and at once (no timer adds latency); at a
+rush hour, each batch is what arrived during the previous one.
+
+Guarantees, each as on the synchronous lane (``payments.bank_credits.wsgi``):
+
+- a provider is answered only after its delivery's outcome is committed
+  (success means the payment is on disk); refusals get the same status and
+  error body; unexpected errors a JSON 500, logged on ``django.request``;
+- exactly once: the batch keeps the unique (source, provider_txn_id) guard
+  and sends everything unusual (retries, twins, sales to settle, flags)
+  through the single-delivery path;
+- ALLOWED_HOSTS and DATA_UPLOAD_MAX_MEMORY_SIZE hold; the security headers
+  the middleware adds are added;
+- no Redis, no Celery: a broker outage cannot block or lose a payment.
+
+Database work runs on ``WEBHOOK_INTAKE_WRITERS`` threads per worker process,
+each with its own Django connection (opened, health-checked and recycled as
+for a request: ``close_old_connections`` before and after every batch).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import threading
+from collections.abc import Awaitable, Callable, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, connections
+from django.http.request import HttpHeaders, split_domain_port, validate_host
+from django.utils.translation import gettext as _
+
+from common.api import error_body
+from common.client_address import client_address_from
+from common.database import database_unavailable, log_unavailable, unavailable_body, unavailable_headers
+from payments.bank_credits import webhook_limits
+from payments.bank_credits.batching import Delivery, Outcome, webhook_ingest_batch
+from payments.bank_credits.ingest import webhook_refuse_oversized
+from payments.bank_credits.wsgi import ROUTES, answer_for, answer_headers, security_headers
+
+logger = logging.getLogger("django.request")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[..., Awaitable[None]]  # (scope, receive, send); Django's handler types them its own way
+
+
+class Batcher:
+    """Hands deliveries from the event loop to writer threads, in batches.
+
+    ``submit`` queues a delivery and waits for its outcome. Whenever a writer
+    is free it takes everything queued (up to ``max_batch``) — so batches are
+    as large as the load makes them and no larger, and nothing waits for a
+    timer.
+    """
+
+    def __init__(self, *, writers: int, max_batch: int) -> None:
+        self.writers = max(1, writers)
+        self.max_batch = max(1, max_batch)
+        self._queue: list[tuple[Delivery, asyncio.Future[Outcome]]] = []
+        self._busy = 0
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        # What has been written, for the operators' eyes (and the benchmark).
+        self.batches = 0
+        self.deliveries = 0
+        self.largest = 0
+
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=self.writers, thread_name_prefix="webhook-intake")
+            return self._executor
+
+    async def submit(self, delivery: Delivery) -> Outcome:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Outcome] = loop.create_future()
+        self._queue.append((delivery, future))
+        self._start_writers(loop)
+        return await future
+
+    def _start_writers(self, loop: asyncio.AbstractEventLoop) -> None:
+        while self._queue and self._busy < self.writers:
+            batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
+            self._busy += 1
+            work = loop.run_in_executor(self._pool(), self._write, [d for d, _future in batch])
+            work.add_done_callback(lambda done, batch=batch: self._finished(loop, batch, done))  # type: ignore[misc]
+
+    def _finished(
+        self, loop: asyncio.AbstractEventLoop, batch: list[tuple[Delivery, asyncio.Future[Outcome]]], done: Any
+    ) -> None:
+        self._busy -= 1
+        try:
+            outcomes: list[Outcome] = done.result()
+        except Exception as exc:  # the whole write failed (the database is gone): every delivery is answered 500
+            outcomes = [exc] * len(batch)
+        except asyncio.CancelledError:  # the loop is shutting down under us
+            outcomes = [RuntimeError("the intake stopped before this batch was written")] * len(batch)
+        for (_delivery, future), outcome in zip(batch, outcomes, strict=True):
+            if not future.done():
+                future.set_result(outcome)
+        self._start_writers(loop)
+
+    def _write(self, deliveries: list[Delivery]) -> list[Outcome]:
+        """On a writer thread: one batch, inside a request-like connection life cycle."""
+        close_old_connections()
+        try:
+            return webhook_ingest_batch(deliveries)
+        finally:
+            close_old_connections()
+            self.batches += 1
+            self.deliveries += len(deliveries)
+            self.largest = max(self.largest, len(deliveries))
+
+    def shutdown(self) -> None:
+        """Finish the batches in hand, close every writer's database connection, stop the threads."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        # One closing task per writer thread: each waits at the barrier until
+        # all have started, so no thread can take two and leave one open.
+        barrier = threading.Barrier(self.writers)
+
+        def close() -> None:
+            connections.close_all()
+            barrier.wait(timeout=30)
+
+        for closing in [executor.submit(close) for _writer in range(self.writers)]:
+            closing.result()
+        executor.shutdown(wait=True)
+
+
+def _meta(scope: Scope) -> dict[str, str]:
+    """The request's headers as Django's ASGIRequest puts them in META."""
+    meta: dict[str, str] = {}
+    for raw_name, raw_value in scope.get("headers", []):
+        name = raw_name.decode("latin1")
+        if name == "content-length":
+            key = "CONTENT_LENGTH"
+        elif name == "content-type":
+            key = "CONTENT_TYPE"
+        else:
+            key = "HTTP_" + name.upper().replace("-", "_")
+        value = raw_value.decode("latin1")
+        meta[key] = f"{meta[key]},{value}" if key in meta else value
+    return meta
+
+
+def _host_allowed(meta: dict[str, str], scope: Scope) -> bool:
+    host = meta.get("HTTP_HOST")
+    if not host and scope.get("server"):
+        server_host, server_port = scope["server"]
+        host = f"{server_host}:{server_port}" if server_port else str(server_host)
+    domain, _port = split_domain_port(host or "")
+    allowed = settings.ALLOWED_HOSTS
+    if settings.DEBUG and not allowed:
+        allowed = [".localhost", "127.0.0.1", "[::1]"]
+    return bool(domain) and validate_host(domain, allowed)
+
+
+class _TooBig(Exception):
+    pass
+
+
+async def _read_body(receive: Receive, limit: int | None) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ConnectionAbortedError
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if limit is not None and size > limit:
+            raise _TooBig
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+class WebhookIntake:
+    """ASGI application: webhook POSTs to the batcher, everything else to ``fallback``."""
+
+    def __init__(self, fallback: ASGIApp, *, writers: int | None = None, max_batch: int | None = None) -> None:
+        self.fallback = fallback
+        self.batcher = Batcher(
+            writers=writers if writers is not None else settings.WEBHOOK_INTAKE_WRITERS,
+            max_batch=max_batch if max_batch is not None else settings.WEBHOOK_INTAKE_MAX_BATCH,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        provider = ROUTES.get(scope.get("path", "")) if scope["type"] == "http" and scope["method"] == "POST" else None
+        if provider is None:
+            await self.fallback(scope, receive, send)
+            return
+        meta = _meta(scope)
+        if not _host_allowed(meta, scope):
+            await self.fallback(scope, receive, send)  # Django refuses it (400) and logs it
+            return
+        client = scope.get("client")
+        remote_addr = client_address_from(client[0] if client else None, meta.get("HTTP_X_FORWARDED_FOR"))
+        cap = webhook_limits.max_body_bytes()
+        size = webhook_limits.declared_size(meta)
+        try:
+            if size > cap:  # refused before the body is read
+                raise _TooBig
+            # Never more than the cap from the socket, whatever Content-Length says.
+            body = await _read_body(receive, min(cap, settings.DATA_UPLOAD_MAX_MEMORY_SIZE or cap))
+        except ConnectionAbortedError:
+            return
+        except _TooBig:
+            if cap > (settings.DATA_UPLOAD_MAX_MEMORY_SIZE or cap):
+                await self._respond(
+                    send,
+                    scope,
+                    400,
+                    error_body("request_too_large", _("The request body is larger than the server accepts.")),
+                )
+                return
+            # Counting the refusal may touch the cache: off the event loop.
+            outcome: Outcome = await asyncio.get_running_loop().run_in_executor(
+                None,
+                functools.partial(
+                    webhook_refuse_oversized, provider=provider, size=max(size, cap + 1), remote_addr=remote_addr
+                ),
+            )
+        else:
+            delivery = Delivery(provider=provider, headers=HttpHeaders(meta), body=body, remote_addr=remote_addr)
+            outcome = await self.batcher.submit(delivery)
+            if database_unavailable(outcome):  # nothing recorded; the provider retries on 503
+                log_unavailable(scope["path"], outcome)  # type: ignore[arg-type]
+                await self._respond(send, scope, 503, unavailable_body(), extra=list(unavailable_headers().items()))
+                return
+        status, data = answer_for(provider, outcome)
+        if status >= 500:
+            logger.error(
+                "Internal Server Error: %s",
+                scope["path"],
+                exc_info=(type(outcome), outcome, outcome.__traceback__) if isinstance(outcome, Exception) else None,
+                extra={"status_code": status},
+            )
+        elif status >= 400:
+            logger.warning("%s: %s", status, scope["path"], extra={"status_code": status})
+        await self._respond(send, scope, status, data, extra=answer_headers(outcome))
+
+    async def _respond(
+        self, send: Send, scope: Scope, status: int, data: dict[str, Any], extra: list[tuple[str, str]] | None = None
+    ) -> None:
+        content = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(content)).encode()),
+            *((name.lower().encode(), value.encode()) for name, value in [*security_headers(), *(extra or [])]),
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": content})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                # Let the writers finish the batches in hand before the worker exits.
+                await asyncio.get_running_loop().run_in_executor(None, self.batcher.shutdown)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
