@@ -32,7 +32,7 @@ from stats.metrics import (
 from stats.models import SIZE_BUCKETS, MarketDay, Target, VendorActivity, VendorDay
 from stats.periods import Period, add_months
 from stats.scopes import Scope, legacy_scope
-from stats.selectors_markets import legacy_units, ranked_markets
+from stats.selectors_markets import legacy_units, ranked_markets, ranked_provinces
 from stats.selectors_vendors import cohort_counts, follow_up
 from vendors.models import Vendor
 
@@ -295,6 +295,8 @@ def scope_stats(scope: Scope, period: Period) -> dict[str, Any]:
         "series": series(scope, period),
         "cohorts": cohorts(scope, period),
     }
+    if scope.kind == "nation":
+        data["provinces"] = ranked_provinces(scope, period)
     if scope.kind in ("nation", "province", "ward"):
         data["markets"] = ranked_markets(scope, period)
     if scope.kind == "province":

@@ -230,6 +230,14 @@ def test_ward_and_nation(data) -> None:
     assert everything["scope"]["name"] == "Việt Nam"
     assert everything["target"] is None
     assert len(everything["markets"]) == 3
+    provinces = [(row["rank"], row["code"], row["markets"], row["stalls"], row["payments_value"], row["active_share"])
+                 for row in everything["provinces"]]  # fmt: skip
+    # Thái Nguyên: 3 active of 5 QR holders = 0.6; Hà Nội: 1 of 1.
+    assert provinces == [(1, "01", 1, 4, 10_000, 1.0), (2, "19", 2, 15, 830_000, 0.6)]
+    province = scope_stats(province_scope(data.market.province), NOV)
+    assert {key: everything["provinces"][1][key] for key in HEADLINE_MARKET} == {
+        key: province[key] for key in HEADLINE_MARKET
+    }
 
 
 def test_an_empty_scope_divides_by_nothing(db) -> None:
