@@ -64,7 +64,13 @@ def _gunicorn_intake(*, log_level: str = "warning", **env: str) -> Iterator[tupl
         yield server, port
     finally:
         os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            # A request still hanging holds gunicorn's graceful shutdown: stop it
+            # for good, so that the test reports its own failure and leaves no server.
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=30)
 
 
 @intake_db
