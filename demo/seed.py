@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -28,6 +29,7 @@ from chopay.identifiers import damm_check_digit
 from chopay.text import fold_ascii
 from market.models import BoardMember, Market, ProvinceOfficer, VolunteerAssignment, Ward
 from payments.models import Channel, Payment, Source, local_date
+from stats.models import Target
 from vendors.models import Vendor
 
 # (code, name, ward short name, stalls, legacy province, cashless since)
@@ -180,7 +182,30 @@ def seed_demo(*, password: str, vendors_per_market: int = 30, payment_days: int 
             summary.users.append("tt.demo")
 
     summary.payments = _seed_payments(created_vendors, days=payment_days)
+    _seed_targets(officer=officer)
     return summary
+
+
+# The province's programme target (as in the issue: every stall with a QR and
+# 60 % of them active by mid-2027), and the city markets' boards' own.
+PROVINCE_TARGET = ("19", Decimal("1"), Decimal("0.6"), dt.date(2027, 6, 30))
+BOARD_TARGETS = {"TN-THAI": (Decimal("0.9"), Decimal("0.7"), dt.date(2027, 3, 31))}
+
+
+def _seed_targets(*, officer: User | None) -> None:
+    """Targets for the demo province and markets that have none yet (an
+    existing target, set by someone, is left as it is)."""
+    province, coverage, active, deadline = PROVINCE_TARGET
+    Target.objects.get_or_create(
+        province_id=province,
+        defaults={"coverage": coverage, "active": active, "deadline": deadline, "set_by": officer},
+    )
+    for market in Market.objects.filter(code__in=BOARD_TARGETS):
+        coverage, active, deadline = BOARD_TARGETS[market.code]
+        board = User.objects.filter(board_roles__market=market).order_by("pk").first()
+        Target.objects.get_or_create(
+            market=market, defaults={"coverage": coverage, "active": active, "deadline": deadline, "set_by": board}
+        )
 
 
 # Channel mix and ticket sizes of a traditional market (đồng, multiples of 1,000).

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -272,3 +273,20 @@ def test_a_few_receipts_are_refunded_or_disputed_with_their_events():
     assert 0 < disputed.count() < total / 50
     for payment in [*refunded[:5], *disputed[:5]]:
         assert payment.events.filter(kind=f"status:{payment.status}").exists()
+
+
+def test_it_sets_the_province_target_and_a_board_target_once():
+    from stats.models import Target
+
+    _seed()
+    province = Target.objects.get(province_id="19")
+    assert (province.coverage, province.active, province.deadline) == (1, Decimal("0.6"), dt.date(2027, 6, 30))
+    assert province.set_by.username == "sct.thainguyen"
+    assert Target.objects.get(market__code="TN-THAI").set_by.username == "bql.tn.thai"
+
+    province.active = Decimal("0.5")
+    province.save()
+    _seed()
+    province.refresh_from_db()
+    assert province.active == Decimal("0.5")  # a target someone changed stays as it is
+    assert Target.objects.count() == 2
