@@ -107,9 +107,7 @@ def test_it_labels_the_sign_in_fields_and_explains_a_wrong_password_in_vietnames
     screenshot(page, "login-360-wrong-password")
 
 
-def test_it_locks_the_account_after_the_configured_failures_even_for_the_right_password(
-    live_server, page_at, people
-):
+def test_it_locks_the_account_after_the_configured_failures_even_for_the_right_password(live_server, page_at, people):
     page = page_at(PHONE)
     for attempt in range(settings.LOGIN_MAX_FAILURES_PER_ACCOUNT):
         sign_in(page, live_server.url, "board", f"guess-{attempt}")
