@@ -17,7 +17,9 @@ Derived rules:
 - *oversees* a province: its officers (superusers every province): they see
   its statistics, its wards' and markets', and set its target; a market's
   statistics are seen by those who manage it (``stats.scopes``);
-- the admin opens to active staff who hold at least one role.
+- the admin opens to active staff who hold at least one role;
+- the web pages greet a user as their highest role (``main_role``: superuser,
+  officer, board, volunteer, vendor) and ``/`` sends them to its page.
 
 This module holds the predicates (``Q`` builders and yes/no answers for one
 user and one market); the querysets built on them (``markets_managed_by``,
@@ -32,6 +34,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from market.models import Market, Province
 
@@ -155,3 +158,33 @@ def sees_money(user: Any) -> bool:
     if not has_any_role(user):
         return False
     return bool(user.is_superuser or manages_any_market(user) or hasattr(user, "vendor"))
+
+
+# --- the role a page greets a user as ----------------------------------------------------
+
+# One label per role, highest first: a user holding several roles is shown (and sent
+# home) as the highest one.
+ROLE_LABELS = {
+    "superuser": _("Administrator"),
+    "officer": _("Province officer"),
+    "board": _("Market board"),
+    "volunteer": _("Volunteer"),
+    "vendor": _("Trader"),
+}
+
+
+def main_role(user: AnyUser) -> str | None:
+    """The highest role ``user`` holds (a key of ``ROLE_LABELS``), None without any."""
+    if is_anonymous(user):
+        return None
+    if is_superuser(user):
+        return "superuser"
+    if user.province_roles.exists():  # type: ignore[union-attr]
+        return "officer"
+    if user.board_roles.exists():  # type: ignore[union-attr]
+        return "board"
+    if user.volunteer_roles.exists():  # type: ignore[union-attr]
+        return "volunteer"
+    if hasattr(user, "vendor"):
+        return "vendor"
+    return None
