@@ -1,0 +1,207 @@
+"""Adoption statistics of one scope over one period, as the plain dict the
+API, the exports and the dashboard render (its shape: docs/stats.md).
+
+Every figure comes from the rollups (``MarketDay``, ``VendorDay``,
+``VendorActivity``) and the roster (markets and vendors), never from the
+payments table; ``ensure_current()`` first folds what the change log holds
+that is not folded yet, so a read is never behind the writes before it.
+The definitions are written once in docs/stats.md ("Metric definitions");
+the headline figures are ``stats.figures``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Final
+
+from django.db.models import Count, F, Sum
+from django.utils import timezone
+
+from payments.models import Channel, Payment
+from stats import folding
+from stats.figures import HEADLINE_KEYS, figures
+from stats.metrics import bucket_expression, ratio
+from stats.models import SIZE_BUCKETS, MarketDay, Target, VendorDay
+from stats.periods import Period, add_months
+from stats.scopes import Scope
+from stats.selectors_markets import legacy_groups, ranked_markets, ranked_provinces
+from stats.selectors_vendors import cohort_counts, follow_up
+
+SUCCEEDED: Final = Payment.Status.SUCCEEDED
+COHORT_MONTHS: Final = 12
+
+
+# --- the pieces -------------------------------------------------------------------------
+
+
+def payment_mix(scope: Scope, period: Period) -> dict[str, Any]:
+    """Succeeded payments by size bucket and by channel (every channel, with
+    its share of the count), and the payments now refunded or disputed, by
+    their local date: one grouped query."""
+    rows = list(
+        MarketDay.objects.filter(scope.rows_q(), local_date__gte=period.start, local_date__lte=period.end)
+        .values("status", "channel", "size_bucket")
+        .annotate(count=Sum("count"), value=Sum("value"))
+    )
+
+    def total(**match: str) -> dict[str, int]:
+        chosen = [row for row in rows if all(row[field] == value for field, value in match.items())]
+        return {"count": sum(row["count"] or 0 for row in chosen), "value": sum(row["value"] or 0 for row in chosen)}
+
+    succeeded = total(status=SUCCEEDED)["count"]
+    channels = []
+    for channel in Channel:
+        sums = total(status=SUCCEEDED, channel=channel.value)
+        channels.append(
+            {"channel": channel.value, "label": str(channel.label), **sums, "share": ratio(sums["count"], succeeded)}
+        )
+    return {
+        "size_buckets": [
+            {"key": str(key), "min": low, "max": high, **total(status=SUCCEEDED, size_bucket=str(key))}
+            for key, low, high in SIZE_BUCKETS
+        ],
+        "channels": channels,
+        "refunds": total(status=Payment.Status.REFUNDED),
+        "disputes": total(status=Payment.Status.DISPUTED),
+    }
+
+
+def series_by(scope: Scope, period: Period, group: str | None = None) -> dict[Any, list[dict[str, Any]]]:
+    """One row per bucket (day, ISO week or month; the first and last may be
+    partial), empty buckets included, for the scope (under ``None``) or per
+    value of ``group`` (a field reaching from a rollup row, e.g.
+    ``"market__legacy_province_id"``); ``active_vendors`` counts distinct
+    vendors with a succeeded payment in the bucket."""
+    bucket = bucket_expression(period.granularity)
+    grp = {"grp": F(group)} if group else {}
+    out: dict[Any, dict[dt.date, dict[str, Any]]] = {}
+
+    def entry(row: dict[str, Any]) -> dict[str, Any]:
+        buckets = out.setdefault(row.get("grp"), _empty_series(period))
+        return buckets[period.bucket_of(_as_date(row["bucket"]))]
+
+    payments = (
+        MarketDay.objects.filter(
+            scope.rows_q(), local_date__gte=period.start, local_date__lte=period.end, status=SUCCEEDED
+        )
+        .annotate(bucket=bucket)
+        .values("bucket", **grp)
+        .annotate(count=Sum("count"), value=Sum("value"))
+    )
+    for row in payments:
+        cell = entry(row)
+        cell["payments_count"] += row["count"] or 0
+        cell["payments_value"] += row["value"] or 0
+    active = (
+        VendorDay.objects.filter(scope.rows_q(), local_date__gte=period.start, local_date__lte=period.end)
+        .annotate(bucket=bucket)
+        .values("bucket", **grp)
+        .annotate(vendors=Count("vendor_id", distinct=True))
+    )
+    for row in active:
+        entry(row)["active_vendors"] += row["vendors"]
+    return {key: list(buckets.values()) for key, buckets in out.items()}
+
+
+def series(scope: Scope, period: Period) -> list[dict[str, Any]]:
+    return series_by(scope, period).get(None) or empty_series(period)
+
+
+def empty_series(period: Period) -> list[dict[str, Any]]:
+    return list(_empty_series(period).values())
+
+
+def _empty_series(period: Period) -> dict[dt.date, dict[str, Any]]:
+    return {
+        start: {"start": start.isoformat(), "payments_count": 0, "payments_value": 0, "active_vendors": 0}
+        for start in period.bucket_starts()
+    }
+
+
+def _as_date(value: dt.date | dt.datetime) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def target(scope: Scope, current: dict[str, Any]) -> dict[str, Any] | None:
+    """The scope's target (provinces and markets have one) and the progress of
+    the current figures towards it: coverage ÷ target coverage, active share ÷
+    target active share (1.0 = reached; not capped)."""
+    if scope.kind == "province":
+        found = Target.objects.select_related("set_by").filter(province_id=scope.key).first()
+    elif scope.kind == "market":
+        found = Target.objects.select_related("set_by").filter(market_id=int(scope.key)).first()
+    else:
+        return None
+    if found is None:
+        return None
+    coverage, active = float(found.coverage), float(found.active)
+    return {
+        "coverage": coverage,
+        "active": active,
+        "deadline": found.deadline.isoformat(),
+        "coverage_progress": _progress(current["coverage"], coverage),
+        "active_progress": _progress(current["active_share"], active),
+        "set_at": found.set_at.isoformat(),
+        "set_by": found.set_by.get_username() if found.set_by else None,
+    }
+
+
+def current_target(scope: Scope) -> dict[str, Any] | None:
+    """The scope's target with its progress as of today (coverage now, active
+    share over the 30 days ending today)."""
+    folding.ensure_current()
+    today = timezone.localdate()
+    return target(scope, figures(scope, Period(today, today))[None])
+
+
+def _progress(current: float | None, goal: float) -> float | None:
+    if current is None or goal <= 0:
+        return None
+    return round(current / goal, 4)
+
+
+def cohorts(scope: Scope, period: Period) -> list[dict[str, Any]]:
+    """Vendors by onboarding month (Vietnam time), the 12 months ending with
+    the month of ``to``: how many were onboarded, and how many of them were
+    active (≥ 1 succeeded payment) in their onboarding month (m0), the month
+    after (m1) … up to the month of ``to`` (days after ``to`` not counted)."""
+    last = period.end.replace(day=1)
+    first = add_months(last, -(COHORT_MONTHS - 1))
+    sizes, activity = cohort_counts(scope, first, period.end)
+    out = []
+    for index in range(COHORT_MONTHS):
+        month = add_months(first, index)
+        active = [activity.get((month, add_months(month, k)), 0) for k in range(COHORT_MONTHS - index)]
+        out.append({"month": month.strftime("%Y-%m"), "vendors": sizes.get(month, 0), "active": active})
+    return out
+
+
+# --- the whole ------------------------------------------------------------------------------
+
+
+def scope_stats(scope: Scope, period: Period) -> dict[str, Any]:
+    """Everything the dashboard and the API show for ``scope`` over ``period``."""
+    folding.ensure_current()
+    headline = figures(scope, period, previous=True)[None]
+    previous = headline.pop("previous")
+    headline.pop("markets")
+    data: dict[str, Any] = {
+        "scope": scope.as_dict(),
+        "period": period.as_dict(),
+        **headline,
+        **payment_mix(scope, period),
+        "previous": {key: previous[key] for key in HEADLINE_KEYS},
+        "target": target(scope, headline),
+        "series": series(scope, period),
+        "cohorts": cohorts(scope, period),
+    }
+    if scope.kind == "nation":
+        data["provinces"] = ranked_provinces(scope, period)
+    if scope.kind in ("nation", "province", "ward"):
+        data["markets"] = ranked_markets(scope, period)
+    if scope.kind == "province":
+        by_unit = series_by(scope, period, "market__legacy_province_id")
+        data["groups"] = legacy_groups(scope, period, by_unit, empty_series(period))
+    if scope.kind == "market":
+        data["follow_up"] = follow_up(int(scope.key), period.end)
+    return data
