@@ -17,7 +17,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from stats.formatting import format_dong, format_int, format_percent, short_dong
+from stats.formatting import bucket_label, format_dong, format_int, format_percent, short_dong
 
 # Colour-blind-safe palette (Okabe–Ito), channel order as the selectors list them.
 PALETTE = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#777777")
@@ -71,12 +71,58 @@ def trend_chart(
 ) -> SafeString:
     """Payments per bucket: bars for the value (đồng, left axis), a line for the
     count (right axis). One ``<rect class="bar">`` per bucket, zero-height for an
-    empty one, so the bars always line up with the buckets."""
+    empty one, so the bars always line up with the buckets.
+
+    Drawn twice, for a phone (``chart--narrow``) and a wider screen
+    (``chart--wide``), the stylesheet showing one: an SVG's text scales with it,
+    so one drawing is either unreadable on a phone or shouting on a desktop."""
     if not (len(labels) == len(values) == len(counts)):
         raise ValueError("labels, values and counts must have the same length")
     lang = _lang(lang)
-    width, height = 400, 220
-    left, right, top, bottom = 46, 34, 12, 26
+    narrow = _trend_svg(labels, values, counts, title, desc, lang, width=340, height=230, most_labels=5, font=13)
+    wide = _trend_svg(labels, values, counts, title, desc, lang, width=640, height=260, most_labels=8, font=12)
+    legend = format_html(
+        '<p class="chart-legend"><span class="legend-item"><span class="swatch" style="background:{}"></span>{}</span>'
+        '<span class="legend-item"><span class="swatch swatch-line" style="background:{}"></span>{}</span></p>',
+        BAR_COLOUR,
+        _("Value (₫, left)"),
+        LINE_COLOUR,
+        _("Payments (right)"),
+    )
+    rows = format_html_join(
+        "",
+        '<tr><th scope="row">{}</th><td>{}</td><td>{}</td></tr>',
+        (
+            (label, format_dong(v, lang=lang), format_int(c, lang=lang))
+            for label, v, c in zip(labels, values, counts, strict=True)
+        ),
+    )
+    table = format_html(
+        '<table class="visually-hidden"><caption>{}</caption><thead><tr><th scope="col">{}</th>'
+        '<th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>{}</tbody></table>',
+        title,
+        _("Period"),
+        _("Value"),
+        _("Payments"),
+        rows,
+    )
+    return format_html('<figure class="chart-figure">{}{}{}{}</figure>', narrow, wide, legend, table)
+
+
+def _trend_svg(
+    labels: Sequence[str],
+    values: Sequence[int],
+    counts: Sequence[int],
+    title: str,
+    desc: str,
+    lang: str,
+    *,
+    width: int,
+    height: int,
+    most_labels: int,
+    font: int,
+) -> SafeString:
+    left, right, top, bottom = 8 + 3 * font, 6 + 2 * font, 14, 12 + font
     plot_w, plot_h = width - left - right, height - top - bottom
     n = len(values)
     value_top, value_step = nice_ceiling(max(values, default=0))
@@ -101,17 +147,19 @@ def trend_chart(
         )
         parts.append(
             format_html(
-                '<text class="y-label" x="{}" y="{}" text-anchor="end" font-size="10">{}</text>',
+                '<text class="y-label" x="{}" y="{}" text-anchor="end" font-size="{}">{}</text>',
                 left - 4,
-                _f(y + 3),
+                _f(y + 4),
+                font,
                 short_dong(round(value_step * i), lang=lang),
             )
         )
         parts.append(
             format_html(
-                '<text class="y2-label" x="{}" y="{}" text-anchor="start" font-size="10" fill="{}">{}</text>',
+                '<text class="y2-label" x="{}" y="{}" text-anchor="start" font-size="{}" fill="{}">{}</text>',
                 left + plot_w + 4,
-                _f(y + 3),
+                _f(y + 4),
+                font,
                 LINE_COLOUR,
                 format_int(round(count_step * i), lang=lang),
             )
@@ -144,19 +192,21 @@ def trend_chart(
                 LINE_COLOUR,
             )
         )
-    for i in _label_indexes(n):
+    for i in _label_indexes(n, most_labels):
         parts.append(
             format_html(
-                '<text class="x-label" x="{}" y="{}" text-anchor="middle" font-size="10">{}</text>',
+                '<text class="x-label" x="{}" y="{}" text-anchor="middle" font-size="{}">{}</text>',
                 _f(left + slot * i + slot / 2),
-                height - 8,
+                height - 6,
+                font,
                 labels[i],
             )
         )
-
-    svg = format_html(
-        '<svg class="chart chart-trend" viewBox="0 0 {} {}" role="img" aria-labelledby="{}-t {}-d" '
+    size = "wide" if width > 400 else "narrow"
+    return format_html(
+        '<svg class="chart chart-trend chart--{}" viewBox="0 0 {} {}" role="img" aria-labelledby="{}-t {}-d" '
         'xmlns="http://www.w3.org/2000/svg"><title id="{}-t">{}</title><desc id="{}-d">{}</desc>{}</svg>',
+        size,
         width,
         height,
         uid,
@@ -167,32 +217,6 @@ def trend_chart(
         desc,
         mark_safe("".join(parts)),  # noqa: S308 - every part above went through format_html
     )
-    legend = format_html(
-        '<p class="chart-legend"><span class="swatch" style="background:{}"></span>{} '
-        '<span class="swatch swatch-line" style="background:{}"></span>{}</p>',
-        BAR_COLOUR,
-        _("Value (₫, left)"),
-        LINE_COLOUR,
-        _("Payments (right)"),
-    )
-    rows = format_html_join(
-        "",
-        '<tr><th scope="row">{}</th><td>{}</td><td>{}</td></tr>',
-        (
-            (label, format_dong(v, lang=lang), format_int(c, lang=lang))
-            for label, v, c in zip(labels, values, counts, strict=True)
-        ),
-    )
-    table = format_html(
-        '<table class="visually-hidden"><caption>{}</caption><thead><tr><th scope="col">{}</th>'
-        '<th scope="col">{}</th><th scope="col">{}</th></tr></thead><tbody>{}</tbody></table>',
-        title,
-        _("Period"),
-        _("Value"),
-        _("Payments"),
-        rows,
-    )
-    return format_html('<figure class="chart-figure">{}{}{}</figure>', svg, legend, table)
 
 
 def channel_mix(
@@ -334,13 +358,13 @@ def cohort_table(*, cohorts: Sequence[dict], lang: str | None = None) -> SafeStr
         rows.append(
             format_html(
                 '<tr><th scope="row">{}</th><td class="num">{}</td>{}</tr>',
-                cohort["month"],
+                bucket_label(f"{cohort['month']}-01", "month", lang=lang),
                 format_int(total, lang=lang),
                 mark_safe("".join(cells)),  # noqa: S308 - every cell went through format_html
             )
         )
     return format_html(
-        '<div class="table-scroll"><table class="cohort-table"><caption>{}</caption><thead><tr>'
+        '<div class="table-scroll"><table class="cohort-table"><caption class="visually-hidden">{}</caption><thead><tr>'
         '<th scope="col">{}</th><th scope="col">{}</th>{}</tr></thead><tbody>{}</tbody></table></div>',
         _("Share of each month's new traders active, by months since onboarding"),
         _("Onboarded"),

@@ -30,9 +30,14 @@ def format_int(n: int | None, *, lang: str | None = "vi") -> str:
 
 def _decimal(x: float, places: int, lang: str | None) -> str:
     text = f"{x:.{places}f}"
-    if places and text.endswith("0" * places):
-        text = text[: -(places + 1)]
+    if places:
+        text = text.rstrip("0").rstrip(".")
     return text.replace(".", ",") if _is_vi(lang) else text
+
+
+def format_decimal(x: float, places: int = 1, *, lang: str | None = "vi") -> str:
+    """``3.25`` → ``3,3`` (vi) or ``3.3`` (en); a trailing ``,0`` is dropped."""
+    return _decimal(x, places, lang)
 
 
 def format_dong(amount: int | None, *, lang: str | None = "vi") -> str:
@@ -50,10 +55,11 @@ _SHORT_UNITS = (
 )
 
 
-def short_dong(amount: int | None, *, lang: str | None = "vi") -> str:
+def short_dong(amount: int | None, *, lang: str | None = "vi", precise: bool = False) -> str:
     """Axis and tile form: ``1,2 tr`` (1 200 000 đồng), ``3,5 tỷ``, ``850 k``; ``0`` → ``0``.
 
-    One decimal below ten units, none above (``12 tr``, ``125 tr``)."""
+    One decimal below ten units, none above (``12 tr``, ``125 tr``); ``precise``:
+    three significant digits (``1,02 tỷ``, ``18,2 tr``), for a headline figure."""
     if amount is None:
         return "–"
     n = int(amount)
@@ -66,7 +72,7 @@ def short_dong(amount: int | None, *, lang: str | None = "vi") -> str:
             if round(x, 1 if x < 10 else 0) >= 1000 and index > 0:
                 threshold, vi_suffix, en_suffix = _SHORT_UNITS[index - 1]
                 x = n / threshold
-            places = 1 if x < 10 else 0
+            places = (2 if x < 10 else 1 if x < 100 else 0) if precise else (1 if x < 10 else 0)
             number = _decimal(x, places, lang)
             return f"{sign}{number} {vi_suffix}" if _is_vi(lang) else f"{sign}{number}{en_suffix}"
     return f"{sign}{n}"

@@ -19,9 +19,13 @@ def _fresh_cache() -> None:
 
 
 def svg_of(markup: str) -> ET.Element:
-    match = re.search(r"<svg.*</svg>", str(markup), re.S)
-    assert match, markup
-    return ET.fromstring(match.group(0))
+    return svgs_of(markup)[0]
+
+
+def svgs_of(markup: str) -> list[ET.Element]:
+    found = re.findall(r"<svg.*?</svg>", str(markup), re.S)
+    assert found, markup
+    return [ET.fromstring(svg) for svg in found]
 
 
 def bars(svg: ET.Element) -> list[ET.Element]:
@@ -35,11 +39,13 @@ def trend(values: list[int], counts: list[int] | None = None, labels: list[str] 
     )
 
 
-def test_it_draws_one_bar_per_bucket_even_an_empty_one() -> None:
-    svg = svg_of(trend([0, 50_000, 0, 120_000, 0, 0, 7_000]))
-    assert len(bars(svg)) == 7
-    assert [b.get("data-value") for b in bars(svg)] == ["0", "50000", "0", "120000", "0", "0", "7000"]
-    assert float(bars(svg)[0].get("height")) == 0
+def test_it_draws_one_bar_per_bucket_even_an_empty_one_on_a_phone_and_a_wide_screen() -> None:
+    narrow, wide = svgs_of(trend([0, 50_000, 0, 120_000, 0, 0, 7_000]))
+    assert "chart--narrow" in narrow.get("class") and "chart--wide" in wide.get("class")
+    for svg in (narrow, wide):
+        assert len(bars(svg)) == 7
+        assert [b.get("data-value") for b in bars(svg)] == ["0", "50000", "0", "120000", "0", "0", "7000"]
+        assert float(bars(svg)[0].get("height")) == 0
 
 
 def test_the_tallest_bar_is_the_largest_value_and_heights_are_to_scale() -> None:
@@ -49,7 +55,7 @@ def test_the_tallest_bar_is_the_largest_value_and_heights_are_to_scale() -> None
     assert heights[0] == pytest.approx(heights[1] / 4, abs=0.1)
     assert heights[2] == pytest.approx(heights[1] / 2, abs=0.1)
     # The axis tops out at a round figure at or above the largest value, inside the plot.
-    assert heights[1] <= 220
+    assert heights[1] <= 230
 
 
 def test_the_value_axis_is_labelled_in_short_vietnamese_dong() -> None:
@@ -60,12 +66,13 @@ def test_the_value_axis_is_labelled_in_short_vietnamese_dong() -> None:
     assert "1.200.000 ₫" in tooltip
 
 
-def test_it_labels_at_most_six_buckets_on_the_x_axis_first_and_last_included() -> None:
+def test_it_labels_a_few_buckets_on_the_x_axis_first_and_last_included() -> None:
     labels = [f"{d:02d}/11" for d in range(1, 31)]
-    svg = svg_of(trend([1_000] * 30, labels=labels))
-    shown = [t.text for t in svg.iter(f"{SVG}text") if t.get("class") == "x-label"]
-    assert len(shown) == 6
-    assert shown[0] == "01/11" and shown[-1] == "30/11"
+    narrow, wide = svgs_of(trend([1_000] * 30, labels=labels))
+    for svg, most in ((narrow, 5), (wide, 8)):
+        shown = [t.text for t in svg.iter(f"{SVG}text") if t.get("class") == "x-label"]
+        assert len(shown) == most
+        assert shown[0] == "01/11" and shown[-1] == "30/11"
 
 
 def test_it_escapes_labels_and_titles() -> None:
@@ -146,6 +153,7 @@ def test_the_cohort_table_shades_each_month_by_the_share_still_active() -> None:
         lang="vi",
     )
     assert markup.count("<tr>") == 3
+    assert ">06/2026<" in markup  # the month as Vietnamese write it
     assert ">100\u00a0%<" in markup and ">60\u00a0%<" in markup and ">40\u00a0%<" in markup
     assert 'class="empty"' in markup  # July has one month so far
     assert "rgba(0,114,178,0.88)" in markup  # the full cell is the darkest

@@ -40,6 +40,13 @@ def test_it_writes_short_amounts_for_axes_and_tiles(amount: int, vi: str, en: st
     assert short_dong(amount, lang="en") == en
 
 
+def test_a_headline_amount_keeps_three_significant_digits() -> None:
+    assert short_dong(1_023_456_789, lang="vi", precise=True) == "1,02 tỷ"
+    assert short_dong(18_234_000, lang="vi", precise=True) == "18,2 tr"
+    assert short_dong(125_600_000, lang="en", precise=True) == "126M"
+    assert short_dong(2_000_000, lang="vi", precise=True) == "2 tr"
+
+
 def test_it_writes_shares_as_percentages_with_the_decimal_comma() -> None:
     assert format_percent(0.452, lang="vi", places=1) == "45,2\u00a0%"
     assert format_percent(0.452, lang="en", places=1) == "45.2%"
