@@ -44,10 +44,9 @@ def nice_ceiling(value: float, steps: int = 4) -> tuple[float, float]:
     magnitude = 10 ** math.floor(math.log10(raw))
     for factor in (1, 2, 2.5, 5, 10):
         step = factor * magnitude
+        if step != int(step):  # whole steps only: counts and đồng
+            continue
         if step * steps >= value:
-            # Whole steps only for counts and đồng.
-            if step < 1:
-                step = 1.0
             return step * steps, step
     return 10 * magnitude * steps, 10 * magnitude  # pragma: no cover - the loop always returns
 
@@ -367,7 +366,7 @@ def cohort_table(*, cohorts: Sequence[dict], lang: str | None = None) -> SafeStr
         '<div class="table-scroll"><table class="cohort-table"><caption class="visually-hidden">{}</caption><thead><tr>'
         '<th scope="col">{}</th><th scope="col">{}</th>{}</tr></thead><tbody>{}</tbody></table></div>',
         _("Share of each month's new traders active, by months since onboarding"),
-        _("Onboarded"),
+        _("Onboarding month"),
         _("Traders"),
         head,
         mark_safe("".join(rows)),  # noqa: S308 - every row went through format_html

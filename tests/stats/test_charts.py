@@ -105,6 +105,7 @@ def test_it_refuses_series_of_different_lengths() -> None:
 def test_nice_ceiling_rounds_the_axis_up_to_whole_steps() -> None:
     assert nice_ceiling(0) == (4.0, 1.0)
     assert nice_ceiling(3) == (4.0, 1.0)
+    assert nice_ceiling(9) == (20, 5)  # not 2.5 payments a step
     assert nice_ceiling(1_200_000) == (2_000_000, 500_000)
     assert nice_ceiling(9_000) == (10_000, 2_500)
 
@@ -125,7 +126,7 @@ def test_the_channel_mix_splits_the_bar_by_share_and_lists_every_channel() -> No
 
 def test_an_empty_channel_mix_says_there_is_nothing() -> None:
     svg = svg_of(channel_mix(channels=[], title="Kênh", lang="en"))
-    assert svg.find(f"{SVG}desc").text == "No payments in this period."
+    assert svg.find(f"{SVG}desc").text == "Không có giao dịch nào trong kỳ này."
 
 
 def test_the_progress_bar_fills_to_the_current_share_and_marks_the_target() -> None:
@@ -134,7 +135,7 @@ def test_the_progress_bar_fills_to_the_current_share_and_marks_the_target() -> N
     mark = next(svg.iter(f"{SVG}line"))
     assert float(fill.get("width")) == 160
     assert float(mark.get("x1")) == 240
-    assert svg.get("aria-label") == "Độ phủ: 40\u00a0%, target 60\u00a0%"
+    assert svg.get("aria-label") == "Độ phủ: 40\u00a0%, mục tiêu 60\u00a0%"
 
 
 def test_the_progress_bar_without_target_or_value_still_draws() -> None:
