@@ -11,7 +11,8 @@ Fixtures (imported by tests/conftest.py, so every test may ask for them):
   (360×780) or a desktop (1280×800) in a fresh context (no cookies) whose
   browser asks for English (``Accept-Language: en-US``), as many phones in
   Vietnam do; pages and contexts are closed after the test;
-- ``screenshot(page, name)`` (a plain function): saves the whole page to
+- ``screenshot(page, name)`` (a plain function): saves the whole page (or the
+  window only, ``full_page=False``) to
   ``var/screenshots/<name>.png``, prints the path, and the paths are listed
   again at the end of the run.
 
@@ -87,11 +88,12 @@ def page_at(browser: Any) -> Iterator[Callable[[int], Any]]:
         context.close()
 
 
-def screenshot(page: Any, name: str) -> Path:
-    """Save the whole page as ``var/screenshots/<name>.png`` and print where."""
+def screenshot(page: Any, name: str, *, full_page: bool = True) -> Path:
+    """Save the page (the whole of it, or what the window shows) as
+    ``var/screenshots/<name>.png`` and print where."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     _saved.append(path)
     print(f"screenshot: {path}")
     return path
