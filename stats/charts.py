@@ -37,12 +37,13 @@ def _lang(lang: str | None) -> str:
 
 def nice_ceiling(value: float, steps: int = 4) -> tuple[float, float]:
     """The top of an axis at or above ``value`` split into ``steps`` round
-    steps (1, 2, 2.5 or 5 × 10ⁿ): returns ``(top, step)``. An empty axis is 0–4."""
+    steps (1, 2, 2.5, 3 or 5 × 10ⁿ, whole numbers only): returns ``(top, step)``.
+    An empty axis is 0–4."""
     if value <= 0:
         return float(steps), 1.0
     raw = value / steps
     magnitude = 10 ** math.floor(math.log10(raw))
-    for factor in (1, 2, 2.5, 5, 10):
+    for factor in (1, 2, 2.5, 3, 5, 10):
         step = factor * magnitude
         if step != int(step):  # whole steps only: counts and đồng
             continue

@@ -105,8 +105,9 @@ def test_it_refuses_series_of_different_lengths() -> None:
 def test_nice_ceiling_rounds_the_axis_up_to_whole_steps() -> None:
     assert nice_ceiling(0) == (4.0, 1.0)
     assert nice_ceiling(3) == (4.0, 1.0)
-    assert nice_ceiling(9) == (20, 5)  # not 2.5 payments a step
-    assert nice_ceiling(1_200_000) == (2_000_000, 500_000)
+    assert nice_ceiling(9) == (12, 3)  # not 2.5 payments a step
+    assert nice_ceiling(1_200_000) == (1_200_000, 300_000)
+    assert nice_ceiling(1_300_000) == (2_000_000, 500_000)
     assert nice_ceiling(9_000) == (10_000, 2_500)
 
 

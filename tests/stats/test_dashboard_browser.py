@@ -38,7 +38,7 @@ VISIBLE_TREND = """() => {
 @pytest.fixture
 def people(cast: Any) -> Any:
     month_of_payments(cast)
-    for user in (cast.officer, cast.board):
+    for user in (cast.officer, cast.board, cast.admin):
         user.set_password(PASSWORD)
         user.save()
     return cast
@@ -112,3 +112,14 @@ def test_the_volunteer_leaderboard_on_a_phone(live_server: Any, page_at: Any, pe
     assert page.evaluate("document.scrollingElement.scrollWidth") <= PHONE
     assert page.evaluate(TAP_TARGETS_TOO_SMALL) == [], page.url
     screenshot(page, "dashboard_volunteers_360")
+
+
+def test_a_superuser_reads_the_nation_and_opens_a_province(live_server: Any, page_at: Any, people: Any) -> None:
+    page = page_at(PHONE)
+    sign_in(page, live_server.url, "admin", "/dashboard/")
+    assert page.get_by_role("heading", level=1).inner_text() == "Việt Nam"
+    check_page(page, PHONE, 30)
+    screenshot(page, "dashboard_nation_360")
+    page.get_by_role("link", name="Tỉnh Thái Nguyên").click()
+    page.wait_for_load_state()
+    assert page.url.startswith(live_server.url + "/dashboard/provinces/19/")
