@@ -63,8 +63,12 @@ def test_a_board_member_sees_their_market_and_nothing_else(cast: Any) -> None:
     assert board.get(market_url(cast.other_market)).status_code == 404
     assert board.get(market_url(cast.far_market)).status_code == 404
     assert board.get(PROVINCE).status_code == 404
-    home = board.get("/dashboard/")
-    assert home.status_code == 302 and home["Location"] == market_url(cast.market)
+    home = board.get("/dashboard/")  # their market, at /dashboard/
+    assert home.status_code == 200 and home.context["stats"]["scope"] == {
+        "kind": "market",
+        "key": str(cast.market.pk),
+        "name": cast.market.name,
+    }
 
 
 def test_a_province_officer_sees_their_province_and_its_markets_only(cast: Any) -> None:
@@ -75,8 +79,10 @@ def test_a_province_officer_sees_their_province_and_its_markets_only(cast: Any) 
     assert officer.get(FAR_PROVINCE).status_code == 404
     assert officer.get(market_url(cast.far_market)).status_code == 404
     assert officer.get("/dashboard/provinces/99/").status_code == 404
-    home = officer.get("/dashboard/?preset=7d")
-    assert home.status_code == 302 and home["Location"] == PROVINCE + "?preset=7d"
+    home = officer.get("/dashboard/?preset=7d")  # their province, at /dashboard/
+    assert home.status_code == 200
+    assert home.context["stats"]["scope"]["key"] == "19"
+    assert home.context["stats"]["period"]["preset"] == "7d"
 
 
 def test_an_officer_of_another_province_sees_none_of_this_one(cast: Any) -> None:
