@@ -103,6 +103,21 @@ def test_a_board_member_reads_the_market_dashboard_and_can_call_a_trader(
     assert call.first.is_visible()
     screenshot(page, f"dashboard_market_{width}")
 
+    # The board sets its target on the page: 100 % coverage, 60 % active by a date.
+    page.locator("summary", has_text="Đặt mục tiêu").click()
+    page.get_by_label("Quầy/sạp có mã QR (%)").fill("100")
+    page.get_by_label("Tiểu thương có QR hoạt động trong 30 ngày (%)").fill("60")
+    page.get_by_label("Hạn chót").fill("2030-06-30")
+    assert page.evaluate(TAP_TARGETS_TOO_SMALL) == [], page.url
+    if width == PHONE:
+        screenshot(page, "dashboard_market_target_form_360")
+    page.get_by_role("button", name="Lưu mục tiêu").click()
+    page.wait_for_load_state()
+    assert "Đã lưu mục tiêu." in page.locator("main").inner_text()
+    assert "100 % quầy/sạp có mã QR và 60 % trong số đó hoạt động trước ngày 30/06/2030." in page.locator(
+        "#target"
+    ).inner_text().replace("\u00a0", " ")
+
 
 def test_the_volunteer_leaderboard_on_a_phone(live_server: Any, page_at: Any, people: Any) -> None:
     page = page_at(PHONE)
