@@ -99,3 +99,19 @@ def test_it_speaks_english_on_the_role_page_after_the_switch(client, cast):
 
     assert "Your stall page: today's payments" in html.replace("&#x27;", "'")
     assert '<span class="badge">Trader</span>' in html
+
+
+def test_it_answers_an_unknown_page_with_a_page_in_the_site_s_language(client):
+    page = client.get("/no-such-page/", HTTP_ACCEPT_LANGUAGE="en")
+
+    assert page.status_code == 404
+    html = page.content.decode()
+    assert "Không tìm thấy trang" in html
+    assert 'href="/"' in html
+
+
+def test_it_still_answers_an_unknown_api_path_in_json(client):
+    answer = client.get("/api/v1/no-such-thing/")
+
+    assert answer.status_code == 404
+    assert answer.json()["error"]["code"] == "not_found"
