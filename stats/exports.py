@@ -154,6 +154,8 @@ def _follow_up(data: dict[str, Any]) -> Table:
 
 def stats_tables(data: dict[str, Any]) -> list[Table]:
     tables = [_overview(data), _series(data), _channels(data), _sizes(data), _cohorts(data)]
+    if "provinces" in data:
+        tables.append(_markets(data["provinces"], _("Province ranking"), with_rank=True))
     if "markets" in data:
         tables.append(_markets(data["markets"], _("Market ranking"), with_rank=True))
     if data.get("groups"):

@@ -111,3 +111,11 @@ def test_errors_stay_json_whatever_the_format(data) -> None:
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid"
     assert client_for(data.cast.volunteer).get("/api/v1/stats/provinces/19/?format=csv").status_code == 404
+
+
+def test_the_nation_csv_ranks_provinces_then_markets(data) -> None:
+    response = client_for(data.cast.admin).get("/api/v1/stats/?from=2026-11-01&to=2026-11-30&format=csv")
+    assert response["Content-Disposition"] == 'attachment; filename="thong-ke_nation_2026-11-01_2026-11-30.csv"'
+    sections = csv_sections(response.content)
+    assert [row[:2] for row in sections["Xếp hạng tỉnh"][1:]] == [["1", "Thành phố Hà Nội"], ["2", "Tỉnh Thái Nguyên"]]
+    assert len(sections["Xếp hạng chợ"]) == 4

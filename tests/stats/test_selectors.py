@@ -8,13 +8,16 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.db.models import Count, Sum
+from django.test.utils import CaptureQueriesContext
 
 from payments.models import Payment
 from stats.periods import Period
 from stats.scopes import Scope, market_scope, nation, province_scope
 from stats.selectors import scope_stats
 from stats.selectors_volunteers import volunteer_stats
+from tests.factories import MarketFactory, PaymentFactory, VendorFactory
 from vendors.models import Vendor
 
 D = dt.date
@@ -230,6 +233,14 @@ def test_ward_and_nation(data) -> None:
     assert everything["scope"]["name"] == "Việt Nam"
     assert everything["target"] is None
     assert len(everything["markets"]) == 3
+    provinces = [(row["rank"], row["code"], row["markets"], row["stalls"], row["payments_value"], row["active_share"])
+                 for row in everything["provinces"]]  # fmt: skip
+    # Thái Nguyên: 3 active of 5 QR holders = 0.6; Hà Nội: 1 of 1.
+    assert provinces == [(1, "01", 1, 4, 10_000, 1.0), (2, "19", 2, 15, 830_000, 0.6)]
+    province = scope_stats(province_scope(data.market.province), NOV)
+    assert {key: everything["provinces"][1][key] for key in HEADLINE_MARKET} == {
+        key: province[key] for key in HEADLINE_MARKET
+    }
 
 
 def test_an_empty_scope_divides_by_nothing(db) -> None:
@@ -272,3 +283,22 @@ def test_volunteers_onboarded_and_reaching_two_active_days(data, monkeypatch) ->
     assert (stats["onboarded"], stats["reached"]) == (4, 1)
     own = volunteer_stats(nation(), autumn, only_user=data.cast.volunteer.pk)
     assert [row["volunteer"]["name"] for row in own["volunteers"]] == ["volunteer"]
+
+
+def test_the_number_of_queries_does_not_grow_with_the_markets(data, django_assert_max_num_queries) -> None:
+    province = province_scope(data.market.province)
+    scope_stats(province, NOV)  # folds what the dataset wrote
+    with CaptureQueriesContext(connection) as before:
+        scope_stats(province, NOV)
+    for index in range(4):
+        market = MarketFactory(ward=data.market.ward, legacy_province_id="19" if index % 2 else None)
+        PaymentFactory(
+            vendor=VendorFactory(market=market),
+            amount=20_000,
+            occurred_at=data.v1.onboarded_at + dt.timedelta(days=150),
+        )
+    scope_stats(province, NOV)
+    with django_assert_max_num_queries(len(before.captured_queries)):
+        stats = scope_stats(province, NOV)
+    assert len(stats["markets"]) == 6
+    assert len(stats["groups"]) == 3
