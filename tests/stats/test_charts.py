@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 
 import pytest
+from django.utils import translation
 
 from stats.charts import channel_mix, cohort_table, nice_ceiling, progress_bar, trend_chart
 
@@ -16,6 +18,13 @@ SVG = "{http://www.w3.org/2000/svg}"
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     """Pure functions: no cache to empty, so no test database either."""
+
+
+@pytest.fixture(autouse=True)
+def _vietnamese() -> Iterator[None]:
+    """The words of the charts in the site's language, whatever an earlier test left active."""
+    with translation.override("vi"):
+        yield
 
 
 def svg_of(markup: str) -> ET.Element:
