@@ -211,7 +211,7 @@ def volunteers(request: HttpRequest) -> HttpResponse:
     """The volunteer leaderboard of a scope (``?province=`` or ``?market=``,
     else the user's own); a volunteer sees their own row only."""
     period, form = _period(request)
-    province_code, market_id = request.GET.get("province"), request.GET.get("market")
+    province_code, market_id = request.GET.get("province") or None, request.GET.get("market") or None
     try:
         scope, only_user = scopes.volunteer_scope(request.user, province=province_code, market=market_id)
     except NotFound:
