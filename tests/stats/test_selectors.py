@@ -12,9 +12,10 @@ from django.db import connection
 from django.db.models import Count, Sum
 from django.test.utils import CaptureQueriesContext
 
+from market.models import LegacyProvince
 from payments.models import Payment
 from stats.periods import Period
-from stats.scopes import Scope, market_scope, nation, province_scope
+from stats.scopes import Scope, legacy_scope, market_scope, nation, province_scope
 from stats.selectors import scope_stats
 from stats.selectors_volunteers import volunteer_stats
 from tests.factories import MarketFactory, PaymentFactory, VendorFactory
@@ -302,3 +303,13 @@ def test_the_number_of_queries_does_not_grow_with_the_markets(data, django_asser
         stats = scope_stats(province, NOV)
     assert len(stats["markets"]) == 6
     assert len(stats["groups"]) == 3
+
+
+def test_a_former_province_as_a_scope_of_its_own(data) -> None:
+    groups = {row["code"]: row for row in scope_stats(province_scope(data.market.province), NOV)["groups"]}
+    for code in ("06", None):
+        unit = LegacyProvince.objects.get(pk=code) if code else None
+        alone = scope_stats(legacy_scope("19", unit), NOV)
+        assert {key: alone[key] for key in HEADLINE_MARKET} == {key: groups[code][key] for key in HEADLINE_MARKET}
+        assert alone["series"] == groups[code]["series"]
+    assert scope_stats(legacy_scope("19", None), NOV)["scope"]["name"] == "Chưa ghi tỉnh cũ"
