@@ -72,7 +72,7 @@ def _change(
         ratio = (float(current) - float(previous)) / float(previous)
         if abs(ratio) < 0.0005:
             return "= " + _("no change"), "", _("No change against the previous period.")
-        amount = format_percent(abs(ratio), lang=lang)
+        amount = format_percent(abs(ratio), lang=lang, places=1 if abs(ratio) < 0.1 else 0)
     if (current or 0) > (previous or 0):
         return f"▲ {amount}", "up", _("Up %(amount)s against the previous period.") % {"amount": amount}
     return f"▼ {amount}", "down", _("Down %(amount)s against the previous period.") % {"amount": amount}

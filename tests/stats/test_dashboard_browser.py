@@ -101,6 +101,8 @@ def test_a_board_member_reads_the_market_dashboard_and_can_call_a_trader(
     call = page.locator("table.follow-up a[href^='tel:']")
     assert call.count() >= 2
     assert call.first.is_visible()
+    box = call.first.bounding_box()
+    assert box["x"] + box["width"] <= width, "the number to call is cut off"  # no sideways scroll needed to call
     screenshot(page, f"dashboard_market_{width}")
 
     # The board sets its target on the page: 100 % coverage, 60 % active by a date.
