@@ -21,6 +21,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("", include("accounts.urls")),
     path("healthz", health.healthz, name="healthz"),
+    path("dashboard/", include("stats.web_urls")),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
