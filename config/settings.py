@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "market",
     "vendors",
     "payments",
+    "stats",
     "demo",
 ]
 
