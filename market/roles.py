@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q
 
-from market.models import Market
+from market.models import Market, Province
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -107,6 +107,24 @@ def onboards_in_market(user: AnyUser, market_id: int) -> bool:
         return False
     markets = Market.objects.filter(pk=market_id)
     return markets.exists() if is_superuser(user) else markets.filter(onboards_q(user)).exists()
+
+
+def volunteers_anywhere(user: AnyUser) -> bool:
+    """Whether ``user`` is assigned to at least one market as a volunteer."""
+    if is_anonymous(user):
+        return False
+    return Market.objects.filter(volunteer_q(user)).exists()
+
+
+def oversees_province(user: AnyUser, province_code: str) -> bool:
+    """Whether ``user`` follows every market of the province (its officers;
+    superusers every province): its statistics and its target."""
+    if is_anonymous(user):
+        return False
+    provinces = Province.objects.filter(pk=province_code)
+    if is_superuser(user):
+        return provinces.exists()
+    return provinces.filter(officers__user_id=_uid(user)).exists()
 
 
 def is_vendor_user(user: AnyUser, vendor: Any) -> bool:

@@ -1,0 +1,106 @@
+"""Vendor-level reads: the follow-up list of a market (vendors holding a QR
+who received nothing in 30 days) and the onboarding-month cohorts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Count, DateField, Exists, Max, OuterRef, Subquery
+from django.db.models.functions import TruncMonth
+
+from chopay.identifiers import display_vn_mobile, normalize_vn_mobile
+from stats.metrics import ACTIVE_WINDOW_DAYS, window
+from stats.models import VendorDay
+from stats.scopes import Scope
+from vendors.models import Vendor
+
+
+def person(user: Any) -> dict[str, Any] | None:
+    """A user as a list shows them: name, and phone when known (the username
+    is a Vietnamese mobile number, or the user is also a vendor)."""
+    if user is None:
+        return None
+    phone = normalize_vn_mobile(user.get_username())
+    if phone is None:
+        vendor = getattr(user, "vendor", None)  # the reverse one-to-one: absent when not a vendor
+        phone = vendor.phone if vendor is not None else None
+    return {
+        "id": user.pk,
+        "name": user.get_full_name() or user.get_username(),
+        "phone": display_vn_mobile(phone) if phone else None,
+    }
+
+
+def follow_up(market_id: int, end: dt.date) -> list[dict[str, Any]]:
+    """Vendors of the market holding a QR (status active) with no succeeded
+    payment in the 30 days ending at ``end``, by stall: who to visit, with
+    their phone, who onboarded them and their last receipt on or before ``end``."""
+    start, end = window(end, ACTIVE_WINDOW_DAYS)
+    recent = VendorDay.objects.filter(vendor_id=OuterRef("pk"), local_date__gte=start, local_date__lte=end)
+    last_receipt = (
+        VendorDay.objects.filter(vendor_id=OuterRef("pk"), local_date__lte=end)
+        .order_by()
+        .values("vendor_id")
+        .annotate(last=Max("local_date"))
+        .values("last")
+    )
+    vendors = (
+        Vendor.objects.filter(market_id=market_id, status=Vendor.Status.ACTIVE)
+        .filter(~Exists(recent))
+        .select_related("onboarded_by", "onboarded_by__vendor")
+        .annotate(last_receipt=Subquery(last_receipt, output_field=DateField()))
+        .order_by("stall_label", "id")
+    )
+    tz = ZoneInfo(settings.TIME_ZONE)
+    return [
+        {
+            "vendor_id": vendor.pk,
+            "name": vendor.full_name,
+            "stall": vendor.stall_label,
+            "phone": display_vn_mobile(vendor.phone),
+            "merchant_code": vendor.merchant_code,
+            "onboarded_on": vendor.onboarded_at.astimezone(tz).date().isoformat(),
+            "onboarded_by": person(vendor.onboarded_by),
+            "last_receipt": vendor.last_receipt.isoformat() if vendor.last_receipt else None,
+        }
+        for vendor in vendors
+    ]
+
+
+def cohort_counts(
+    scope: Scope, first: dt.date, end: dt.date
+) -> tuple[dict[dt.date, int], dict[tuple[dt.date, dt.date], int]]:
+    """For vendors of the scope onboarded from the month ``first`` to ``end``
+    (local months): how many per onboarding month, and how many of them were
+    active per (onboarding month, activity month), activity up to ``end``."""
+    tz = ZoneInfo(settings.TIME_ZONE)
+    start = dt.datetime.combine(first, dt.time.min, tzinfo=tz)
+    stop = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    onboarding_month = TruncMonth("onboarded_at", output_field=DateField(), tzinfo=tz)
+    cohort = Vendor.objects.filter(scope.rows_q(), onboarded_at__gte=start, onboarded_at__lt=stop)
+    sizes = {
+        _as_date(row["month"]): row["n"]
+        for row in cohort.annotate(month=onboarding_month).order_by().values("month").annotate(n=Count("id"))
+    }
+    month_of = Vendor.objects.filter(pk=OuterRef("vendor_id")).annotate(month=onboarding_month).values("month")[:1]
+    activity_rows = (
+        VendorDay.objects.filter(vendor_id__in=cohort.values("id"), local_date__gte=first, local_date__lte=end)
+        .annotate(
+            cohort=Subquery(month_of, output_field=DateField()),
+            month=TruncMonth("local_date", output_field=DateField()),
+        )
+        .order_by()
+        .values("cohort", "month")
+        .annotate(n=Count("vendor_id", distinct=True))
+    )
+    activity = {(_as_date(row["cohort"]), _as_date(row["month"])): row["n"] for row in activity_rows}
+    return sizes, activity
+
+
+def _as_date(value: dt.date | dt.datetime | str) -> dt.date:
+    if isinstance(value, str):  # SQLite may hand a subquery's date back as text
+        return dt.date.fromisoformat(value[:10])
+    return value.date() if isinstance(value, dt.datetime) else value
