@@ -234,49 +234,79 @@ def _amount(rng: random.Random) -> int:
     return max(2_000, round(value / step) * step)
 
 
+def _daily_counts(vendors: list[PayingVendor], count: int, today: int, today_share: float) -> dict[int, int]:
+    """``count`` payments spread over the days: each vendor's weight with a
+    density growing linearly over their active span (the programme grows);
+    whole numbers by largest remainder, so they add up to ``count`` exactly."""
+    totals: dict[int, float] = {}
+    for v in vendors:
+        span = v.last - v.first + 1
+        for day in range(v.first, v.last + 1):
+            totals[day] = totals.get(day, 0.0) + v.weight * 2 * (day - v.first + 0.5) / (span * span)
+    if today in totals:  # only the part of today that has passed
+        totals[today] *= today_share
+    whole = sum(totals.values()) or 1.0
+    exact = {day: count * t / whole for day, t in totals.items()}
+    counts = {day: int(x) for day, x in exact.items()}
+    short = count - sum(counts.values())
+    for day in sorted(exact, key=lambda d: counts[d] - exact[d])[:short]:
+        counts[day] += 1
+    return counts
+
+
 def payment_lines(
     *, rng: random.Random, vendors: list[PayingVendor], count: int, run: str, start: int = 0
 ) -> Iterator[str]:
-    """``count`` COPY text lines (``COLUMNS``), provider ids ``LOAD-<run>-<n>``."""
-    cum = list(accumulate(v.weight for v in vendors))
+    """``count`` COPY text lines (``COLUMNS``), provider ids ``LOAD-<run>-<n>``,
+    day by day in time order: ids grow with time as in production, and each
+    index takes its new entries near its recent end (a random order makes
+    the COPY several times slower once the indexes outgrow the cache)."""
     cum_hours = list(accumulate(HOURS))
     cum_channels = list(accumulate(w for _, w in CHANNELS))
     channel_names = [c for c, _ in CHANNELS]
     now = dt.datetime.now(ZoneInfo(settings.TIME_ZONE))
     today, now_seconds = now.date().toordinal(), now.hour * 3600 + now.minute * 60 + now.second
-    dates: dict[int, str] = {}
-    for n in range(start, start + count):
-        vendor = vendors[bisect.bisect(cum, rng.random() * cum[-1])]
-        # Density growing linearly over the vendor's active span: the programme grows.
-        day = vendor.first + int((vendor.last - vendor.first + 1) * math.sqrt(rng.random()))
-        day = min(day, vendor.last)
-        seconds = bisect.bisect(cum_hours, rng.random() * cum_hours[-1]) * 3600 + rng.randrange(3600)
-        if day == today and seconds > now_seconds:
-            seconds = rng.randrange(max(now_seconds, 1))
-        date = dates.get(day) or dates.setdefault(day, dt.date.fromordinal(day).isoformat())
-        stamp = f"{date} {seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}+07"
-        channel = channel_names[bisect.bisect(cum_channels, rng.random() * cum_channels[-1])]
-        source = "ussd" if channel == "code_entry" else BANK_SOURCES[n % 4]
-        roll = rng.random()
-        status = (
-            "succeeded"
-            if roll < 0.97
-            else "refunded"
-            if roll < 0.985
-            else "disputed"
-            if roll < 0.99
-            else "failed"
-            if roll < 0.997
-            else "pending"
-        )
-        vendor_id, attribution = str(vendor.vendor_id), ATTRIBUTION[channel]
-        if source != "ussd" and rng.random() < 0.003:
-            vendor_id, attribution = "\\N", "unmatched"
-        content = f"CHO40 {vendor.merchant_code}" if channel == "static_qr" else ""
-        yield (
-            f"{vendor_id}\t{vendor.market_id}\t{_amount(rng)}\t{channel}\t{source}\t{TXN_PREFIX}{run}-{n}\t\t{status}\t"
-            f"{attribution}\t\t\t\t{content}\t{stamp}\t{date}\t{stamp}\t{stamp}\n"
-        )
+    hour, part = divmod(now_seconds, 3600)
+    today_share = (sum(HOURS[:hour]) + HOURS[hour] * part / 3600) / sum(HOURS)
+    n = start
+    for day, day_count in sorted(_daily_counts(vendors, count, today, today_share).items()):
+        if not day_count:
+            continue
+        open_ = [v for v in vendors if v.first <= day <= v.last]
+        weights = [v.weight * (day - v.first + 0.5) / (v.last - v.first + 1) ** 2 for v in open_]
+        payers = rng.choices(open_, weights=weights, k=day_count)
+        limit = now_seconds if day == today else 86_400
+        times = []
+        for _ in range(day_count):
+            seconds = bisect.bisect(cum_hours, rng.random() * cum_hours[-1]) * 3600 + rng.randrange(3600)
+            times.append(seconds if seconds < limit else rng.randrange(max(limit, 1)))
+        times.sort()
+        date = dt.date.fromordinal(day).isoformat()
+        for vendor, seconds in zip(payers, times, strict=True):
+            stamp = f"{date} {seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}+07"
+            channel = channel_names[bisect.bisect(cum_channels, rng.random() * cum_channels[-1])]
+            source = "ussd" if channel == "code_entry" else BANK_SOURCES[n % 4]
+            roll = rng.random()
+            status = (
+                "succeeded"
+                if roll < 0.97
+                else "refunded"
+                if roll < 0.985
+                else "disputed"
+                if roll < 0.99
+                else "failed"
+                if roll < 0.997
+                else "pending"
+            )
+            vendor_id, attribution = str(vendor.vendor_id), ATTRIBUTION[channel]
+            if source != "ussd" and rng.random() < 0.003:
+                vendor_id, attribution = "\\N", "unmatched"
+            content = f"CHO40 {vendor.merchant_code}" if channel == "static_qr" else ""
+            yield (
+                f"{vendor_id}\t{vendor.market_id}\t{_amount(rng)}\t{channel}\t{source}\t{TXN_PREFIX}{run}-{n}\t\t"
+                f"{status}\t{attribution}\t\t\t\t{content}\t{stamp}\t{date}\t{stamp}\t{stamp}\n"
+            )
+            n += 1
 
 
 def copy_payments(lines: Iterator[str], *, skip_triggers: bool, chunk: int = 20_000) -> int:
@@ -291,6 +321,7 @@ def copy_payments(lines: Iterator[str], *, skip_triggers: bool, chunk: int = 20_
     written = 0
     with transaction.atomic(), connection.cursor() as cursor:
         raw: Any = cursor.cursor  # psycopg 3 cursor under Django's wrapper
+        raw.execute("SET LOCAL statement_timeout = 0")  # DB_STATEMENT_TIMEOUT_MS is for requests, not loads
         if skip_triggers:
             raw.execute("SET LOCAL session_replication_role = replica")
         with raw.copy(f"COPY payments_payment ({COLUMNS}) FROM STDIN") as copy:
@@ -316,18 +347,19 @@ def delete_load_data() -> tuple[int, list[int]]:
     ids = load_market_ids()
     if not ids:
         return 0, []
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL session_replication_role = replica")
-        cursor.execute(
-            "DELETE FROM payments_paymentevent WHERE payment_id IN "
-            "(SELECT id FROM payments_payment WHERE market_id = ANY(%s))",
-            [ids],
-        )
-        cursor.execute("DELETE FROM payments_payment WHERE market_id = ANY(%s)", [ids])
-        deleted = cursor.rowcount
-        cursor.execute("DELETE FROM stats_paymentchange WHERE market_id = ANY(%s)", [ids])
-        cursor.execute("SET LOCAL session_replication_role = DEFAULT")
     with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL session_replication_role = replica")
+            cursor.execute("SET LOCAL statement_timeout = 0")
+            cursor.execute(
+                "DELETE FROM payments_paymentevent WHERE payment_id IN "
+                "(SELECT id FROM payments_payment WHERE market_id = ANY(%s))",
+                [ids],
+            )
+            cursor.execute("DELETE FROM payments_payment WHERE market_id = ANY(%s)", [ids])
+            deleted = cursor.rowcount
+            cursor.execute("DELETE FROM stats_paymentchange WHERE market_id = ANY(%s)", [ids])
+            cursor.execute("SET LOCAL session_replication_role = DEFAULT")
         Vendor.objects.filter(market_id__in=ids).delete()
         User.objects.filter(username__startswith="load.", volunteer_roles__market_id__in=ids).delete()
         Market.objects.filter(id__in=ids).delete()
