@@ -315,6 +315,15 @@ CELERY_BEAT_SCHEDULE["mark-stuck-webhook-deliveries"] = {
     "task": "payments.mark_stuck_webhook_deliveries",
     "schedule": 600.0,
 }
+# Statistics (docs/stats.md): beat folds the payment change log into the rollups
+# every 15 s (an unrun fold expires rather than piling up behind a stopped worker);
+# every read first folds what is pending, at most this many changes.
+STATS_READ_FOLD_MAX = env_int("STATS_READ_FOLD_MAX", 50_000)
+CELERY_BEAT_SCHEDULE["stats-fold-changes"] = {
+    "task": "stats.fold_changes",
+    "schedule": 15.0,
+    "options": {"expires": 14.0},
+}
 # Bounds on unauthenticated webhook POSTs (docs/security.md): a larger body
 # is refused (413) unread and unstored; after this many refused deliveries from
 # one address within the window, its further unverifiable ones get 429 and are

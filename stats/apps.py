@@ -1,4 +1,8 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db import connections
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -9,3 +13,12 @@ class StatsConfig(AppConfig):
     name = "stats"
     label = "stats"
     verbose_name = _("Statistics")
+
+    def ready(self) -> None:
+        post_migrate.connect(_after_migrate, sender=self, dispatch_uid="stats.triggers.ensure_installed")
+
+
+def _after_migrate(*, using: str, **kwargs: Any) -> None:
+    from stats.triggers import ensure_installed
+
+    ensure_installed(connections[using])

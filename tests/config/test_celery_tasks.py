@@ -21,6 +21,7 @@ TASK_NAMES = {
     "payments.tasks.code_entry.send_sms",
     "payments.tasks.code_entry.sweep_outbound_sms",
     "payments.tasks.code_entry.sweep_pending_rail_payments",
+    "stats.fold_changes",
     "stats.send_weekly_digest",
 }
 

@@ -1,0 +1,115 @@
+"""The database itself logs every counted change of a payment, whichever way
+it is written: ORM saves, the ledger's services, raw UPDATEs, deletes."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from payments.ledger.services import payment_assign, payment_dispute, payment_reassign, payment_refund
+from payments.models import Payment
+from stats import triggers
+from stats.models import PaymentChange
+from tests.factories import PaymentFactory, VendorFactory
+from tests.stats.support import changes
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_logs_a_new_payment_with_its_values(cast):
+    payment = PaymentFactory(vendor=cast.vendor, amount=45_000)
+
+    assert changes() == [(payment.pk, 1, cast.vendor.pk, cast.market.pk, "succeeded", 45_000)]
+    change = PaymentChange.objects.get()
+    assert (change.local_date, change.channel) == (payment.local_date, "static_qr")
+
+
+def test_it_logs_a_refund_as_the_old_status_out_and_the_new_one_in(cast):
+    payment = PaymentFactory(vendor=cast.vendor, amount=45_000)
+    PaymentChange.objects.all().delete()
+
+    payment_refund(actor=cast.board, payment=payment)
+
+    assert changes() == [
+        (payment.pk, -1, cast.vendor.pk, cast.market.pk, "succeeded", 45_000),
+        (payment.pk, 1, cast.vendor.pk, cast.market.pk, "refunded", 45_000),
+    ]
+
+
+def test_it_logs_a_dispute(cast):
+    payment = PaymentFactory(vendor=cast.vendor, amount=45_000)
+    PaymentChange.objects.all().delete()
+
+    payment_dispute(actor=cast.board, payment=payment)
+
+    assert [(sign, status) for _p, sign, _v, _m, status, _a in changes()] == [(-1, "succeeded"), (1, "disputed")]
+
+
+def test_it_logs_a_reassignment_as_one_vendor_out_and_the_other_in(cast):
+    payment = PaymentFactory(vendor=cast.vendor, attribution="account", amount=30_000)
+    neighbour = VendorFactory(market=cast.market)
+    PaymentChange.objects.all().delete()
+
+    payment_reassign(actor=cast.board, payment=payment, vendor=neighbour)
+
+    assert changes() == [
+        (payment.pk, -1, cast.vendor.pk, cast.market.pk, "succeeded", 30_000),
+        (payment.pk, 1, neighbour.pk, cast.market.pk, "succeeded", 30_000),
+    ]
+
+
+def test_it_logs_an_unmatched_credit_being_assigned_to_a_market_and_vendor(cast):
+    payment = PaymentFactory(vendor=None, market=None, receiving_account=cast.vendor.account_number)
+    PaymentChange.objects.all().delete()
+
+    payment_assign(actor=cast.board, payment=payment, vendor=cast.vendor)
+
+    assert changes() == [
+        (payment.pk, -1, None, None, "succeeded", 50_000),
+        (payment.pk, 1, cast.vendor.pk, cast.market.pk, "succeeded", 50_000),
+    ]
+
+
+def test_it_logs_a_raw_update_of_the_amount(cast):
+    payment = PaymentFactory(vendor=cast.vendor, amount=19_999)
+    PaymentChange.objects.all().delete()
+
+    Payment.objects.filter(pk=payment.pk).update(amount=20_000)
+
+    assert [(sign, amount) for _p, sign, _v, _m, _s, amount in changes()] == [(-1, 19_999), (1, 20_000)]
+
+
+def test_it_logs_nothing_for_an_update_that_changes_no_counted_value(cast):
+    payment = PaymentFactory(vendor=cast.vendor)
+    PaymentChange.objects.all().delete()
+
+    payment.content = "CHO40 rau muống"
+    payment.save()  # every column written, none of the counted ones changed
+    Payment.objects.filter(pk=payment.pk).update(status="succeeded", amount=payment.amount)
+
+    assert changes() == []
+
+
+def test_it_logs_a_deleted_payment_out(cast):
+    payment = PaymentFactory(vendor=cast.vendor, amount=45_000)
+    PaymentChange.objects.all().delete()
+    pk = payment.pk
+
+    payment.delete()
+
+    assert changes() == [(pk, -1, cast.vendor.pk, cast.market.pk, "succeeded", 45_000)]
+
+
+def test_the_migrations_leave_every_trigger_installed():
+    assert triggers.installed(connection) == set(triggers.TRIGGERS)
+
+
+def test_after_a_migration_that_dropped_them_the_triggers_come_back(cast):
+    triggers.uninstall(connection)
+    assert triggers.installed(connection) == set()
+
+    triggers.ensure_installed(connection)  # what every `migrate` ends with (post_migrate)
+
+    assert triggers.installed(connection) == set(triggers.TRIGGERS)
+    payment = PaymentFactory(vendor=cast.vendor)
+    assert [p for p, *_ in changes()] == [payment.pk]
