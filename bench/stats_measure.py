@@ -92,11 +92,11 @@ def measure_reads(repeat: int) -> list[dict[str, Any]]:
     from django.db.models import Count
     from django.test import Client
     from django.urls import NoReverseMatch, reverse
+
+    from market.models import Market
     from stats.periods import preset_period
     from stats.scopes import market_scope, province_scope
     from stats.selectors import scope_stats
-
-    from market.models import Market
 
     period = preset_period(f"{PERIOD_DAYS}d")
     previous = period.previous()
@@ -174,10 +174,10 @@ def measure_catch_up(count: int) -> dict[str, Any]:
     then the same for deleting them again (which leaves the database as it was)."""
     from django.db import connection
     from django.db.models import Sum
-    from stats.folding import fold_pending
 
     from demo.load import TXN_PREFIX, copy_payments, paying_vendors_from_db, payment_lines
     from payments.models import Payment
+    from stats.folding import fold_pending
     from stats.models import MarketDay, PaymentChange
 
     rng = random.Random(99)

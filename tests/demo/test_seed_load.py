@@ -12,10 +12,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import Count, Sum
-from stats.folding import fold_pending
 
 from market.models import Market
 from payments.models import Payment
+from stats.folding import fold_pending
 from stats.models import MarketDay, VendorDay
 from tests.conftest import needs_postgres
 from vendors.models import Vendor
