@@ -50,9 +50,7 @@ def rollup_tables() -> Tables:
             (r.market_id, r.local_date, r.channel, r.status, r.size_bucket): (r.count, r.value)
             for r in MarketDay.objects.all()
         },
-        "vendor_days": {
-            (r.vendor_id, r.local_date, r.market_id): (r.count, r.value) for r in VendorDay.objects.all()
-        },
+        "vendor_days": {(r.vendor_id, r.local_date, r.market_id): (r.count, r.value) for r in VendorDay.objects.all()},
         "activity": {
             (r.vendor_id,): (r.market_id, r.first_active_date, r.last_active_date, r.active_days)
             for r in VendorActivity.objects.all()

@@ -39,7 +39,9 @@ def test_it_folds_payments_into_market_days_vendor_days_and_activity(cast):
     assert fold_pending() == 5
 
     assert rollup_tables() == expected_tables()
-    assert MarketDay.objects.get(market=cast.market, local_date=DAY, channel="static_qr", size_bucket="lt50k").count == 1
+    assert (
+        MarketDay.objects.get(market=cast.market, local_date=DAY, channel="static_qr", size_bucket="lt50k").count == 1
+    )
     assert MarketDay.objects.get(market=cast.market, local_date=DAY, size_bucket="lt20k").value == 19_999
     day = VendorDay.objects.get(vendor=cast.vendor, local_date=DAY)
     assert (day.count, day.value, day.market_id) == (3, 59_999, cast.market.pk)
