@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpResponse
-from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.permissions import IsAuthenticated
@@ -34,12 +33,12 @@ from stats.serializers import (
 
 PERIOD_PARAMETERS = [
     OpenApiParameter(
-        "preset", str, enum=list(PRESETS), description=_("today, this ISO week, this month, or the last 7/30/90 days")
+        "preset", str, enum=list(PRESETS), description="today, this ISO week, this month, or the last 7/30/90 days"
     ),
-    OpenApiParameter("from", OpenApiTypes.DATE, description=_("First local day (inclusive); not with preset")),
-    OpenApiParameter("to", OpenApiTypes.DATE, description=_("Last local day (inclusive); not with preset")),
-    OpenApiParameter("granularity", str, enum=list(GRANULARITIES), description=_("Series buckets")),
-    OpenApiParameter("format", str, enum=list(FORMATS), description=_("json (default), csv or xlsx")),
+    OpenApiParameter("from", OpenApiTypes.DATE, description="First local day (inclusive); not with preset"),
+    OpenApiParameter("to", OpenApiTypes.DATE, description="Last local day (inclusive); not with preset"),
+    OpenApiParameter("granularity", str, enum=list(GRANULARITIES), description="Series buckets"),
+    OpenApiParameter("format", str, enum=list(FORMATS), description="json (default), csv or xlsx"),
 ]
 
 
@@ -164,8 +163,8 @@ class VolunteerStatsApi(APIView):
     @extend_schema(
         parameters=[
             *PERIOD_PARAMETERS,
-            OpenApiParameter("province", str, description=_("A province code (officers, superusers)")),
-            OpenApiParameter("market", int, description=_("A market id")),
+            OpenApiParameter("province", str, description="A province code (officers, superusers)"),
+            OpenApiParameter("market", int, description="A market id"),
         ],
         responses=_file_responses(VolunteerStatsOutput),
     )

@@ -103,7 +103,7 @@ def _channels(data: dict[str, Any]) -> Table:
 
 def _sizes(data: dict[str, Any]) -> Table:
     table = Table(
-        _("Payment sizes"), [_("From (VND)"), _("Below (VND)"), _("Payments"), _("Payments value (VND)")],
+        _("Payment sizes"), [_("From (VND)"), _("To (VND)"), _("Payments"), _("Payments value (VND)")],
         formats={0: NUMBER, 1: NUMBER, 2: NUMBER, 3: NUMBER},
     )  # fmt: skip
     for row in data["size_buckets"]:
@@ -115,7 +115,8 @@ def _cohorts(data: dict[str, Any]) -> Table:
     months = max((len(row["active"]) for row in data["cohorts"]), default=0)
     table = Table(
         _("Cohorts"),
-        [_("Onboarding month"), _("Vendors onboarded")] + [_("Active in month %(n)d") % {"n": k} for k in range(months)],
+        [_("Onboarding month"), _("Vendors onboarded")]
+        + [_("Active in month %(n)d") % {"n": k} for k in range(months)],
     )
     for row in data["cohorts"]:
         table.rows.append([row["month"], row["vendors"], *row["active"]])

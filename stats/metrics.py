@@ -20,15 +20,6 @@ REGULAR_MIN_DAYS: Final = 10
 ONBOARDING_WINDOW_DAYS: Final = 30
 ONBOARDING_MIN_DAYS: Final = 2
 
-# Payment size buckets in đồng: key, lowest amount included, amount the bucket stops below.
-SIZE_BUCKETS: Final[tuple[tuple[str, int, int | None], ...]] = (
-    ("lt20k", 0, 20_000),
-    ("lt50k", 20_000, 50_000),
-    ("lt100k", 50_000, 100_000),
-    ("lt500k", 100_000, 500_000),
-    ("ge500k", 500_000, None),
-)
-
 
 def window(end: dt.date, days: int) -> tuple[dt.date, dt.date]:
     """The ``days`` local days ending at ``end`` (inclusive)."""

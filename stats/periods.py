@@ -143,9 +143,7 @@ def resolve_period(
         )
     if preset is not None:
         if start is not None or end is not None:
-            raise Invalid(
-                "invalid_period", _("Give either a preset or from/to dates, not both."), field="preset"
-            )
+            raise Invalid("invalid_period", _("Give either a preset or from/to dates, not both."), field="preset")
         return preset_period(preset, today=today, granularity=granularity)
     if start is None and end is None:
         return preset_period(DEFAULT_PRESET, today=today, granularity=granularity)
@@ -166,7 +164,5 @@ def resolve_period(
         raise Invalid("invalid_period", _("The start date is after the end date."), field="from")
     days = (end - start).days + 1
     if days > MAX_DAYS:
-        raise Invalid(
-            "period_too_long", _("A period covers at most %(days)d days.") % {"days": MAX_DAYS}, field="from"
-        )
+        raise Invalid("period_too_long", _("A period covers at most %(days)d days.") % {"days": MAX_DAYS}, field="from")
     return Period(start, end, granularity or default_granularity(days), None)

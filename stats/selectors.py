@@ -24,13 +24,12 @@ from stats.metrics import (
     REGULAR_MIN_DAYS,
     REGULAR_WINDOW_DAYS,
     SHORT_WINDOW_DAYS,
-    SIZE_BUCKETS,
     average,
     bucket_expression,
     ratio,
     window,
 )
-from stats.models import MarketDay, Target, VendorActivity, VendorDay
+from stats.models import SIZE_BUCKETS, MarketDay, Target, VendorActivity, VendorDay
 from stats.periods import Period, add_months
 from stats.scopes import Scope, legacy_scope
 from stats.selectors_markets import legacy_units, ranked_markets
@@ -99,8 +98,10 @@ def activated_count(scope: Scope, end: dt.date) -> int:
 
 def headline(scope: Scope, period: Period, stock: dict[str, int]) -> dict[str, Any]:
     """The headline figures of ``period`` (``stock``: the roster of ``roster()``)."""
-    totals = market_days(scope, period.start, period.end).filter(status=SUCCEEDED).aggregate(
-        count=Sum("count"), value=Sum("value")
+    totals = (
+        market_days(scope, period.start, period.end)
+        .filter(status=SUCCEEDED)
+        .aggregate(count=Sum("count"), value=Sum("value"))
     )
     count, value = totals["count"] or 0, totals["value"] or 0
     activated = activated_count(scope, period.end)
@@ -131,7 +132,7 @@ def size_buckets(scope: Scope, period: Period) -> list[dict[str, Any]]:
     }
     return [
         {
-            "key": key,
+            "key": str(key),
             "min": low,
             "max": high,
             "count": rows.get(key, {}).get("count") or 0,
@@ -184,7 +185,7 @@ def series(scope: Scope, period: Period) -> list[dict[str, Any]]:
     partial), empty buckets included; ``active_vendors`` counts distinct
     vendors with a succeeded payment in the bucket."""
     bucket = bucket_expression(period.granularity)
-    out = {
+    out: dict[dt.date, dict[str, Any]] = {
         start: {"start": start.isoformat(), "payments_count": 0, "payments_value": 0, "active_vendors": 0}
         for start in period.bucket_starts()
     }

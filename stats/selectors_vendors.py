@@ -85,11 +85,10 @@ def cohort_counts(
         _as_date(row["month"]): row["n"]
         for row in cohort.annotate(month=onboarding_month).order_by().values("month").annotate(n=Count("id"))
     }
-    month_of = Vendor.objects.filter(pk=OuterRef("vendor_id")).annotate(month=onboarding_month).values("month")[:1]
     activity_rows = (
         VendorDay.objects.filter(vendor_id__in=cohort.values("id"), local_date__gte=first, local_date__lte=end)
         .annotate(
-            cohort=Subquery(month_of, output_field=DateField()),
+            cohort=TruncMonth("vendor__onboarded_at", output_field=DateField(), tzinfo=tz),
             month=TruncMonth("local_date", output_field=DateField()),
         )
         .order_by()
@@ -100,7 +99,5 @@ def cohort_counts(
     return sizes, activity
 
 
-def _as_date(value: dt.date | dt.datetime | str) -> dt.date:
-    if isinstance(value, str):  # SQLite may hand a subquery's date back as text
-        return dt.date.fromisoformat(value[:10])
+def _as_date(value: dt.date | dt.datetime) -> dt.date:
     return value.date() if isinstance(value, dt.datetime) else value

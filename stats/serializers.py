@@ -85,7 +85,7 @@ class SizeBucketOutput(serializers.Serializer[Any]):
 
 class ChannelOutput(serializers.Serializer[Any]):
     channel = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     count = serializers.IntegerField()
     value = serializers.IntegerField()
     share = serializers.FloatField(allow_null=True)

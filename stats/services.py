@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -41,7 +41,7 @@ def _share(value: Decimal, field: str) -> Decimal:
 
 @transaction.atomic
 def _upsert(scope: Scope, values: dict[str, object]) -> Target:
-    lookup = {"province_id": scope.key} if scope.kind == "province" else {"market_id": int(scope.key)}
+    lookup: dict[str, Any] = {"province_id": scope.key} if scope.kind == "province" else {"market_id": int(scope.key)}
     target, _created = Target.objects.update_or_create(**lookup, defaults=values)
     return target
 
