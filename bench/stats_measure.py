@@ -141,9 +141,9 @@ def measure_reads(repeat: int) -> list[dict[str, Any]]:
         rows.append(row(f"{label}: API (Django test client)", api50, api95, raw50, raw95, agree, raw, figures))
         try:
             page_path = (
-                reverse("stats:province", args=[province.code])
+                reverse("dashboard:province", args=[province.code])
                 if page == "province"
-                else reverse("stats:market", args=[market.pk])
+                else reverse("dashboard:market", args=[market.pk])
             )
         except NoReverseMatch:
             continue
