@@ -1,5 +1,5 @@
-"""Sign-in forms behind the throttle: the admin's, and one for the web
-sign-in page to come (``django.contrib.auth.views.LoginView(authentication_form=SignInForm)``)."""
+"""Sign-in forms behind the throttle: the admin's, and the web sign-in page's
+(``accounts.views.SignInView``, a ``LoginView(authentication_form=SignInForm)``)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,16 @@ from accounts.sign_in import SignInUnavailable, TooManyAttempts, sign_in
 
 
 class SignInForm(AuthenticationForm):
-    """``AuthenticationForm`` whose password check goes through ``accounts.sign_in``."""
+    """``AuthenticationForm`` whose password check goes through ``accounts.sign_in``:
+    a username or the phone number of one's stall, and the password."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": _(
+            "The username, phone number or password is not right. Check them and try again "
+            "(the password is case-sensitive)."
+        ),
+    }
 
     throttle_messages = {
         "too_many_attempts": _(
@@ -22,6 +31,12 @@ class SignInForm(AuthenticationForm):
         ),
         "sign_in_unavailable": _("Sign-in is unavailable for a moment. Please try again shortly."),
     }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        username = self.fields["username"]
+        username.label = _("Username or phone number")
+        username.widget.attrs.update({"autocapitalize": "none", "spellcheck": "false"})
 
     def clean(self) -> dict[str, Any]:
         username = self.cleaned_data.get("username")
@@ -47,3 +62,5 @@ class SignInForm(AuthenticationForm):
 
 class AdminSignInForm(SignInForm, AdminAuthenticationForm):
     """The admin's login form (staff only, as Django's), behind the throttle."""
+
+    error_messages = AdminAuthenticationForm.error_messages

@@ -21,6 +21,12 @@ account's count (the owner proved the password; a reset per success gives a
 guesser nothing, as only the owner can succeed). A success never clears the
 address's count: one's own account must not buy more guesses at others'.
 
+A name that is a Vietnamese mobile number (``0912 345 678``, ``+84912345678``)
+stands for the login of the stall registered under it (``account_name``):
+the attempt is counted and checked under that login's username, so writing
+one's name another way buys no more guesses. A number that belongs to no
+single login is counted under its E.164 form and checked as typed.
+
 The counters live in the default cache, which every process shares (Redis,
 else the database; settings ``CACHES``). If the cache cannot be reached the
 sign-in is refused (``SignInUnavailable``, 503 + Retry-After on the API) —
@@ -41,7 +47,9 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.cache import cache
+from django.utils.module_loading import import_string
 
+from chopay.identifiers import normalize_vn_mobile
 from common.client_address import client_address
 
 logger = logging.getLogger(__name__)
@@ -111,13 +119,24 @@ def _succeeded(window: _Window) -> None:
         cache.decr(window.address_key)
 
 
+def account_name(username: str) -> tuple[str, str]:
+    """``(counted_as, checked_as)``: the name an attempt is counted under and
+    the username whose password it checks."""
+    phone = normalize_vn_mobile(username)
+    if phone is None:
+        return username, username
+    owner = import_string(settings.SIGN_IN_PHONE_LOOKUP)(phone)
+    return (owner, owner) if owner else (phone, username)
+
+
 def sign_in(request: Any, *, username: str, password: str) -> Any | None:
     """``authenticate()`` behind the throttle: the user, or None for a wrong
     username or password (or an inactive user). Raises ``TooManyAttempts``
     when this account or address is over its limit (the password is then not
     checked at all) and ``SignInUnavailable`` when the counters cannot be reached."""
     address = client_address(request.META) or "unknown"
-    window = _window(username=username, address=address, now=time.time())
+    counted_as, checked_as = account_name(username)
+    window = _window(username=counted_as, address=address, now=time.time())
     try:
         _begin(window)
     except TooManyAttempts:
@@ -126,7 +145,7 @@ def sign_in(request: Any, *, username: str, password: str) -> Any | None:
     except Exception as exc:  # Redis or the cache table unreachable: fail closed
         logger.error("sign-in refused, its throttle's cache is unavailable: %s: %s", exc.__class__.__name__, exc)
         raise SignInUnavailable() from exc
-    user = authenticate(request, username=username, password=password)
+    user = authenticate(request, username=checked_as, password=password)
     if user is not None:
         try:
             _succeeded(window)

@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    # Swagger UI's files, served from our own static files (no CDN): /api/v1/docs/.
+    "drf_spectacular_sidecar",
     "accounts",
     "market",
     "vendors",
@@ -75,7 +77,9 @@ MIDDLEWARE = [
     "common.database.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    # Pages in Vietnamese unless the language cookie says English; the API also
+    # honours Accept-Language (common/locale.py).
+    "common.locale.SiteLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -96,6 +100,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # The signed-in user's role label in the page header (base.html).
+                "config.context_processors.header",
             ],
         },
     },
@@ -132,6 +138,14 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Not configurable: whose login a phone number typed as the username is (accounts.sign_in
+# asks vendors, which it may not import), so traders sign in with their stall's phone.
+SIGN_IN_PHONE_LOOKUP = "vendors.sign_in.username_for_phone"
+# The web sign-in page (accounts/views.py); `/` sends each role to its own page (config/views.py).
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -148,6 +162,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# The project's own CSS (and any vendored script) lives in static/; WhiteNoise serves it,
+# from the finders under `make run` and from STATIC_ROOT after collectstatic (Dockerfile).
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
@@ -224,6 +241,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Cashless traditional markets: markets, vendors, VietQR and payments.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from drf-spectacular-sidecar's static files: no CDN at run time.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Several models have a "status" field with different choices; name them.
     "ENUM_NAME_OVERRIDES": {

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from config import health
+from config import health, views
 from config.auth_api import TokenApi
 
 api_v1: list[URLPattern | URLResolver] = [
@@ -18,7 +18,10 @@ api_v1: list[URLPattern | URLResolver] = [
 ]
 
 urlpatterns = [
+    path("", views.home, name="home"),
+    path("", include("accounts.urls")),
     path("healthz", health.healthz, name="healthz"),
+    path("dashboard/", include("stats.web_urls")),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -29,6 +29,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from market.models import Market, Province
 
@@ -152,3 +153,33 @@ def sees_money(user: Any) -> bool:
     if not has_any_role(user):
         return False
     return bool(user.is_superuser or manages_any_market(user) or hasattr(user, "vendor"))
+
+
+# --- the role a page greets a user as ----------------------------------------------------
+
+# One label per role, highest first: a user holding several roles is shown (and sent
+# home) as the highest one.
+ROLE_LABELS = {
+    "superuser": _("Administrator"),
+    "officer": _("Province officer"),
+    "board": _("Market board"),
+    "volunteer": _("Volunteer"),
+    "vendor": _("Trader"),
+}
+
+
+def main_role(user: AnyUser) -> str | None:
+    """The highest role ``user`` holds (a key of ``ROLE_LABELS``), None without any."""
+    if is_anonymous(user):
+        return None
+    if is_superuser(user):
+        return "superuser"
+    if user.province_roles.exists():  # type: ignore[union-attr]
+        return "officer"
+    if user.board_roles.exists():  # type: ignore[union-attr]
+        return "board"
+    if user.volunteer_roles.exists():  # type: ignore[union-attr]
+        return "volunteer"
+    if hasattr(user, "vendor"):
+        return "vendor"
+    return None

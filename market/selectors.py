@@ -75,3 +75,10 @@ def province_list() -> QuerySet[Province]:
 
 def ward_list(*, province_code: str) -> QuerySet[Ward]:
     return Ward.objects.filter(province_id=province_code)
+
+
+def first_board_market_id(*, user: User | AnonymousUser) -> int | None:
+    """The market a board member lands on: the first (by id) of those they sit on the board of."""
+    if roles.is_anonymous(user):
+        return None
+    return Market.objects.filter(roles.board_q(user)).order_by("pk").values_list("pk", flat=True).first()

@@ -143,3 +143,8 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+# Browser tests (Playwright driving Debian's Chromium): the fixtures `browser` and
+# `page_at`, and the list of saved screenshots at the end of the run (tests/browser.py).
+from tests.browser import browser, page_at, pytest_terminal_summary  # noqa: E402, F401
