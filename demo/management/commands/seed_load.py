@@ -90,7 +90,10 @@ class Command(BaseCommand):
             lines = payment_lines(rng=rng, vendors=vendors, count=options["payments"], run=run)
             summary.payments = copy_payments(lines, skip_triggers=skip)
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE payments_payment")
+            # Fresh planner statistics: before autovacuum gets to them, the planner takes the new
+            # tables for nearly empty and picks nested loops that take seconds.
+            for table in ("market_market", "vendors_vendor", "payments_payment"):
+                cursor.execute(f"ANALYZE {table}")
         timings["COPY"] = time.monotonic() - mark
         if skip:
             mark = time.monotonic()
