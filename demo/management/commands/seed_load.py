@@ -24,8 +24,8 @@ class Command(BaseCommand):
     help = (
         "Fill PostgreSQL with load data for benchmarks: --markets markets (code LOAD-…) over real wards of "
         "several provinces (some in the former Bắc Kạn), about --vendors vendors each, and --payments payments "
-        "over the last --days local days, written with COPY; then rebuilds the statistics rollups of those "
-        "markets. Refuses to run when load markets exist, unless --reset, which first deletes them with their "
+        "over the last --days local days, written with COPY; then rebuilds the statistics rollups from the "
+        "payments (rebuild_stats). Refuses to run when load markets exist, unless --reset, which first deletes them with their "
         "vendors and payments (so the figures never mix two runs)."
     )
 
@@ -100,5 +100,8 @@ class Command(BaseCommand):
             # One pass over the payments for every market: per market would read the table once
             # each, since a market's payments are spread over it in time order.
             call_command("rebuild_stats", verbosity=0)
+            with connection.cursor() as cursor:
+                for table in ("stats_marketday", "stats_vendorday", "stats_vendoractivity"):
+                    cursor.execute(f"ANALYZE {table}")  # as for the payments above: 0.6 s reads become 0.03 s
             timings["rebuild_stats"] = time.monotonic() - mark
         return summary, timings
