@@ -100,6 +100,12 @@ def require_postgres() -> None:
         raise LoadError("seed_load needs PostgreSQL (COPY); set DATABASE_URL to a PostgreSQL database")
 
 
+def holds_real_payments() -> bool:
+    """Whether any market that is not load data has payments: a real ledger,
+    whose national and provincial figures load markets would join."""
+    return Payment.objects.filter(market__in=Market.objects.exclude(code__startswith=CODE_PREFIX)).exists()
+
+
 def load_market_ids() -> list[int]:
     return list(Market.objects.filter(code__startswith=CODE_PREFIX).values_list("id", flat=True))
 

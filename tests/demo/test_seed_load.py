@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import statistics
 from collections import Counter
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -18,6 +19,7 @@ from payments.models import Payment
 from stats.folding import fold_pending
 from stats.models import MarketDay, VendorDay
 from tests.conftest import needs_postgres
+from tests.factories import PaymentFactory
 from vendors.models import Vendor
 
 pytestmark = pytest.mark.django_db
@@ -138,3 +140,16 @@ def test_it_leaves_other_markets_alone(cast: object) -> None:
     seed()
     seed("--reset")
     assert before <= set(Market.objects.values_list("id", flat=True))
+
+
+def test_it_refuses_a_database_with_a_real_ledger_unless_forced(cast: Any) -> None:
+    needs_postgres()
+    real = PaymentFactory(vendor=cast.vendor)
+    with pytest.raises(CommandError, match="scratch database"):
+        seed()
+    assert not Market.objects.filter(code__startswith="LOAD-").exists()
+    seed("--force")
+    seed("--reset", "--force")
+    assert Payment.objects.filter(market__code__startswith="LOAD-").count() == 2000
+    assert Payment.objects.get(pk=real.pk).amount == real.amount  # untouched by the reset
+    assert_rollups_equal_raw()

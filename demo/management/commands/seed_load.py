@@ -14,6 +14,7 @@ from demo.load import (
     copy_payments,
     create_markets_and_vendors,
     delete_load_data,
+    holds_real_payments,
     load_market_ids,
     payment_lines,
     require_postgres,
@@ -36,6 +37,12 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, default=365)
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--reset", action="store_true", help="delete the existing load markets first")
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="load even though other markets have payments (a real ledger: the load markets would join its "
+            "national and provincial figures)",
+        )
         parser.add_argument(
             "--with-triggers",
             action="store_true",
@@ -62,6 +69,11 @@ class Command(BaseCommand):
         timings: dict[str, float] = {}
         old_ids: list[int] = []
         started = time.monotonic()
+        if not options["force"] and holds_real_payments():
+            raise LoadError(
+                "this database holds payments of markets that are not load data: load markets would join its "
+                "national and provincial figures; use a scratch database, or --force"
+            )
         if load_market_ids():
             if not options["reset"]:
                 raise LoadError(
