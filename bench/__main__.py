@@ -16,7 +16,13 @@ import sys
 import traceback
 from pathlib import Path
 
-MODULES = ["bench.bench_vietqr", "bench.bench_qr_images", "bench.bench_cards", "bench.bench_webhooks"]
+MODULES = [
+    "bench.bench_vietqr",
+    "bench.bench_qr_images",
+    "bench.bench_cards",
+    "bench.bench_webhooks",
+    "bench.bench_stats",
+]
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
 

@@ -15,6 +15,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -358,4 +359,22 @@ WEBHOOK_REFUSED_RETENTION_DAYS = env_int("WEBHOOK_REFUSED_RETENTION_DAYS", 30)
 CELERY_BEAT_SCHEDULE["purge-refused-webhook-deliveries"] = {
     "task": "payments.purge_refused_webhook_deliveries",
     "schedule": 24 * 3600.0,
+}
+
+# --- E-mail (the weekly statistics digest, stats/digest.py): Django's backends;
+# the console one by default, so nothing leaves the machine until one is chosen
+# (e.g. django.core.mail.backends.smtp.EmailBackend with EMAIL_HOST …).
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Chợ 4.0 <no-reply@cho40.local>")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# The digest's task lives beside stats.tasks (autodiscovered): Celery imports it by name.
+CELERY_IMPORTS = ["stats.digest_tasks"]
+# Every Monday 07:00 local (CELERY_TIMEZONE is TIME_ZONE): last week's digest.
+CELERY_BEAT_SCHEDULE["stats-weekly-digest"] = {
+    "task": "stats.send_weekly_digest",
+    "schedule": crontab(minute="0", hour="7", day_of_week="mon"),
 }

@@ -212,3 +212,23 @@ class Target(models.Model):
 
     def __str__(self) -> str:
         return f"{self.province_id or self.market_id}: {self.coverage}/{self.active} by {self.deadline}"
+
+
+class DigestSent(models.Model):
+    """The weekly digest e-mailed to one user for one ISO week: inserted in the
+    send's transaction, so that each person gets each week's digest once
+    (stats/digest.py)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user")
+    )
+    week_start = models.DateField(_("week (Monday)"))
+    sent_at = models.DateTimeField(_("sent at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("weekly digest sent")
+        verbose_name_plural = _("weekly digests sent")
+        constraints = [models.UniqueConstraint(fields=["user", "week_start"], name="stats_digest_per_user_week")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.week_start}"

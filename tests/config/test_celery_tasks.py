@@ -22,6 +22,7 @@ TASK_NAMES = {
     "payments.tasks.code_entry.sweep_outbound_sms",
     "payments.tasks.code_entry.sweep_pending_rail_payments",
     "stats.fold_changes",
+    "stats.send_weekly_digest",
 }
 
 
@@ -38,3 +39,12 @@ def test_it_schedules_only_registered_tasks() -> None:
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
 
     assert scheduled <= _project_tasks()
+
+
+def test_it_sends_the_weekly_digest_on_monday_morning_local_time() -> None:
+    entry = settings.CELERY_BEAT_SCHEDULE["stats-weekly-digest"]
+    schedule = entry["schedule"]
+
+    assert entry["task"] == "stats.send_weekly_digest"
+    assert (schedule.minute, schedule.hour, schedule.day_of_week) == ({0}, {7}, {1})  # type: ignore[attr-defined]
+    assert settings.CELERY_TIMEZONE == "Asia/Ho_Chi_Minh"
