@@ -1,4 +1,4 @@
-"""Seed the webhook benchmark's database: one market with ``N`` vendors.
+"""Seed the webhook benchmark's database: one market with ``N`` active vendors.
 
 Run as ``python -m bench.webhooks_seed N`` with DATABASE_URL pointing at the
 scratch database; prints ``[merchant code, account number]`` pairs as JSON.
@@ -39,6 +39,7 @@ def main(count: int) -> None:
             account_number=f"77{i:08d}",
             account_name="TIEU THUONG",
             merchant_code=code,
+            status=Vendor.Status.ACTIVE,  # only active stalls take credits (docs/security.md, rule 1)
         )
         for i, code in enumerate(sorted(codes))
     )

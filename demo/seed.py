@@ -1,6 +1,9 @@
 """Demo data: Thái Nguyên markets, including the former Bắc Kạn pilot markets
 (plan 820/KH-UBND, December 2022), with boards, volunteers, an officer and
-vendors with Vietnamese names, and two weeks of their cashless receipts.
+vendors with Vietnamese names, and their cashless receipts: the last 90 days
+for every market, and the 2023–2024 pilot history of the former Bắc Kạn
+markets, with a few refunds and disputes, so the dashboards have trends,
+cohorts and a pilot group to show.
 
 Deterministic, and safe to run on a database someone has been using: it creates
 only its own objects, recognised by fixed identifiers (the market codes of
@@ -16,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -25,6 +29,7 @@ from chopay.identifiers import damm_check_digit
 from chopay.text import fold_ascii
 from market.models import BoardMember, Market, ProvinceOfficer, VolunteerAssignment, Ward
 from payments.models import Channel, Payment, Source, local_date
+from stats.models import Target
 from vendors.models import Vendor
 
 # (code, name, ward short name, stalls, legacy province, cashless since)
@@ -90,13 +95,24 @@ def demo_merchant_code(*, market_index: int, n: int) -> str:
 
 
 @transaction.atomic
-def seed_demo(*, password: str, vendors_per_market: int = 30, payment_days: int = 14) -> DemoSummary:
+def _onboarded_at(*, since: dt.date, n: int, vendors_per_market: int, today: dt.date) -> dt.datetime:
+    """Two thirds of a market's demo traders joined in its first weeks; the
+    rest joined over the last months, one a week, so the onboarding cohorts
+    and the volunteers' recent work have something to show."""
+    early = (vendors_per_market * 2) // 3
+    recent = max(since, today - dt.timedelta(weeks=vendors_per_market - n))
+    day = since + dt.timedelta(days=n) if n < early else recent
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(8)))
+
+
+def seed_demo(*, password: str, vendors_per_market: int = 30, payment_days: int = 90) -> DemoSummary:
     summary = DemoSummary(users=["admin", "sct.thainguyen"])
     _new_user("admin", password, "Quản trị", "", is_superuser=True, is_staff=True)
     officer = _new_user("sct.thainguyen", password, "Hà Thị", "Thu", is_staff=True)
     if officer is not None:
         ProvinceOfficer.objects.create(user=officer, province_id="19")
     wards = {w.short_name: w for w in Ward.objects.filter(province_id="19")}
+    today = local_date(timezone.now())
     created_vendors: list[Vendor] = []
 
     for index, (code, name, ward_name, stalls, legacy, since) in enumerate(MARKETS):
@@ -150,7 +166,7 @@ def seed_demo(*, password: str, vendors_per_market: int = 30, payment_days: int 
                 merchant_code=merchant_code,
                 status=Vendor.Status.ACTIVE if rng.random() < 0.8 else Vendor.Status.PENDING,
                 onboarded_by=onboarder,
-                onboarded_at=timezone.make_aware(dt.datetime.combine(since, dt.time(8))) + dt.timedelta(days=n),
+                onboarded_at=_onboarded_at(since=since, n=n, vendors_per_market=vendors_per_market, today=today),
             )
             if vendor.phone in taken_phones or (vendor.bank_id, vendor.account_number) in taken_accounts:
                 continue
@@ -166,7 +182,30 @@ def seed_demo(*, password: str, vendors_per_market: int = 30, payment_days: int 
             summary.users.append("tt.demo")
 
     summary.payments = _seed_payments(created_vendors, days=payment_days)
+    _seed_targets(officer=officer)
     return summary
+
+
+# The province's programme target (as in the issue: every stall with a QR and
+# 60 % of them active by mid-2027), and the city markets' boards' own.
+PROVINCE_TARGET = ("19", Decimal("1"), Decimal("0.6"), dt.date(2027, 6, 30))
+BOARD_TARGETS = {"TN-THAI": (Decimal("0.9"), Decimal("0.7"), dt.date(2027, 3, 31))}
+
+
+def _seed_targets(*, officer: User | None) -> None:
+    """Targets for the demo province and markets that have none yet (an
+    existing target, set by someone, is left as it is)."""
+    province, coverage, active, deadline = PROVINCE_TARGET
+    Target.objects.get_or_create(
+        province_id=province,
+        defaults={"coverage": coverage, "active": active, "deadline": deadline, "set_by": officer},
+    )
+    for market in Market.objects.filter(code__in=BOARD_TARGETS):
+        coverage, active, deadline = BOARD_TARGETS[market.code]
+        board = User.objects.filter(board_roles__market=market).order_by("pk").first()
+        Target.objects.get_or_create(
+            market=market, defaults={"coverage": coverage, "active": active, "deadline": deadline, "set_by": board}
+        )
 
 
 # Channel mix and ticket sizes of a traditional market (đồng, multiples of 1,000).
@@ -179,11 +218,46 @@ _CHANNELS = [
 _TICKETS = [(10, 40), (40, 120), (120, 400), (400, 1500)]
 
 
+# The former Bắc Kạn pilot (plan 820/KH-UBND) ran until the end of 2024.
+PILOT_LEGACY_PROVINCE = "06"
+PILOT_END = dt.date(2024, 12, 31)
+
+
+def _payment(vendor: Vendor, rng: random.Random, day: dt.date, n: int, now: dt.datetime) -> Payment | None:
+    channel, source, _ = rng.choices(_CHANNELS, weights=[c[2] for c in _CHANNELS])[0]
+    low, high = rng.choices(_TICKETS, weights=[50, 35, 12, 3])[0]
+    occurred = timezone.make_aware(dt.datetime.combine(day, dt.time(5 + rng.randrange(12), rng.randrange(60))))
+    if occurred > now:
+        return None
+    return Payment(
+        vendor=vendor,
+        market=vendor.market,
+        amount=rng.randint(low, high) * 1000,
+        channel=channel,
+        source=source,
+        provider_txn_id=f"demo-{vendor.merchant_code}-{day:%Y%m%d}-{n}",
+        status=Payment.Status.SUCCEEDED,
+        attribution=(
+            Payment.Attribution.CODE_ENTRY
+            if channel == Channel.CODE_ENTRY
+            else Payment.Attribution.ACCOUNT
+            if channel == Channel.PHONE_TRANSFER
+            else Payment.Attribution.MERCHANT_CODE
+        ),
+        receiving_account=vendor.account_number,
+        occurred_at=occurred,
+        local_date=day,
+    )
+
+
 def _seed_payments(vendors: list[Vendor], *, days: int) -> int:
     """Cashless receipts for the active ones of ``vendors`` (those this run
-    created) over the last ``days`` Vietnam calendar days before now, so the
-    ledger and summaries have something to show. Ids are deterministic per
-    vendor and day (``demo-<merchant code>-<day>-<n>``)."""
+    created): over the last ``days`` Vietnam calendar days before now, from the
+    day each trader joined, and for the former Bắc Kạn pilot markets a sparser
+    weekly history from joining to the end of the pilot (2024). About one in
+    200 receipts is then refunded and one in 300 disputed, through the
+    payments' own state machine (each leaves its event). Ids are deterministic
+    per vendor and day (``demo-<merchant code>-<day>-<n>``)."""
     if days <= 0 or not vendors:
         return 0
     now = timezone.now()
@@ -191,37 +265,29 @@ def _seed_payments(vendors: list[Vendor], *, days: int) -> int:
     rows: list[Payment] = []
     for vendor in (v for v in vendors if v.status == Vendor.Status.ACTIVE):
         rng = random.Random(f"cho40-demo-payments-{vendor.merchant_code}")
-        activity = rng.choice([0, 1, 2, 4, 6, 9])  # some traders barely use it yet
+        activity = rng.choice([0, 1, 1, 2, 3, 5, 8])  # some traders barely use it yet
+        joined = local_date(vendor.onboarded_at)
+        if vendor.market.legacy_province_id == PILOT_LEGACY_PROVINCE and activity:
+            day = joined
+            while day <= min(PILOT_END, today - dt.timedelta(days=days + 1)):
+                for n in range(rng.randint(0, 2)):
+                    if (payment := _payment(vendor, rng, day, n, now)) is not None:
+                        rows.append(payment)
+                day += dt.timedelta(days=rng.randint(5, 9))
         for offset in range(days, -1, -1):
             day = today - dt.timedelta(days=offset)
+            if day < joined:
+                continue
             for n in range(rng.randint(0, activity)):
-                channel, source, _ = rng.choices(_CHANNELS, weights=[c[2] for c in _CHANNELS])[0]
-                low, high = rng.choices(_TICKETS, weights=[50, 35, 12, 3])[0]
-                occurred = timezone.make_aware(
-                    dt.datetime.combine(day, dt.time(5 + rng.randrange(12), rng.randrange(60)))
-                )
-                if occurred > now:
-                    continue
-                rows.append(
-                    Payment(
-                        vendor=vendor,
-                        market=vendor.market,
-                        amount=rng.randint(low, high) * 1000,
-                        channel=channel,
-                        source=source,
-                        provider_txn_id=f"demo-{vendor.merchant_code}-{day:%Y%m%d}-{n}",
-                        status=Payment.Status.SUCCEEDED,
-                        attribution=(
-                            Payment.Attribution.CODE_ENTRY
-                            if channel == Channel.CODE_ENTRY
-                            else Payment.Attribution.ACCOUNT
-                            if channel == Channel.PHONE_TRANSFER
-                            else Payment.Attribution.MERCHANT_CODE
-                        ),
-                        receiving_account=vendor.account_number,
-                        occurred_at=occurred,
-                        local_date=day,
-                    )
-                )
+                if (payment := _payment(vendor, rng, day, n, now)) is not None:
+                    rows.append(payment)
     Payment.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
-    return Payment.objects.filter(vendor__in=[v.pk for v in vendors]).count()
+    created = Payment.objects.filter(vendor__in=[v.pk for v in vendors])
+    with transaction.atomic():
+        for payment in created.filter(status=Payment.Status.SUCCEEDED).order_by("pk"):
+            pick = random.Random(payment.provider_txn_id).random()
+            if pick < 1 / 200:
+                payment.transition(Payment.Status.REFUNDED, data={"note": "demo"})
+            elif pick < 1 / 200 + 1 / 300:
+                payment.transition(Payment.Status.DISPUTED, data={"note": "demo"})
+    return created.count()

@@ -14,7 +14,12 @@ Derived rules:
 - *onboards* in a market: manages it, or volunteers in it;
 - *sees* a market: onboards in it, or trades in it;
 - *sees money*: superusers, managers and vendors; volunteers do not;
-- the admin opens to active staff who hold at least one role.
+- *oversees* a province: its officers (superusers every province): they see
+  its statistics, its wards' and markets', and set its target; a market's
+  statistics are seen by those who manage it (``stats.scopes``);
+- the admin opens to active staff who hold at least one role;
+- the web pages greet a user as their highest role (``main_role``: superuser,
+  officer, board, volunteer, vendor) and ``/`` sends them to its page.
 
 This module holds the predicates (``Q`` builders and yes/no answers for one
 user and one market); the querysets built on them (``markets_managed_by``,

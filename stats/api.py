@@ -7,6 +7,7 @@ scope outside one's rights answers 404 as one that does not exist.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpResponse
@@ -65,9 +66,14 @@ def export_filename(scope: Scope, period: Period, extension: str) -> str:
     return f"{name}_{period.start:%Y-%m-%d}_{period.end:%Y-%m-%d}.{extension}"
 
 
-def render(data: dict[str, Any], tables: list[exports.Table], kind: str, scope: Scope, period: Period) -> Any:
+def render(
+    data: dict[str, Any], tables_of: Callable[[dict[str, Any]], list[exports.Table]], kind: str, scope: Scope,
+    period: Period,
+) -> Any:  # fmt: skip
+    """The answer as JSON, or as a CSV or XLSX file of the tables ``tables_of`` makes of it."""
     if kind == "json":
         return Response(data)
+    tables = tables_of(data)
     body, content_type = (
         (exports.to_csv(tables), exports.CSV_TYPE) if kind == "csv" else (exports.to_xlsx(tables), exports.XLSX_TYPE)
     )
@@ -96,7 +102,7 @@ class _StatsApi(APIView):
         query.is_valid(raise_exception=True)
         period = period_from(query.validated_data)
         data = selectors.scope_stats(scope, period)
-        return render(data, exports.stats_tables(data), query.validated_data["format"], scope, period)
+        return render(data, exports.stats_tables, query.validated_data["format"], scope, period)
 
 
 _STATS_SCHEMA = extend_schema(parameters=PERIOD_PARAMETERS, responses=_file_responses(StatsOutput))
@@ -177,7 +183,7 @@ class VolunteerStatsApi(APIView):
         )
         period = period_from(params)
         data = volunteer_stats(scope, period, only_user=only_user)
-        return render(data, exports.volunteer_tables(data), params["format"], scope, period)
+        return render(data, exports.volunteer_tables, params["format"], scope, period)
 
 
 class _TargetApi(APIView):

@@ -37,17 +37,17 @@ def _lang(lang: str | None) -> str:
 
 def nice_ceiling(value: float, steps: int = 4) -> tuple[float, float]:
     """The top of an axis at or above ``value`` split into ``steps`` round
-    steps (1, 2, 2.5 or 5 × 10ⁿ): returns ``(top, step)``. An empty axis is 0–4."""
+    steps (1, 2, 2.5, 3 or 5 × 10ⁿ, whole numbers only): returns ``(top, step)``.
+    An empty axis is 0–4."""
     if value <= 0:
         return float(steps), 1.0
     raw = value / steps
     magnitude = 10 ** math.floor(math.log10(raw))
-    for factor in (1, 2, 2.5, 5, 10):
+    for factor in (1, 2, 2.5, 3, 5, 10):
         step = factor * magnitude
+        if step != int(step):  # whole steps only: counts and đồng
+            continue
         if step * steps >= value:
-            # Whole steps only for counts and đồng.
-            if step < 1:
-                step = 1.0
             return step * steps, step
     return 10 * magnitude * steps, 10 * magnitude  # pragma: no cover - the loop always returns
 
@@ -367,7 +367,7 @@ def cohort_table(*, cohorts: Sequence[dict], lang: str | None = None) -> SafeStr
         '<div class="table-scroll"><table class="cohort-table"><caption class="visually-hidden">{}</caption><thead><tr>'
         '<th scope="col">{}</th><th scope="col">{}</th>{}</tr></thead><tbody>{}</tbody></table></div>',
         _("Share of each month's new traders active, by months since onboarding"),
-        _("Onboarded"),
+        _("Onboarding month"),
         _("Traders"),
         head,
         mark_safe("".join(rows)),  # noqa: S308 - every row went through format_html

@@ -72,7 +72,7 @@ def _change(
         ratio = (float(current) - float(previous)) / float(previous)
         if abs(ratio) < 0.0005:
             return "= " + _("no change"), "", _("No change against the previous period.")
-        amount = format_percent(abs(ratio), lang=lang)
+        amount = format_percent(abs(ratio), lang=lang, places=1 if abs(ratio) < 0.1 else 0)
     if (current or 0) > (previous or 0):
         return f"▲ {amount}", "up", _("Up %(amount)s against the previous period.") % {"amount": amount}
     return f"▼ {amount}", "down", _("Down %(amount)s against the previous period.") % {"amount": amount}
@@ -106,7 +106,7 @@ def tiles(stats: dict[str, Any], *, lang: str) -> list[Tile]:
             short_dong(stats.get("payments_value"), lang=lang, precise=True) + " ₫",
             note=format_dong(stats.get("payments_value"), lang=lang),
         ),
-        tile("payments_count", _("Payments"), format_int(stats.get("payments_count"), lang=lang)),
+        tile("payments_count", _("Number of payments"), format_int(stats.get("payments_count"), lang=lang)),
         tile("average_ticket", _("Average payment"), format_dong(stats.get("average_ticket"), lang=lang)),
         tile("active_vendors", _("Traders paid in the period"), format_int(stats.get("active_vendors"), lang=lang)),
         tile(
@@ -138,6 +138,11 @@ def tiles(stats: dict[str, Any], *, lang: str) -> list[Tile]:
             note=_("10 or more active days in 90"),
         ),
     ]
+
+
+def _goal(stats: dict[str, Any], key: str) -> float | None:
+    target = stats.get("target")
+    return float(target[key]) if target and target.get(key) is not None else None
 
 
 def _active_progress(stats: dict[str, Any], target: dict[str, Any] | None, *, lang: str) -> SafeString:
@@ -186,16 +191,16 @@ def cohorts(stats: dict[str, Any], *, lang: str) -> SafeString | None:
 
 
 def size_buckets(stats: dict[str, Any], *, lang: str) -> list[dict[str, Any]]:
-    """The size buckets with a label in đồng: ``< 20.000 ₫``, ``20.000–50.000 ₫``, ``≥ 500.000 ₫``."""
+    """The size buckets (``max`` inclusive) with a short label: ``< 20 k``, ``20 k – 50 k``, ``≥ 500 k``."""
     out = []
     for row in stats.get("size_buckets") or []:
         low, high = row.get("min") or 0, row.get("max")
-        if not low:
-            label = "< " + format_dong(high, lang=lang)
-        elif high is None:
-            label = "≥ " + format_dong(low, lang=lang)
+        if high is None:
+            label = "≥ " + short_dong(low, lang=lang)
+        elif not low:
+            label = "< " + short_dong(high + 1, lang=lang)
         else:
-            label = f"{format_int(low, lang=lang)}–{format_dong(high, lang=lang)}"
+            label = f"{short_dong(low, lang=lang)} – {short_dong(high + 1, lang=lang)}"
         out.append({**row, "label": label})
     return out
 
@@ -224,6 +229,12 @@ def page_context(stats: dict[str, Any], *, api_path: str, lang: str) -> dict[str
         "trend": trend(stats, lang=lang),
         "channel_mix": channel_mix(stats, lang=lang),
         "size_buckets": size_buckets(stats, lang=lang),
+        "coverage_bar": charts.progress_bar(
+            current=stats.get("coverage"), target=_goal(stats, "coverage"), label=_("Coverage"), lang=lang
+        ),
+        "activation_bar": charts.progress_bar(
+            current=stats.get("activation"), target=None, label=_("Activation"), lang=lang
+        ),
         "groups": groups(stats, lang=lang),
         "cohorts": cohorts(stats, lang=lang),
     }

@@ -53,7 +53,7 @@ def _headline_labels() -> list[tuple[str, str, str | None]]:
         ("active_30d", _("Active vendors, last 30 days"), NUMBER),
         ("active_share", _("Active share (30 days)"), SHARE),
         ("regular_vendors", _("Regular vendors"), NUMBER),
-        ("payments_count", _("Payments"), NUMBER),
+        ("payments_count", _("Number of payments"), NUMBER),
         ("payments_value", _("Payments value (VND)"), NUMBER),
         ("average_ticket", _("Average ticket (VND)"), NUMBER),
     ]
@@ -68,9 +68,12 @@ def _overview(data: dict[str, Any]) -> Table:
     for key, label, number_format in _headline_labels():
         table.rows.append([label, data[key], data["previous"][key]])
         table.formats[len(table.rows)] = number_format or NUMBER
-    for key, label in (("refunds", _("Refunds")), ("disputes", _("Disputes"))):
+    for key, label, value_label in (
+        ("refunds", _("Refunds"), _("Refunds value (VND)")),
+        ("disputes", _("Disputes"), _("Disputes value (VND)")),
+    ):
         table.rows.append([label, data[key]["count"], ""])
-        table.rows.append([_("%(what)s value (VND)") % {"what": label}, data[key]["value"], ""])
+        table.rows.append([value_label, data[key]["value"], ""])
     target = data.get("target")
     if target:
         table.rows.append([_("Target coverage"), target["coverage"], ""])
@@ -83,7 +86,7 @@ def _overview(data: dict[str, Any]) -> Table:
 
 def _series(data: dict[str, Any]) -> Table:
     table = Table(
-        _("Over time"), [_("From"), _("Payments"), _("Payments value (VND)"), _("Active vendors")],
+        _("Over time"), [_("From"), _("Number of payments"), _("Payments value (VND)"), _("Active vendors")],
         formats={1: NUMBER, 2: NUMBER, 3: NUMBER},
     )  # fmt: skip
     for row in data["series"]:
@@ -93,7 +96,7 @@ def _series(data: dict[str, Any]) -> Table:
 
 def _channels(data: dict[str, Any]) -> Table:
     table = Table(
-        _("Channels"), [_("Channel"), _("Payments"), _("Payments value (VND)"), _("Share of payments")],
+        _("Channels"), [_("Channel"), _("Number of payments"), _("Payments value (VND)"), _("Share of payments")],
         formats={1: NUMBER, 2: NUMBER, 3: SHARE},
     )  # fmt: skip
     for row in data["channels"]:
@@ -103,7 +106,7 @@ def _channels(data: dict[str, Any]) -> Table:
 
 def _sizes(data: dict[str, Any]) -> Table:
     table = Table(
-        _("Payment sizes"), [_("From (VND)"), _("To (VND)"), _("Payments"), _("Payments value (VND)")],
+        _("Payment sizes"), [_("From (VND)"), _("To (VND)"), _("Number of payments"), _("Payments value (VND)")],
         formats={0: NUMBER, 1: NUMBER, 2: NUMBER, 3: NUMBER},
     )  # fmt: skip
     for row in data["size_buckets"]:
@@ -151,8 +154,10 @@ def _follow_up(data: dict[str, Any]) -> Table:
 
 def stats_tables(data: dict[str, Any]) -> list[Table]:
     tables = [_overview(data), _series(data), _channels(data), _sizes(data), _cohorts(data)]
+    if "provinces" in data:
+        tables.append(_markets(data["provinces"], _("Province ranking"), with_rank=True))
     if "markets" in data:
-        tables.append(_markets(data["markets"], _("Markets"), with_rank=True))
+        tables.append(_markets(data["markets"], _("Market ranking"), with_rank=True))
     if data.get("groups"):
         tables.append(_markets(data["groups"], _("Former provinces"), with_rank=False))
     if "follow_up" in data:
@@ -227,7 +232,7 @@ def _apply_formats(sheet: Any, table: Table) -> None:
     if table.formats_by_row:
 
         def apply(cell: Any, row: int, column: int) -> None:
-            if column > 1 and row in table.formats:
+            if column >= 1 and row in table.formats:
                 cell.number_format = table.formats[row]
 
     else:

@@ -29,10 +29,13 @@ def format_int(n: int | None, *, lang: str | None = "vi") -> str:
 
 
 def _decimal(x: float, places: int, lang: str | None) -> str:
-    text = f"{x:.{places}f}"
-    if places:
-        text = text.rstrip("0").rstrip(".")
-    return text.replace(".", ",") if _is_vi(lang) else text
+    whole, _dot, fraction = f"{x:.{places}f}".partition(".")
+    fraction = fraction.rstrip("0")
+    vi = _is_vi(lang)
+    text = _group(int(whole), "." if vi else ",") if whole.lstrip("-").isdigit() else whole
+    if whole.startswith("-") and not text.startswith("-"):
+        text = "-" + text  # -0.5 rounds to "-0"
+    return f"{text}{',' if vi else '.'}{fraction}" if fraction else text
 
 
 def format_decimal(x: float, places: int = 1, *, lang: str | None = "vi") -> str:

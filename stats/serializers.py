@@ -133,6 +133,13 @@ class MarketRowOutput(HeadlineOutput):
     legacy_province = serializers.CharField(allow_null=True)
 
 
+class ProvinceRowOutput(HeadlineOutput):
+    rank = serializers.IntegerField()
+    code = serializers.CharField()
+    name = serializers.CharField()
+    markets = serializers.IntegerField()
+
+
 class GroupOutput(HeadlineOutput):
     code = serializers.CharField(allow_null=True)
     name = serializers.CharField()
@@ -168,6 +175,7 @@ class StatsOutput(HeadlineOutput):
     target = TargetOutput(allow_null=True)
     series = SeriesOutput(many=True)
     cohorts = CohortOutput(many=True)
+    provinces = ProvinceRowOutput(many=True, required=False, help_text="nation: provinces ranked")
     markets = MarketRowOutput(many=True, required=False, help_text="nation, province and ward")
     groups = GroupOutput(many=True, required=False, help_text="province: markets by former province")
     follow_up = FollowUpOutput(many=True, required=False, help_text="market: vendors to visit")

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 SHARE_PLACES = Decimal("0.0001")
 
 
-def _may_set_target(actor: User, scope: Scope) -> bool:
+def may_set_target(actor: User, scope: Scope) -> bool:
     """Province targets: the province's officers; market targets: the market's
     board and its province's officers; superusers both."""
     if scope.kind == "province":
@@ -51,7 +51,7 @@ def target_set(*, actor: User, scope: Scope, coverage: Decimal, active: Decimal,
     recording who set it and when. ``NotFound`` when ``actor`` may not set
     it (as for a scope they do not see); ``Invalid`` for a share outside
     0–1, both shares zero, or a deadline before today (Vietnam)."""
-    if scope.kind not in ("province", "market") or not _may_set_target(actor, scope):
+    if scope.kind not in ("province", "market") or not may_set_target(actor, scope):
         raise NotFound("not_found", _("Not found."))
     coverage = _share(coverage, "coverage")
     active = _share(active, "active")

@@ -9,7 +9,9 @@ status, amount) both; other updates (a vendor's confirmation, ``updated_at``)
 log nothing. Installed by migration 0002 for PostgreSQL (a plpgsql function)
 and SQLite (the embedded default); ``ensure_installed`` puts them back after a
 later migration that rebuilt the payments table (SQLite does that for most
-ALTERs, dropping the table's triggers with it).
+ALTERs, dropping the table's triggers with it). A migration that renames or
+retypes one of the counted columns must come with a stats migration that
+installs the triggers again (``install`` replaces them).
 """
 
 from __future__ import annotations

@@ -87,9 +87,10 @@ def _page(request: HttpRequest, scope: Scope, period: Period, form: PeriodForm) 
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    """``/dashboard/``: the nation for a superuser, with a link to each
-    province; the province an officer follows; a board member's market; a
-    volunteer's own leaderboard row; a 404 for everyone else."""
+    """``/dashboard/``: the widest scope the user sees (``stats.scopes.home_scope``),
+    rendered here: the nation for a superuser, with a link to each province;
+    the province an officer follows; a board member's market. A volunteer is
+    sent to their own leaderboard row; everyone else finds a 404."""
     try:
         scope = scopes.home_scope(request.user)
     except NotFound:
@@ -99,9 +100,9 @@ def home(request: HttpRequest) -> HttpResponse:
             raise Http404 from None
         return redirect("dashboard:volunteers")
     if scope.kind == "province":
-        return redirect(_with_query(reverse("dashboard:province", kwargs={"code": scope.key}), request))
+        return province(request, scope.key)
     if scope.kind == "market":
-        return redirect(_with_query(reverse("dashboard:market", kwargs={"market_id": int(scope.key)}), request))
+        return market(request, int(scope.key))
     period, form = _period(request)
     context = _page(request, scope, period, form)
     context["provinces"] = list(
@@ -111,11 +112,6 @@ def home(request: HttpRequest) -> HttpResponse:
         .values("code", "name", "markets_count")
     )
     return render(request, "stats/nation.html", context)
-
-
-def _with_query(url: str, request: HttpRequest) -> str:
-    query = request.GET.urlencode()
-    return f"{url}?{query}" if query else url
 
 
 @login_required
@@ -215,7 +211,7 @@ def volunteers(request: HttpRequest) -> HttpResponse:
     """The volunteer leaderboard of a scope (``?province=`` or ``?market=``,
     else the user's own); a volunteer sees their own row only."""
     period, form = _period(request)
-    province_code, market_id = request.GET.get("province"), request.GET.get("market")
+    province_code, market_id = request.GET.get("province") or None, request.GET.get("market") or None
     try:
         scope, only_user = scopes.volunteer_scope(request.user, province=province_code, market=market_id)
     except NotFound:

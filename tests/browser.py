@@ -6,12 +6,17 @@ Without it the browser tests are skipped with the reason, except where
 ``REQUIRE_BROWSER=1`` (.ci/run sets it), where they fail.
 
 Fixtures (imported by tests/conftest.py, so every test may ask for them):
-- ``browser``: one headless Chromium for the whole session;
+- ``browser``: one headless Chromium per test module. Not per session on
+  purpose: while Playwright's synchronous API is open it keeps an asyncio loop
+  running in the main thread, so any later test calling ``asyncio.run`` (the
+  webhook intake's) would fail, and Django's guard against database calls
+  from async code would stay off; closing it after each module ends both;
 - ``page_at``: ``page_at(360)`` / ``page_at(1280)`` opens a page of a phone
   (360×780) or a desktop (1280×800) in a fresh context (no cookies) whose
   browser asks for English (``Accept-Language: en-US``), as many phones in
   Vietnam do; pages and contexts are closed after the test;
-- ``screenshot(page, name)`` (a plain function): saves the whole page to
+- ``screenshot(page, name)`` (a plain function): saves the whole page (or the
+  window only, ``full_page=False``) to
   ``var/screenshots/<name>.png``, prints the path, and the paths are listed
   again at the end of the run.
 
@@ -43,7 +48,7 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         _unavailable(f"no Chromium at {CHROMIUM}: apt-get install chromium to run the browser tests")
@@ -51,9 +56,9 @@ def browser() -> Iterator[Any]:
         from playwright.sync_api import sync_playwright
     except ImportError:
         _unavailable("the playwright package is not installed (requirements-dev.txt)")
-    # Playwright's synchronous API keeps an asyncio loop in this thread, which makes
-    # Django refuse database calls from the test itself ("async context"); the test
-    # and the loop never run at once, so the calls are safe.
+    # Playwright's synchronous API keeps an asyncio loop running in this thread, which
+    # makes Django refuse database calls from the test itself ("async context"); the
+    # test and the loop never run at once, so the calls are safe. Until the module ends.
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
@@ -87,11 +92,12 @@ def page_at(browser: Any) -> Iterator[Callable[[int], Any]]:
         context.close()
 
 
-def screenshot(page: Any, name: str) -> Path:
-    """Save the whole page as ``var/screenshots/<name>.png`` and print where."""
+def screenshot(page: Any, name: str, *, full_page: bool = True) -> Path:
+    """Save the page (the whole of it, or what the window shows) as
+    ``var/screenshots/<name>.png`` and print where."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     _saved.append(path)
     print(f"screenshot: {path}")
     return path

@@ -56,7 +56,7 @@ _crc_hqx = binascii.crc_hqx
 # Whenever anything disagrees or is unusual (unknown or unordered tags, a
 # lower-case CRC, a wrong length, a bad CRC...), the fast path returns None
 # and ``_decode_strict`` decides from scratch, so errors and warnings are the
-# strict path's by construction. tests/chopay/test_vietqr.py checks that
+# strict path's by construction. tests/chopay/test_vietqr_fast_path.py checks that
 # the two agree on valid and mutated payloads.
 
 _L: Final = "([0-9]{2})"  # a declared length, compared with its value after the match

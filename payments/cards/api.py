@@ -27,13 +27,13 @@ from rest_framework.views import APIView
 
 from chopay import vietqr
 from common.api import ApiError
+from common.http import SIZE_PARAMETER, AmountField, BinaryApi, image_response, qr_size
 from market.models import Bank, Market
 from market.selectors import market_list
 from payments.cards import card_pdf as cards
 from payments.cards import selectors
 from payments.cards import services as card_services
 from payments.cards.stall_qr import vendor_static_payload
-from payments.ledger.http import SIZE_PARAMETER, AmountField, BinaryApi, image_response, qr_size
 from payments.models import CardBatch
 from vendors.models import Vendor
 from vendors.selectors import vendor_list

@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 
 from common.api import ApiError
 from common.filters import parse_id
-from payments.ledger.http import SIZE_PARAMETER, AmountField, BinaryApi, image_response, qr_size
+from common.http import SIZE_PARAMETER, AmountField, BinaryApi, image_response, qr_size
 from payments.models import PaymentRequest
 from payments.sale_qr import selectors, services
 from vendors.models import Vendor

@@ -96,7 +96,7 @@ def test_the_webhook_lanes_record_the_client_behind_the_proxy(cast, settings):
 def test_the_batching_intake_records_the_client_behind_the_proxy(cast, settings):
     from payments.models import WebhookDelivery
     from tests.conftest import needs_postgres
-    from tests.payments.bank_credits.test_intake import IntakeClient
+    from tests.payments.bank_credits.intake_support import IntakeClient
     from tests.payments.bank_credits.webhooks_support import SEPAY_API_KEY, SEPAY_URL, encode, sepay_body
 
     needs_postgres()

@@ -16,7 +16,7 @@ from django.test import Client
 
 from payments.models import Payment
 from tests.conftest import client_for, free_port, needs_postgres
-from tests.payments.bank_credits.test_intake import IntakeClient
+from tests.payments.bank_credits.intake_support import IntakeClient
 from tests.payments.bank_credits.test_wsgi_lane import LaneClient
 from tests.payments.bank_credits.webhooks_support import (
     casso_body,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -238,3 +239,54 @@ def test_it_leaves_a_demo_merchant_code_someone_else_has():
     assert Vendor.objects.filter(pk=elsewhere.pk).values_list().get() == before
     assert not elsewhere.payments.exists()
     assert Vendor.objects.filter(market__code="TN-THAI").count() == 4
+
+
+def test_it_gives_the_former_bac_kan_markets_their_pilot_history_and_no_one_else():
+    _seed("--vendors-per-market", "12", "--payment-days", "30")
+
+    before_2025 = Payment.objects.filter(local_date__lt=dt.date(2025, 1, 1))
+    assert before_2025.exists()
+    assert set(before_2025.values_list("market__legacy_province_id", flat=True)) == {"06"}
+    # Nothing between the end of the pilot and the last 30 days.
+    gap = Payment.objects.filter(
+        local_date__gt=dt.date(2024, 12, 31), local_date__lt=local_date(timezone.now()) - dt.timedelta(days=30)
+    )
+    assert not gap.exists()
+
+
+def test_no_trader_is_paid_before_joining_and_some_joined_recently():
+    _seed("--vendors-per-market", "12", "--payment-days", "30")
+
+    for payment in Payment.objects.select_related("vendor")[:2000]:
+        assert payment.local_date >= local_date(payment.vendor.onboarded_at)
+    recent = timezone.now() - dt.timedelta(days=120)
+    assert Vendor.objects.filter(onboarded_at__gte=recent).count() >= 12  # a few in every market
+
+
+def test_a_few_receipts_are_refunded_or_disputed_with_their_events():
+    _seed("--vendors-per-market", "30", "--payment-days", "90")
+
+    refunded = Payment.objects.filter(status=Payment.Status.REFUNDED)
+    disputed = Payment.objects.filter(status=Payment.Status.DISPUTED)
+    total = Payment.objects.count()
+    assert 0 < refunded.count() < total / 50
+    assert 0 < disputed.count() < total / 50
+    for payment in [*refunded[:5], *disputed[:5]]:
+        assert payment.events.filter(kind=f"status:{payment.status}").exists()
+
+
+def test_it_sets_the_province_target_and_a_board_target_once():
+    from stats.models import Target
+
+    _seed()
+    province = Target.objects.get(province_id="19")
+    assert (province.coverage, province.active, province.deadline) == (1, Decimal("0.6"), dt.date(2027, 6, 30))
+    assert province.set_by.username == "sct.thainguyen"
+    assert Target.objects.get(market__code="TN-THAI").set_by.username == "bql.tn.thai"
+
+    province.active = Decimal("0.5")
+    province.save()
+    _seed()
+    province.refresh_from_db()
+    assert province.active == Decimal("0.5")  # a target someone changed stays as it is
+    assert Target.objects.count() == 2

@@ -17,7 +17,7 @@ def lane_client(request: pytest.FixtureRequest) -> Iterator[Any]:
     (``WebhookIntake``, which writes from its own thread: PostgreSQL only)."""
     from django.test import Client
 
-    from tests.payments.bank_credits.test_intake import IntakeClient
+    from tests.payments.bank_credits.intake_support import IntakeClient
     from tests.payments.bank_credits.test_wsgi_lane import LaneClient
 
     lane = request.node.callspec.params["lane"]

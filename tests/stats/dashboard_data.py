@@ -22,10 +22,16 @@ def month_of_payments(cast: Any, *, days: int = 30) -> None:
     cast.other_market.legacy_province_id = "06"
     cast.other_market.save(update_fields=["legacy_province"])
     market = cast.market
-    payers = [cast.vendor, *(VendorFactory(market=market, onboarded_by=cast.volunteer) for _ in range(3))]
+    now = timezone.now()
+    # Onboarded over the last months (the retention table), two of them this week.
+    cast.vendor.onboarded_at = now - dt.timedelta(days=100)
+    cast.vendor.save(update_fields=["onboarded_at"])
+    payers = [cast.vendor] + [
+        VendorFactory(market=market, onboarded_by=cast.volunteer, onboarded_at=now - dt.timedelta(days=back))
+        for back in (75, 45, 20)
+    ]
     VendorFactory(market=market, full_name="Phạm Thị Lan", stall_label="B-01", onboarded_by=cast.volunteer)
     VendorFactory(market=market, full_name="Đỗ Văn Hùng", stall_label="B-02", onboarded_by=cast.volunteer)
-    now = timezone.now()
     serial = 0
     for back in range(days):
         moment = now - dt.timedelta(days=back)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 
 import pytest
+from django.utils import translation
 
 from stats.charts import channel_mix, cohort_table, nice_ceiling, progress_bar, trend_chart
 
@@ -16,6 +18,13 @@ SVG = "{http://www.w3.org/2000/svg}"
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     """Pure functions: no cache to empty, so no test database either."""
+
+
+@pytest.fixture(autouse=True)
+def _vietnamese() -> Iterator[None]:
+    """The words of the charts in the site's language, whatever an earlier test left active."""
+    with translation.override("vi"):
+        yield
 
 
 def svg_of(markup: str) -> ET.Element:
@@ -105,7 +114,9 @@ def test_it_refuses_series_of_different_lengths() -> None:
 def test_nice_ceiling_rounds_the_axis_up_to_whole_steps() -> None:
     assert nice_ceiling(0) == (4.0, 1.0)
     assert nice_ceiling(3) == (4.0, 1.0)
-    assert nice_ceiling(1_200_000) == (2_000_000, 500_000)
+    assert nice_ceiling(9) == (12, 3)  # not 2.5 payments a step
+    assert nice_ceiling(1_200_000) == (1_200_000, 300_000)
+    assert nice_ceiling(1_300_000) == (2_000_000, 500_000)
     assert nice_ceiling(9_000) == (10_000, 2_500)
 
 
@@ -125,7 +136,7 @@ def test_the_channel_mix_splits_the_bar_by_share_and_lists_every_channel() -> No
 
 def test_an_empty_channel_mix_says_there_is_nothing() -> None:
     svg = svg_of(channel_mix(channels=[], title="Kênh", lang="en"))
-    assert svg.find(f"{SVG}desc").text == "No payments in this period."
+    assert svg.find(f"{SVG}desc").text == "Không có giao dịch nào trong kỳ này."
 
 
 def test_the_progress_bar_fills_to_the_current_share_and_marks_the_target() -> None:
@@ -134,7 +145,7 @@ def test_the_progress_bar_fills_to_the_current_share_and_marks_the_target() -> N
     mark = next(svg.iter(f"{SVG}line"))
     assert float(fill.get("width")) == 160
     assert float(mark.get("x1")) == 240
-    assert svg.get("aria-label") == "Độ phủ: 40\u00a0%, target 60\u00a0%"
+    assert svg.get("aria-label") == "Độ phủ: 40\u00a0%, mục tiêu 60\u00a0%"
 
 
 def test_the_progress_bar_without_target_or_value_still_draws() -> None:

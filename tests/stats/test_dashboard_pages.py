@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from stats import periods, scopes, selectors
 from stats.formatting import format_date, format_dong, format_int
@@ -63,8 +63,12 @@ def test_a_board_member_sees_their_market_and_nothing_else(cast: Any) -> None:
     assert board.get(market_url(cast.other_market)).status_code == 404
     assert board.get(market_url(cast.far_market)).status_code == 404
     assert board.get(PROVINCE).status_code == 404
-    home = board.get("/dashboard/")
-    assert home.status_code == 302 and home["Location"] == market_url(cast.market)
+    home = board.get("/dashboard/")  # their market, at /dashboard/
+    assert home.status_code == 200 and home.context["stats"]["scope"] == {
+        "kind": "market",
+        "key": str(cast.market.pk),
+        "name": cast.market.name,
+    }
 
 
 def test_a_province_officer_sees_their_province_and_its_markets_only(cast: Any) -> None:
@@ -75,8 +79,10 @@ def test_a_province_officer_sees_their_province_and_its_markets_only(cast: Any) 
     assert officer.get(FAR_PROVINCE).status_code == 404
     assert officer.get(market_url(cast.far_market)).status_code == 404
     assert officer.get("/dashboard/provinces/99/").status_code == 404
-    home = officer.get("/dashboard/?preset=7d")
-    assert home.status_code == 302 and home["Location"] == PROVINCE + "?preset=7d"
+    home = officer.get("/dashboard/?preset=7d")  # their province, at /dashboard/
+    assert home.status_code == 200
+    assert home.context["stats"]["scope"]["key"] == "19"
+    assert home.context["stats"]["period"]["preset"] == "7d"
 
 
 def test_an_officer_of_another_province_sees_none_of_this_one(cast: Any) -> None:
@@ -93,7 +99,7 @@ def test_a_volunteer_sees_no_money_only_their_own_leaderboard_row(data: Any) -> 
     assert volunteer.get(f"/dashboard/volunteers/?market={data.market.pk}").status_code == 404
     home = volunteer.get("/dashboard/")
     assert home.status_code == 302 and home["Location"] == "/dashboard/volunteers/"
-    page = volunteer.get("/dashboard/volunteers/")
+    page = volunteer.get("/dashboard/volunteers/?province=&market=")  # empty fields: their own row still
     assert page.status_code == 200
     assert [row["volunteer"]["id"] for row in page.context["board"]["volunteers"]] == [data.volunteer.pk]
     assert "₫" not in page.content.decode()
@@ -169,7 +175,7 @@ def test_the_leaderboard_shows_each_volunteers_onboarded_traders(data: Any) -> N
     assert board["scope"]["kind"] == "market"
     (row,) = board["volunteers"]
     assert row["volunteer"]["id"] == data.volunteer.pk
-    assert row["onboarded"] == 5
+    assert row["onboarded"] == 3  # in the last 30 days: one who pays and the two to call
     assert f">{row['onboarded']}<" in page.content.decode()
 
 
@@ -224,6 +230,7 @@ def test_a_date_that_is_not_a_date_is_an_error_not_a_crash(data: Any) -> None:
     page = client_for(data.board).get(market_url(data.market), {"from": "2026-13-45", "preset": "nope"})
     assert page.status_code == 200
     assert set(page.context["period_form"].errors) == {"from", "preset"}
+    assert 'href="#id_preset"' not in page.content.decode()  # no such field on the page: the summary points at "from"
 
 
 # --- exports -------------------------------------------------------------------------------
@@ -295,3 +302,24 @@ def test_a_wrong_target_is_shown_again_with_its_error(data: Any) -> None:
 def test_the_target_form_needs_a_post_and_a_signed_in_user(client: Client, data: Any) -> None:
     assert client_for(data.board).get(f"/dashboard/market/{data.market.pk}/target/").status_code == 405
     assert client.post(f"/dashboard/market/{data.market.pk}/target/", {}).status_code == 302
+
+
+# --- language -------------------------------------------------------------------------------
+
+
+def test_the_page_is_vietnamese_with_vietnamese_numbers_and_english_by_the_switch(data: Any) -> None:
+    # The middleware activates the page's language in this thread: put it back after.
+    with translation.override("vi"):
+        board = client_for(data.board)
+        page = board.get(market_url(data.market), HTTP_ACCEPT_LANGUAGE="en-US")
+        stats = page.context["stats"]
+        html = page.content.decode()
+        assert "Tiểu thương cần gọi hỏi thăm" in html
+        assert format_dong(stats["payments_value"], lang="vi") in html  # 22.595.000 ₫
+        assert format_date(stats["period"]["from"], lang="vi") in html  # 08/11/2026
+
+        board.cookies["django_language"] = "en"
+        html = board.get(market_url(data.market)).content.decode()
+        assert "Traders to call" in html
+        assert format_dong(stats["payments_value"], lang="en") in html  # 22,595,000 ₫
+        assert format_date(stats["period"]["from"], lang="en") in html  # 8 Nov 2026

@@ -52,6 +52,7 @@ def test_it_writes_shares_as_percentages_with_the_decimal_comma() -> None:
     assert format_percent(0.452, lang="en", places=1) == "45.2%"
     assert format_percent(1.0, lang="vi") == "100\u00a0%"
     assert format_percent(None) == "–"
+    assert format_percent(25.01, lang="vi") == "2.501\u00a0%"
 
 
 def test_it_writes_dates_day_first_in_vietnamese() -> None:

@@ -4,12 +4,15 @@ it is written: ORM saves, the ledger's services, raw UPDATEs, deletes."""
 from __future__ import annotations
 
 import pytest
+from django.core.management import call_command
+from django.core.management.sql import emit_post_migrate_signal
 from django.db import connection
 
 from payments.ledger.services import payment_assign, payment_dispute, payment_reassign, payment_refund
 from payments.models import Payment
 from stats import triggers
-from stats.models import PaymentChange
+from stats.folding import fold_pending
+from stats.models import MarketDay, PaymentChange, VendorActivity, VendorDay
 from tests.factories import PaymentFactory, VendorFactory
 from tests.stats.support import changes
 
@@ -113,3 +116,37 @@ def test_after_a_migration_that_dropped_them_the_triggers_come_back(cast):
     assert triggers.installed(connection) == set(triggers.TRIGGERS)
     payment = PaymentFactory(vendor=cast.vendor)
     assert [p for p, *_ in changes()] == [payment.pk]
+
+
+def _stats_rows() -> int:
+    return sum(m.objects.count() for m in (PaymentChange, MarketDay, VendorDay, VendorActivity))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_flushed_database_keeps_no_statistics_of_its_former_payments(cast):
+    for _ in range(3):
+        PaymentFactory(vendor=cast.vendor)
+    fold_pending()
+    PaymentFactory(vendor=cast.vendor)  # and one pending
+
+    call_command("flush", interactive=False, verbosity=0)
+
+    assert _stats_rows() == 0
+
+
+def test_on_sqlite_a_flush_that_empties_the_change_log_before_the_payments_leaves_nothing(cast):
+    # SQLite's flush is one DELETE per table in no set order; the delete
+    # trigger then logs −1 rows for payments whose +1 rows are gone.
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL's flush is one TRUNCATE, which fires no row trigger")
+    PaymentFactory(vendor=cast.vendor)
+    fold_pending()
+    PaymentFactory(vendor=cast.vendor)
+    for model in (PaymentChange, MarketDay, VendorDay, VendorActivity):
+        model.objects.all().delete()
+    Payment.objects.all().delete()
+    assert PaymentChange.objects.count() == 2
+
+    emit_post_migrate_signal(0, False, connection.alias)  # as flush ends
+
+    assert _stats_rows() == 0

@@ -3,22 +3,20 @@ market cannot be registered with an account a stall of another market holds,
 unless the trader confirms it with a code sent by SMS to the phone on record
 or the board holding the existing registration approves; the refusal tells
 nothing about the other registration; concurrent registrations cannot both
-slip through."""
+slip through (tests/vendors/test_races.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from payments.models import OutboundSms
-from tests.conftest import client_for, needs_postgres
+from tests.conftest import client_for
 from tests.factories import VendorFactory, make_board, make_volunteer
-from tests.vendors.test_vendors_api import local, new_vendor
+from tests.vendors.support import local, new_vendor
 from vendors.models import SharedAccountClaim, Vendor
 
 pytestmark = pytest.mark.django_db
@@ -259,40 +257,3 @@ def test_whoever_asked_cannot_approve_their_own_claim(cast, far_volunteer):
 
     assert (r.status_code, r.json()["error"]["code"]) == (403, "own_claim")
     assert SharedAccountClaim.objects.get(pk=claim_id).status == "pending"
-
-
-# --- two registrations at once ---------------------------------------------------------------------
-
-
-@pytest.mark.django_db(transaction=True)
-def test_two_markets_registering_one_account_at_once_cannot_both_succeed(cast):
-    needs_postgres()
-    far_volunteer = make_volunteer(cast.far_market, "far_volunteer")
-    for round_ in range(4):
-        account = f"66600000{round_:02d}"
-        payloads = [
-            new_vendor(cast.market, account_number=account, phone=f"0966 {round_:03d} 001"),
-            new_vendor(cast.far_market, account_number=account, phone=f"0966 {round_:03d} 002"),
-        ]
-        barrier = threading.Barrier(2)
-        results: list = [None, None]
-
-        def register(i: int, user) -> None:
-            try:
-                client = client_for(user)
-                barrier.wait()
-                results[i] = client.post("/api/v1/vendors/", payloads[i], format="json")
-            finally:
-                connection.close()
-
-        threads = [
-            threading.Thread(target=register, args=(0, cast.volunteer)),
-            threading.Thread(target=register, args=(1, far_volunteer)),
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-
-        assert sorted(r.status_code for r in results) == [201, 409], [r.content for r in results]
-        assert Vendor.objects.filter(account_number=account).count() == 1

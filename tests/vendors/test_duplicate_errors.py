@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import client_for
 from tests.factories import VendorFactory
-from tests.vendors.test_vendors_api import local
+from tests.vendors.support import local
 
 pytestmark = pytest.mark.django_db
 

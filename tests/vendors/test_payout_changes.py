@@ -1,114 +1,25 @@
 """Where a trader's money goes: the payout account (bank, account number,
 account name) changes only through a recorded request that the market's
 board decides; until then every QR and payment match keeps the old account,
-and the trader hears of each step by SMS."""
+and the trader hears of each step by SMS.
+
+This module: request, pending, decision (approve, reject, cancel).
+"""
 
 from __future__ import annotations
-
-from typing import Any
 
 import pytest
 
 from chopay import vietqr
-from payments.cards.stall_qr import vendor_static_payload
 from payments.models import OutboundSms, Payment
 from tests.conftest import client_for
 from tests.factories import VendorFactory, make_board
-from tests.payments.bank_credits.webhooks_support import provider_keys, sepay_body, sepay_post  # noqa: F401
-from tests.payments.code_entry.support import sms  # noqa: F401
+from tests.payments.bank_credits.webhooks_support import sepay_body, sepay_post
+from tests.vendors.support import NEW_ACCOUNT, NEW_BANK, OLD_BANK, decision_url, qr_account, request_change, sms_to
 from vendors import services
 from vendors.models import PayoutAccountChange, PayoutChangeStateError, Vendor
 
 pytestmark = pytest.mark.django_db
-
-OLD_BANK = "970436"  # the cast vendor's (VendorFactory)
-NEW_BANK = "970422"
-NEW_ACCOUNT = "0999888777"
-
-
-def changes_url(vendor: Vendor) -> str:
-    return f"/api/v1/vendors/{vendor.pk}/payout-changes/"
-
-
-def decision_url(change_id: int, vendor: Vendor, action: str) -> str:
-    return f"{changes_url(vendor)}{change_id}/{action}/"
-
-
-def new_account(**overrides: Any) -> dict[str, Any]:
-    data = {
-        "bank_bin": NEW_BANK,
-        "account_number": NEW_ACCOUNT,
-        "account_name": "Nguyễn Thị Hoà",
-        "reason": "Đổi sang tài khoản MB mới mở",
-    }
-    data.update(overrides)
-    return data
-
-
-def request_change(user: object, vendor: Vendor, **overrides: Any) -> Any:
-    return client_for(user).post(changes_url(vendor), new_account(**overrides), format="json")
-
-
-def qr_account(vendor: Vendor) -> tuple[str, str]:
-    """The bank and account the stall's printed QR pays, read as the QR endpoints read it."""
-    qr = vietqr.decode(vendor_static_payload(Vendor.objects.get(pk=vendor.pk)))
-    return qr.bank_bin, qr.account_number
-
-
-def sms_to(phone: str) -> list[str]:
-    return list(OutboundSms.objects.filter(to=phone).order_by("id").values_list("body", flat=True))
-
-
-# --- the vendor edit no longer moves money ----------------------------------------
-
-
-@pytest.mark.parametrize("role", ["vendor_user", "volunteer", "board", "officer", "admin"])
-@pytest.mark.parametrize(
-    "change",
-    [{"bank_bin": NEW_BANK}, {"account_number": NEW_ACCOUNT}, {"account_name": "Tran Van Lua"}],
-    ids=["bank", "account_number", "account_name"],
-)
-def test_it_refuses_a_new_payout_account_in_a_vendor_edit(cast, role, change):
-    before = Vendor.objects.get(pk=cast.vendor.pk)
-
-    r = client_for(getattr(cast, role)).patch(
-        f"/api/v1/vendors/{cast.vendor.pk}/", {**change, "stall_label": "Z-9"}, format="json"
-    )
-
-    assert r.status_code == 400, r.content
-    error = r.json()["error"]
-    assert error["code"] == "payout_change_required"
-    assert f"/api/v1/vendors/{cast.vendor.pk}/payout-changes/" in error["message"]
-    after = Vendor.objects.get(pk=cast.vendor.pk)
-    # Nothing of the request is applied, not even the harmless field next to it.
-    assert (after.bank_id, after.account_number, after.account_name, after.stall_label) == (
-        before.bank_id,
-        before.account_number,
-        before.account_name,
-        "A-12",
-    )
-    assert qr_account(cast.vendor) == (OLD_BANK, before.account_number)
-    assert not PayoutAccountChange.objects.exists()
-
-
-def test_it_accepts_the_unchanged_account_sent_back_with_an_edit(cast):
-    vendor = cast.vendor
-    record = client_for(cast.vendor_user).get(f"/api/v1/vendors/{vendor.pk}/").json()
-
-    r = client_for(cast.vendor_user).put(
-        f"/api/v1/vendors/{vendor.pk}/",
-        {
-            "full_name": record["full_name"],
-            "stall_label": "A-12b",
-            "bank_bin": record["bank_bin"],
-            "account_number": record["account_number"],
-            "account_name": "Nguyễn Thị Hoà",  # as typed; the bank form is NGUYEN THI HOA
-        },
-        format="json",
-    )
-
-    assert r.status_code == 200, r.content
-    assert r.json()["stall_label"] == "A-12b"
 
 
 # --- request -> pending -> decision ---------------------------------------------------
@@ -146,7 +57,7 @@ def test_it_keeps_the_old_account_while_a_request_waits(cast, role):
     assert message.isascii() and len(message) <= 160
 
 
-def test_it_sends_each_sms_through_the_gateway_once_committed(cast, sms, django_capture_on_commit_callbacks):  # noqa: F811
+def test_it_sends_each_sms_through_the_gateway_once_committed(cast, sms, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         change_id = request_change(cast.vendor_user, cast.vendor).json()["id"]
     with django_capture_on_commit_callbacks(execute=True):
@@ -158,7 +69,7 @@ def test_it_sends_each_sms_through_the_gateway_once_committed(cast, sms, django_
     assert OutboundSms.objects.filter(status=OutboundSms.Status.SENT).count() == 2
 
 
-def test_it_does_not_match_credits_to_the_new_account_before_approval(cast, provider_keys):  # noqa: F811
+def test_it_does_not_match_credits_to_the_new_account_before_approval(cast, provider_keys):
     change_id = request_change(cast.vendor_user, cast.vendor).json()["id"]
     api = client_for(cast.admin)
 
@@ -357,95 +268,3 @@ def test_it_allows_one_pending_change_per_vendor(cast):
     assert PayoutAccountChange.objects.count() == 1
     assert len(sms_to(cast.vendor.phone)) == 1  # a refused request tells nobody anything
     assert qr_account(cast.vendor)[0] == OLD_BANK
-
-
-# --- account checks, as at registration ------------------------------------------------
-
-
-def test_it_checks_the_new_account_like_registration(cast):
-    neighbour = VendorFactory(market=cast.market, bank_id=NEW_BANK)
-
-    taken = request_change(cast.vendor_user, cast.vendor, account_number=neighbour.account_number)
-    malformed = request_change(cast.vendor_user, cast.vendor, account_number="12-34")
-    bad_name = request_change(cast.vendor_user, cast.vendor, account_name="???")
-    unknown_bank = request_change(cast.vendor_user, cast.vendor, bank_bin="123456")
-    no_reason = request_change(cast.vendor_user, cast.vendor, reason=" ")
-    same = request_change(cast.vendor_user, cast.vendor, bank_bin=OLD_BANK, account_number=cast.vendor.account_number)
-
-    codes = [r.json()["error"]["code"] for r in (taken, malformed, bad_name, unknown_bank, no_reason, same)]
-    assert codes == [
-        "duplicate_account",
-        "invalid_account_number",
-        "invalid_account_name",
-        "unknown_bank",
-        "blank",
-        "payout_account_unchanged",
-    ]
-    assert not PayoutAccountChange.objects.exists()
-
-
-def test_it_checks_the_account_again_at_approval(cast):
-    change_id = request_change(cast.vendor_user, cast.vendor).json()["id"]
-    # Meanwhile a volunteer registers another trader with that very account.
-    VendorFactory(market=cast.market, bank_id=NEW_BANK, account_number=NEW_ACCOUNT)
-
-    r = client_for(cast.board).post(decision_url(change_id, cast.vendor, "approve"), {}, format="json")
-
-    assert r.status_code == 400
-    assert r.json()["error"]["code"] == "duplicate_account"
-    assert PayoutAccountChange.objects.get(pk=change_id).outcome == "pending"
-    assert qr_account(cast.vendor)[0] == OLD_BANK
-
-
-# --- scope -------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("role", ["other_board", "far_officer", "outsider"])
-def test_it_hides_payout_changes_outside_ones_scope(cast, role):
-    change_id = request_change(cast.volunteer, cast.vendor).json()["id"]
-    client = client_for(getattr(cast, role))
-
-    answers = [
-        client.get(changes_url(cast.vendor)),
-        client.post(changes_url(cast.vendor), new_account(account_number="0111222333"), format="json"),
-        client.get(f"{changes_url(cast.vendor)}{change_id}/"),
-        client.post(decision_url(change_id, cast.vendor, "approve"), {}, format="json"),
-        client.post(decision_url(change_id, cast.vendor, "reject"), {"reason": "x"}, format="json"),
-        client.post(decision_url(change_id, cast.vendor, "cancel"), {}, format="json"),
-    ]
-
-    assert [r.status_code for r in answers] == [404] * 6
-    assert PayoutAccountChange.objects.get().outcome == "pending"
-
-
-def test_it_answers_404_for_a_change_under_another_vendors_id(cast):
-    change_id = request_change(cast.volunteer, cast.vendor).json()["id"]
-    neighbour = VendorFactory(market=cast.market)
-
-    r = client_for(cast.board).post(decision_url(change_id, neighbour, "approve"), {}, format="json")
-
-    assert r.status_code == 404
-    assert PayoutAccountChange.objects.get().outcome == "pending"
-
-
-@pytest.mark.parametrize("role", ["vendor_user", "volunteer", "board", "officer", "admin"])
-def test_it_shows_the_history_to_whoever_sees_the_vendor(cast, role):
-    first = request_change(cast.volunteer, cast.vendor).json()["id"]
-    client_for(cast.board).post(decision_url(first, cast.vendor, "reject"), {"reason": "Sai"}, format="json")
-    second = request_change(cast.vendor_user, cast.vendor, account_number="0111222333").json()["id"]
-
-    r = client_for(getattr(cast, role)).get(changes_url(cast.vendor))
-
-    assert r.status_code == 200
-    assert [c["id"] for c in r.json()["results"]] == [second, first]
-    assert [c["outcome"] for c in r.json()["results"]] == ["pending", "rejected"]
-
-
-def test_it_documents_the_payout_change_endpoints(cast):
-    schema = client_for(cast.admin).get("/api/v1/schema/?format=json").json()
-
-    paths = schema["paths"]
-    base = "/api/v1/vendors/{id}/payout-changes/"
-    assert "post" in paths[base] and "get" in paths[base]
-    for action in ("approve", "reject", "cancel"):
-        assert "post" in paths[f"{base}{{change_id}}/{action}/"]

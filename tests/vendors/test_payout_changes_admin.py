@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import client_for
 from tests.factories import VendorFactory
-from tests.vendors.test_payout_changes import NEW_ACCOUNT, qr_account, request_change
+from tests.vendors.support import NEW_ACCOUNT, qr_account, request_change
 from tests.vendors.test_vendor_admin import change_url, form_data, staff_client
 from vendors.models import PayoutAccountChange, Vendor
 

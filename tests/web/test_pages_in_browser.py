@@ -107,9 +107,7 @@ def test_it_labels_the_sign_in_fields_and_explains_a_wrong_password_in_vietnames
     screenshot(page, "login-360-wrong-password")
 
 
-def test_it_locks_the_account_after_the_configured_failures_even_for_the_right_password(
-    live_server, page_at, people
-):
+def test_it_locks_the_account_after_the_configured_failures_even_for_the_right_password(live_server, page_at, people):
     page = page_at(PHONE)
     for attempt in range(settings.LOGIN_MAX_FAILURES_PER_ACCOUNT):
         sign_in(page, live_server.url, "board", f"guess-{attempt}")
@@ -150,3 +148,28 @@ def test_it_sends_each_role_to_its_own_page(live_server, page_at, people, userna
         page.get_by_role("button", name="Đăng xuất").click()
         page.wait_for_load_state()
         assert page.get_by_role("link", name="Đăng nhập").is_visible()  # the landing page again
+
+
+def test_it_shows_where_the_keyboard_focus_is(live_server, page_at):
+    page = page_at(PHONE)
+    page.goto(live_server.url + "/login/")
+
+    seen = []
+    for _ in range(6):  # skip link, brand, the two languages, the two fields
+        page.keyboard.press("Tab")
+        seen.append(
+            page.evaluate(
+                """() => { const el = document.activeElement, style = getComputedStyle(el);
+                   return [el.innerText || el.name, style.outlineStyle, parseFloat(style.outlineWidth)]; }"""
+            )
+        )
+
+    assert [name for name, _, _ in seen] == [
+        "Chuyển đến nội dung chính",
+        "Chợ 4.0",
+        "Tiếng Việt",
+        "English",
+        "username",
+        "password",
+    ]
+    assert all(style == "solid" and width >= 3 for _, style, width in seen), seen

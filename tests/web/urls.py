@@ -7,7 +7,8 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, URLPattern, URLResolver, include, path, reverse
 
-from config.urls import handler404, handler500, urlpatterns as project_urls  # noqa: F401
+from config.urls import handler404, handler500  # noqa: F401
+from config.urls import urlpatterns as project_urls
 
 urlpatterns: list[URLPattern | URLResolver] = list(project_urls)
 

@@ -23,7 +23,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--payment-days",
             type=int,
-            default=14,
+            default=90,
             help="days of demo payments up to today for the vendors this run creates (0: none)",
         )
         parser.add_argument("--force", action="store_true", help="allow on a production (PostgreSQL) database")

@@ -132,7 +132,7 @@ def test_the_retention_task_deletes_only_old_refused_deliveries(cast, settings: 
 def test_the_intake_stops_reading_past_the_cap_whatever_content_length_says(settings: Any) -> None:
     import asyncio
 
-    from tests.payments.bank_credits.test_intake import IntakeClient
+    from tests.payments.bank_credits.intake_support import IntakeClient
 
     settings.WEBHOOK_MAX_BODY_BYTES = 32 * 1024
     intake = IntakeClient()

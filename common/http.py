@@ -1,8 +1,13 @@
-"""HTTP pieces shared by the payments APIs: an amount in đồng, views that answer
-with an image or a PDF, and the QR image responses (stall QR, sale QR).
+"""HTTP pieces an API module may share: an amount in đồng (up to VietQR's
+13 digits), views that answer with an image or a PDF, and the QR image
+responses (today the stall QR and the sale QR of ``payments.cards`` and
+``payments.sale_qr``).
 
-They sit in the ledger because every feature may build on the ledger and on
-nothing else of its sibling features.
+They sit on the ground floor because they need nothing of any app, only
+Django REST framework and the ``chopay`` library, and several apps' APIs
+use them; in the payments ledger (their first home) they were placed only
+to satisfy the sibling rule between payments features, although the ledger
+itself uses none of them.
 """
 
 from __future__ import annotations

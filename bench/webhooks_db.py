@@ -1,0 +1,106 @@
+"""The scratch PostgreSQL databases of the webhook benchmark: the server URL,
+creating and dropping a database, one-value queries, the environment a Django
+process needs to use one, the backends serving it (for their CPU), and
+pgbench's built-in simple-update for the machine's reference TPS."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+PGBENCH_DB = "cho40_pgbench"
+
+
+def server_url() -> str:
+    raw = os.environ.get("BENCH_POSTGRES_URL") or os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432"
+    parts = urlsplit(raw)
+    return urlunsplit((parts.scheme, parts.netloc, "", "", ""))
+
+
+def db_url(name: str) -> str:
+    return f"{server_url()}/{name}"
+
+
+def admin(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(db_url("postgres"), autocommit=True) as conn:
+        conn.execute(sql)  # type: ignore[arg-type]
+
+
+def scalar(db: str, sql: str) -> Any:
+    import psycopg
+
+    with psycopg.connect(db_url(db), autocommit=True) as conn:
+        row = conn.execute(sql).fetchone()  # type: ignore[arg-type]
+        return row[0] if row else None
+
+
+def fresh_database(name: str) -> None:
+    admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin(f'CREATE DATABASE "{name}"')
+
+
+def django_env(db: str, *, sepay_secret: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "CELERY_"))}
+    env.update(
+        DATABASE_URL=db_url(db),
+        DJANGO_SECRET_KEY="bench-only-not-secret",
+        DJANGO_DEBUG="0",
+        DB_CONN_MAX_AGE="600",
+        DB_CONN_HEALTH_CHECKS=os.environ.get("BENCH_WEBHOOKS_HEALTH_CHECKS", "0"),
+        LOG_LEVEL="WARNING",
+        SEPAY_WEBHOOK_SECRET=sepay_secret,
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    return env
+
+
+def backend_pids(db: str) -> list[int]:
+    """The PostgreSQL backends serving ``db`` (the gunicorn workers' connections);
+    their CPU is readable when the server runs on this machine."""
+    import psycopg
+
+    with psycopg.connect(db_url(db), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [db]
+        ).fetchall()
+    return [int(row[0]) for row in rows if Path(f"/proc/{row[0]}/stat").exists()]
+
+
+def pgbench_tps(seconds: int) -> float | None:
+    """pgbench -N (simple-update, 8 clients) TPS on a scratch database, None without pgbench."""
+    pgbench = "pgbench"
+    parts = urlsplit(server_url())
+    env = {**os.environ, "PGHOST": parts.hostname or "127.0.0.1", "PGPORT": str(parts.port or 5432)}
+    if parts.username:
+        env["PGUSER"] = parts.username
+    if parts.password:
+        env["PGPASSWORD"] = parts.password
+    try:
+        fresh_database(PGBENCH_DB)
+        subprocess.run(
+            [pgbench, "-i", "-q", "-s", "10", PGBENCH_DB], env=env, check=True, capture_output=True, timeout=300
+        )
+        out = subprocess.run(
+            [pgbench, "-N", "-c", "8", "-j", "2", "-T", str(seconds), PGBENCH_DB],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=seconds + 120,
+        ).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        print(f"   pgbench unavailable: {exc}", flush=True)
+        return None
+    finally:
+        try:
+            admin(f'DROP DATABASE IF EXISTS "{PGBENCH_DB}" WITH (FORCE)')
+        except Exception as exc:  # cleanup only
+            print(f"   could not drop {PGBENCH_DB}: {exc}", flush=True)
+    match = re.search(r"tps = ([0-9.]+)", out)
+    return float(match.group(1)) if match else None

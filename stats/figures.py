@@ -1,0 +1,178 @@
+"""The headline figures (docs/stats.md, "Metric definitions") of a scope, or
+of each market, province or former province in it, in a handful of grouped
+queries: the whole scope, the market ranking and the former-province groups
+share this one definition.
+
+One call runs six queries whatever the number of groups: stalls, the vendor
+roster with activation, succeeded payments, active vendors (every window in
+one pass), regular vendors, and — for the scope — the previous period in the
+same passes (conditional aggregates over the two periods' days).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Final
+
+from django.db import connection
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.expressions import Combinable
+
+from market.models import Market
+from payments.models import Payment
+from stats.metrics import (
+    ACTIVE_WINDOW_DAYS,
+    REGULAR_MIN_DAYS,
+    REGULAR_WINDOW_DAYS,
+    SHORT_WINDOW_DAYS,
+    average,
+    ratio,
+    window,
+)
+from stats.models import MarketDay, VendorActivity, VendorDay
+from stats.periods import Period
+from stats.scopes import Scope
+from vendors.models import Vendor
+
+# What names the group on a table carrying a market (rollups, vendors) and on markets.
+GROUPS: Final[dict[str, tuple[str, str]]] = {
+    "market": ("market_id", "id"),
+    "province": ("market__province_id", "province_id"),
+    "legacy": ("market__legacy_province_id", "legacy_province_id"),
+}
+
+HEADLINE_KEYS: Final = (
+    "stalls", "vendors_registered", "vendors_with_qr", "coverage", "vendors_activated", "activation",
+    "active_vendors", "active_7d", "active_30d", "active_share", "regular_vendors",
+    "payments_count", "payments_value", "average_ticket",
+)  # fmt: skip
+
+Key = Any  # a market id, a province or legacy code, or None for the whole scope
+
+
+def _grouped(queryset: QuerySet[Any], key: Combinable | None, **aggregates: Any) -> dict[Key, dict[str, Any]]:
+    """``aggregates`` per group (``key``), or for the whole queryset under ``None``."""
+    if key is None:
+        return {None: queryset.aggregate(**aggregates)}
+    return {row.pop("grp"): row for row in queryset.order_by().values(grp=key).annotate(**aggregates)}
+
+
+def _days(first: dt.date, last: dt.date) -> Q:
+    return Q(local_date__gte=first, local_date__lte=last)
+
+
+def _regular(scope: Scope, ends: dict[str, dt.date], key: str | None) -> dict[Key, dict[str, int]]:
+    """Per group, vendors with ≥ 10 active days in the 90 days ending at each
+    of ``ends`` (name → end), counted in the database: the per-vendor day
+    counts are a subquery, never rows sent to Python."""
+    windows = {name: window(end, REGULAR_WINDOW_DAYS) for name, end in ends.items()}
+    first = min(start for start, _end in windows.values())
+    per_vendor = (
+        VendorDay.objects.filter(scope.rows_q(), _days(first, max(ends.values())))
+        .order_by()
+        .values("vendor_id", **({"grp": F(key)} if key else {}))
+        .annotate(**{f"days_{name}": Count("vendor_id", filter=_days(*span)) for name, span in windows.items()})
+    )
+    sql, params = per_vendor.query.sql_with_params()
+    qn = connection.ops.quote_name
+    counts = ", ".join(
+        f"SUM(CASE WHEN t.{qn('days_' + name)} >= %s THEN 1 ELSE 0 END)" for name in windows
+    )  # names are ours ("current", "previous"), never input
+    group = f"t.{qn('grp')}" if key else "NULL"
+    # Only our own quoted names and Django's compiled SQL are formatted in; values go as parameters.
+    outer = f"SELECT {group}, {counts} FROM ({sql}) t" + (f" GROUP BY t.{qn('grp')}" if key else "")  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(outer, (*[REGULAR_MIN_DAYS] * len(windows), *params))
+        rows = cursor.fetchall()
+    return {row[0]: {name: int(value or 0) for name, value in zip(windows, row[1:], strict=True)} for row in rows}
+
+
+def figures(scope: Scope, period: Period, *, group: str | None = None, previous: bool = False) -> dict[Key, Any]:
+    """The headline figures of ``period`` per group of ``scope`` (``group``:
+    ``"market"``, ``"province"``, ``"legacy"``; ``None``: the scope as one,
+    under the key ``None``), with the previous period's under ``"previous"``
+    when asked. Groups with no market are left out; a group without vendors
+    or payments gets zeros."""
+    on_rows, on_markets = GROUPS[group] if group else (None, None)
+    periods = {"current": period, **({"previous": period.previous()} if previous else {})}
+    ends = {name: p.end for name, p in periods.items()}
+
+    stalls = _grouped(
+        Market.objects.filter(scope.market_q()),
+        F(on_markets) if on_markets else None,
+        stalls=Sum("stall_count"),
+        markets=Count("id"),
+    )
+    first_day = VendorActivity.objects.filter(vendor_id=OuterRef("pk")).values("first_active_date")[:1]
+    roster = _grouped(
+        Vendor.objects.filter(scope.rows_q()).annotate(first_day=Subquery(first_day)),
+        F(on_rows) if on_rows else None,
+        registered=Count("id", filter=~Q(status=Vendor.Status.SUSPENDED)),
+        with_qr=Count("id", filter=Q(status=Vendor.Status.ACTIVE)),
+        **{
+            f"activated_{name}": Count("id", filter=Q(status=Vendor.Status.ACTIVE, first_day__lte=end))
+            for name, end in ends.items()
+        },
+    )
+    first = min(p.start for p in periods.values())
+    payments = _grouped(
+        MarketDay.objects.filter(scope.rows_q(), _days(first, period.end), status=Payment.Status.SUCCEEDED),
+        F(on_rows) if on_rows else None,
+        **{f"count_{name}": Sum("count", filter=_days(p.start, p.end)) for name, p in periods.items()},
+        **{f"value_{name}": Sum("value", filter=_days(p.start, p.end)) for name, p in periods.items()},
+    )
+    windows: dict[str, tuple[dt.date, dt.date]] = {}
+    for name, p in periods.items():
+        windows[f"period_{name}"] = (p.start, p.end)
+        windows[f"7d_{name}"] = window(p.end, SHORT_WINDOW_DAYS)
+        windows[f"30d_{name}"] = window(p.end, ACTIVE_WINDOW_DAYS)
+    active = _grouped(
+        VendorDay.objects.filter(scope.rows_q(), _days(min(start for start, _end in windows.values()), period.end)),
+        F(on_rows) if on_rows else None,
+        **{name: Count("vendor_id", distinct=True, filter=_days(*span)) for name, span in windows.items()},
+    )
+    regular = _regular(scope, ends, on_rows)
+
+    out: dict[Key, Any] = {}
+    for key, markets in stalls.items():
+        if group is not None and not markets["markets"]:
+            continue
+        row: dict[str, Any] = {"markets": markets["markets"]}
+        for name in periods:
+            row[name] = _headline(
+                markets["stalls"] or 0,
+                roster.get(key, {}),
+                payments.get(key, {}),
+                active.get(key, {}),
+                regular.get(key, {}),
+                name,
+            )
+        out[key] = {**row.pop("current"), **row}
+    return out
+
+
+def _headline(
+    stalls: int, roster: dict[str, Any], payments: dict[str, Any], active: dict[str, Any], regular: dict[str, int],
+    name: str,
+) -> dict[str, Any]:  # fmt: skip
+    with_qr = roster.get("with_qr") or 0
+    activated = roster.get(f"activated_{name}") or 0
+    count = payments.get(f"count_{name}") or 0
+    value = payments.get(f"value_{name}") or 0
+    active_30d = active.get(f"30d_{name}") or 0
+    return {
+        "stalls": stalls,
+        "vendors_registered": roster.get("registered") or 0,
+        "vendors_with_qr": with_qr,
+        "coverage": ratio(with_qr, stalls),
+        "vendors_activated": activated,
+        "activation": ratio(activated, with_qr),
+        "active_vendors": active.get(f"period_{name}") or 0,
+        "active_7d": active.get(f"7d_{name}") or 0,
+        "active_30d": active_30d,
+        "active_share": ratio(active_30d, with_qr),
+        "regular_vendors": regular.get(name, 0),
+        "payments_count": count,
+        "payments_value": value,
+        "average_ticket": average(value, count),
+    }

@@ -1,0 +1,75 @@
+"""Vendors API, status: only the board and the province change it, along
+the legal transitions.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import client_for
+from tests.factories import VendorFactory
+from vendors.models import Vendor
+
+pytestmark = pytest.mark.django_db
+
+
+# --- status ---------------------------------------------------------------------
+
+STATUS_STATUS = {
+    "admin": 200,
+    "officer": 200,
+    "board": 200,
+    "volunteer": 403,
+    "vendor_user": 403,
+    "other_board": 404,
+    "far_officer": 404,
+    "outsider": 404,
+}
+
+
+@pytest.mark.parametrize("role", sorted(STATUS_STATUS))
+def test_it_lets_only_the_board_and_province_change_status(cast, role):
+    r = client_for(getattr(cast, role)).post(
+        f"/api/v1/vendors/{cast.vendor.pk}/status/", {"status": "suspended"}, format="json"
+    )
+
+    assert r.status_code == STATUS_STATUS[role], r.content
+    cast.vendor.refresh_from_db()
+    assert cast.vendor.status == ("suspended" if r.status_code == 200 else "active")
+
+
+def test_it_walks_a_vendor_through_its_statuses(cast):
+    vendor = VendorFactory(market=cast.market, status=Vendor.Status.PENDING)
+    client = client_for(cast.board)
+
+    seen = []
+    for status in ("active", "suspended", "active"):
+        r = client.post(f"/api/v1/vendors/{vendor.pk}/status/", {"status": status}, format="json")
+        assert r.status_code == 200, r.content
+        seen.append(r.json()["status"])
+
+    assert seen == ["active", "suspended", "active"]
+    vendor.refresh_from_db()
+    assert vendor.status == Vendor.Status.ACTIVE
+
+
+@pytest.mark.parametrize("start", ["active", "suspended"])
+def test_it_refuses_an_illegal_transition(cast, start):
+    cast.vendor.status = start
+    cast.vendor.save()
+
+    r = client_for(cast.board).post(f"/api/v1/vendors/{cast.vendor.pk}/status/", {"status": "pending"}, format="json")
+
+    assert r.status_code == 400
+    error = r.json()["error"]
+    assert error["code"] == "invalid_transition"
+    assert "status" in error["message"]
+    cast.vendor.refresh_from_db()
+    assert cast.vendor.status == start
+
+
+def test_it_refuses_an_unknown_status(cast):
+    r = client_for(cast.board).post(f"/api/v1/vendors/{cast.vendor.pk}/status/", {"status": "closed"}, format="json")
+
+    assert r.status_code == 400
+    assert "status" in r.json()["error"]["fields"]
