@@ -3,9 +3,10 @@ of each market, province or former province in it, in a handful of grouped
 queries: the whole scope, the market ranking and the former-province groups
 share this one definition.
 
-One call runs six queries whatever the number of groups: stalls, the vendor
-roster with activation, succeeded payments, active vendors (every window in
-one pass), regular vendors, and — for the scope — the previous period in the
+One call runs four queries whatever the number of groups: stalls, the vendor
+roster with activation, succeeded payments, and active and regular vendors
+(every window in one pass over ``VendorMonth``, at most five rows per vendor
+and market for 120 days), and — for the scope — the previous period in the
 same passes (conditional aggregates over the two periods' days).
 """
 
@@ -15,11 +16,12 @@ import datetime as dt
 from typing import Any, Final
 
 from django.db import connection
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.expressions import Combinable
 
 from market.models import Market
 from payments.models import Payment
+from stats.bits import BitCount, bits_in, hit
 from stats.metrics import (
     ACTIVE_WINDOW_DAYS,
     REGULAR_MIN_DAYS,
@@ -29,7 +31,7 @@ from stats.metrics import (
     ratio,
     window,
 )
-from stats.models import MarketDay, VendorActivity, VendorDay
+from stats.models import MarketDay, VendorActivity, VendorMonth
 from stats.periods import Period
 from stats.scopes import Scope
 from vendors.models import Vendor
@@ -61,30 +63,41 @@ def _days(first: dt.date, last: dt.date) -> Q:
     return Q(local_date__gte=first, local_date__lte=last)
 
 
-def _regular(scope: Scope, ends: dict[str, dt.date], key: str | None) -> dict[Key, dict[str, int]]:
-    """Per group, vendors with ≥ 10 active days in the 90 days ending at each
-    of ``ends`` (name → end), counted in the database: the per-vendor day
-    counts are a subquery, never rows sent to Python."""
-    windows = {name: window(end, REGULAR_WINDOW_DAYS) for name, end in ends.items()}
-    first = min(start for start, _end in windows.values())
+def _vendor_windows(
+    scope: Scope,
+    hits: dict[str, tuple[dt.date, dt.date]],
+    regulars: dict[str, tuple[dt.date, dt.date]],
+    key: str | None,
+) -> dict[Key, dict[str, int]]:
+    """Per group, in one query over ``VendorMonth`` (a row per vendor, market
+    and month, its active days a bit mask): the vendors with an active day in
+    each of ``hits`` (name → first and last day), and those with at least 10
+    active days in each of ``regulars`` (under ``regular_<name>``). The
+    per-vendor figures are a subquery, never rows sent to Python."""
+    spans = [*hits.values(), *regulars.values()]
+    first, last = min(start for start, _end in spans), max(end for _start, end in spans)
     per_vendor = (
-        VendorDay.objects.filter(scope.rows_q(), _days(first, max(ends.values())))
+        VendorMonth.objects.filter(scope.rows_q(), month__gte=first.replace(day=1), month__lte=last)
         .order_by()
         .values("vendor_id", **({"grp": F(key)} if key else {}))
-        .annotate(**{f"days_{name}": Count("vendor_id", filter=_days(*span)) for name, span in windows.items()})
+        .annotate(
+            **{f"hit_{name}": Max(hit(*span)) for name, span in hits.items()},
+            **{f"days_{name}": Sum(BitCount(bits_in(*span))) for name, span in regulars.items()},
+        )
     )
     sql, params = per_vendor.query.sql_with_params()
     qn = connection.ops.quote_name
-    counts = ", ".join(
-        f"SUM(CASE WHEN t.{qn('days_' + name)} >= %s THEN 1 ELSE 0 END)" for name in windows
-    )  # names are ours ("current", "previous"), never input
+    columns = [f"SUM(t.{qn('hit_' + name)})" for name in hits] + [
+        f"SUM(CASE WHEN t.{qn('days_' + name)} >= %s THEN 1 ELSE 0 END)" for name in regulars
+    ]  # names are ours ("period_current", "previous", …), never input
     group = f"t.{qn('grp')}" if key else "NULL"
     # Only our own quoted names and Django's compiled SQL are formatted in; values go as parameters.
-    outer = f"SELECT {group}, {counts} FROM ({sql}) t" + (f" GROUP BY t.{qn('grp')}" if key else "")  # noqa: S608
+    outer = f"SELECT {group}, {', '.join(columns)} FROM ({sql}) t" + (f" GROUP BY t.{qn('grp')}" if key else "")  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(outer, (*[REGULAR_MIN_DAYS] * len(windows), *params))
+        cursor.execute(outer, (*[REGULAR_MIN_DAYS] * len(regulars), *params))
         rows = cursor.fetchall()
-    return {row[0]: {name: int(value or 0) for name, value in zip(windows, row[1:], strict=True)} for row in rows}
+    names = [*hits, *(f"regular_{name}" for name in regulars)]
+    return {row[0]: {name: int(value or 0) for name, value in zip(names, row[1:], strict=True)} for row in rows}
 
 
 def figures(scope: Scope, period: Period, *, group: str | None = None, previous: bool = False) -> dict[Key, Any]:
@@ -126,12 +139,9 @@ def figures(scope: Scope, period: Period, *, group: str | None = None, previous:
         windows[f"period_{name}"] = (p.start, p.end)
         windows[f"7d_{name}"] = window(p.end, SHORT_WINDOW_DAYS)
         windows[f"30d_{name}"] = window(p.end, ACTIVE_WINDOW_DAYS)
-    active = _grouped(
-        VendorDay.objects.filter(scope.rows_q(), _days(min(start for start, _end in windows.values()), period.end)),
-        F(on_rows) if on_rows else None,
-        **{name: Count("vendor_id", distinct=True, filter=_days(*span)) for name, span in windows.items()},
+    vendors = _vendor_windows(
+        scope, windows, {name: window(end, REGULAR_WINDOW_DAYS) for name, end in ends.items()}, on_rows
     )
-    regular = _regular(scope, ends, on_rows)
 
     out: dict[Key, Any] = {}
     for key, markets in stalls.items():
@@ -143,8 +153,7 @@ def figures(scope: Scope, period: Period, *, group: str | None = None, previous:
                 markets["stalls"] or 0,
                 roster.get(key, {}),
                 payments.get(key, {}),
-                active.get(key, {}),
-                regular.get(key, {}),
+                vendors.get(key, {}),
                 name,
             )
         out[key] = {**row.pop("current"), **row}
@@ -152,14 +161,13 @@ def figures(scope: Scope, period: Period, *, group: str | None = None, previous:
 
 
 def _headline(
-    stalls: int, roster: dict[str, Any], payments: dict[str, Any], active: dict[str, Any], regular: dict[str, int],
-    name: str,
+    stalls: int, roster: dict[str, Any], payments: dict[str, Any], vendors: dict[str, int], name: str,
 ) -> dict[str, Any]:  # fmt: skip
     with_qr = roster.get("with_qr") or 0
     activated = roster.get(f"activated_{name}") or 0
     count = payments.get(f"count_{name}") or 0
     value = payments.get(f"value_{name}") or 0
-    active_30d = active.get(f"30d_{name}") or 0
+    active_30d = vendors.get(f"30d_{name}") or 0
     return {
         "stalls": stalls,
         "vendors_registered": roster.get("registered") or 0,
@@ -167,11 +175,11 @@ def _headline(
         "coverage": ratio(with_qr, stalls),
         "vendors_activated": activated,
         "activation": ratio(activated, with_qr),
-        "active_vendors": active.get(f"period_{name}") or 0,
-        "active_7d": active.get(f"7d_{name}") or 0,
+        "active_vendors": vendors.get(f"period_{name}") or 0,
+        "active_7d": vendors.get(f"7d_{name}") or 0,
         "active_30d": active_30d,
         "active_share": ratio(active_30d, with_qr),
-        "regular_vendors": regular.get(name, 0),
+        "regular_vendors": vendors.get(f"regular_{name}", 0),
         "payments_count": count,
         "payments_value": value,
         "average_ticket": average(value, count),

@@ -110,13 +110,18 @@ WITH r AS (
            month + (31 - length(rtrim(CAST(days AS bit(31))::text, '0'))) AS first_day,
            month + (31 - strpos(CAST(days AS bit(31))::text, '1')) AS last_day
       FROM stats_vendormonth WHERE vendor_id IN (SELECT vendor_id FROM stats_fold_vd)
-), m AS (
+), per_month AS (
     SELECT vendor_id, bit_count(CAST(bit_or(days) AS bit(31))) AS n FROM r GROUP BY vendor_id, month
+), days AS (
+    SELECT vendor_id, SUM(n) AS n FROM per_month GROUP BY vendor_id
+), spans AS (
+    SELECT vendor_id, (array_agg(market_id ORDER BY last_day DESC, market_id DESC))[1] AS market_id,
+           MIN(first_day) AS first_day, MAX(last_day) AS last_day
+      FROM r GROUP BY vendor_id
 )
 INSERT INTO stats_vendoractivity (vendor_id, market_id, first_active_date, last_active_date, active_days)
-SELECT r.vendor_id, (array_agg(r.market_id ORDER BY r.last_day DESC, r.market_id DESC))[1],
-       MIN(r.first_day), MAX(r.last_day), (SELECT SUM(m.n) FROM m WHERE m.vendor_id = r.vendor_id)
-  FROM r GROUP BY r.vendor_id
+SELECT spans.vendor_id, spans.market_id, spans.first_day, spans.last_day, days.n
+  FROM spans JOIN days ON days.vendor_id = spans.vendor_id
 """
 
 

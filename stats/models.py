@@ -111,6 +111,13 @@ class MarketDay(models.Model):
                 fields=["market", "local_date", "channel", "status", "size_bucket"], name="stats_marketday_key"
             )
         ]
+        # Every column a read uses: a scope's days are index-only scans, market by market.
+        indexes = [
+            models.Index(
+                fields=["market", "local_date", "status", "channel", "size_bucket", "count", "value"],
+                name="stats_marketday_cover",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.market_id} {self.local_date} {self.channel} {self.status} {self.size_bucket}: {self.count}"

@@ -8,12 +8,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, DateField, Exists, Max, OuterRef, Subquery
+from django.db.models import Count, DateField, Exists, F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import TruncMonth
 
 from chopay.identifiers import display_vn_mobile, normalize_vn_mobile
 from stats.metrics import ACTIVE_WINDOW_DAYS, window
-from stats.models import VendorDay
+from stats.models import VendorDay, VendorMonth
 from stats.scopes import Scope
 from vendors.models import Vendor
 
@@ -85,17 +85,18 @@ def cohort_counts(
         _as_date(row["month"]): row["n"]
         for row in cohort.annotate(month=onboarding_month).order_by().values("month").annotate(n=Count("id"))
     }
+    # Whole months from VendorMonth, the last one cut at ``end`` (its days after ``end`` masked off).
+    last = end.replace(day=1)
     activity_rows = (
-        VendorDay.objects.filter(vendor_id__in=cohort.values("id"), local_date__gte=first, local_date__lte=end)
-        .annotate(
-            cohort=TruncMonth("vendor__onboarded_at", output_field=DateField(), tzinfo=tz),
-            month=TruncMonth("local_date", output_field=DateField()),
-        )
+        VendorMonth.objects.filter(vendor_id__in=cohort.values("id"), month__gte=first, month__lte=last)
+        .annotate(upto_end=F("days").bitand((1 << end.day) - 1))
+        .filter(Q(month__lt=last) | Q(upto_end__gt=0))
+        .annotate(cohort=TruncMonth("vendor__onboarded_at", output_field=DateField(), tzinfo=tz))
         .order_by()
         .values("cohort", "month")
         .annotate(n=Count("vendor_id", distinct=True))
     )
-    activity = {(_as_date(row["cohort"]), _as_date(row["month"])): row["n"] for row in activity_rows}
+    activity = {(_as_date(row["cohort"]), row["month"]): row["n"] for row in activity_rows}
     return sizes, activity
 
 

@@ -50,6 +50,10 @@ class Migration(migrations.Migration):
             model_name='vendorday',
             index=models.Index(fields=['market', 'local_date', 'vendor'], name='stats_vendorday_market_day_v'),
         ),
+        migrations.AddIndex(
+            model_name='marketday',
+            index=models.Index(fields=['market', 'local_date', 'status', 'channel', 'size_bucket', 'count', 'value'], name='stats_marketday_cover'),
+        ),
         migrations.AddField(
             model_name='vendormonth',
             name='market',
