@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import Count, DateField, Exists, F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import TruncMonth
 
@@ -47,24 +48,37 @@ def follow_up(market_id: int, end: dt.date) -> list[dict[str, Any]]:
         .annotate(last=Max("local_date"))
         .values("last")
     )
-    vendors = (
+    vendors = list(
         Vendor.objects.filter(market_id=market_id, status=Vendor.Status.ACTIVE)
         .filter(~Exists(recent))
-        .select_related("onboarded_by", "onboarded_by__vendor")
         .annotate(last_receipt=Subquery(last_receipt, output_field=DateField()))
         .order_by("stall_label", "id")
+        .values(
+            "id",
+            "full_name",
+            "stall_label",
+            "phone",
+            "merchant_code",
+            "onboarded_at",
+            "onboarded_by_id",
+            "last_receipt",
+        )
     )
+    # Rows, not model instances (a market has hundreds); the few volunteers once each.
+    onboarders = {row["onboarded_by_id"] for row in vendors} - {None}
+    users = get_user_model().objects.filter(pk__in=onboarders).select_related("vendor")
+    people = {user.pk: person(user) for user in users}
     tz = ZoneInfo(settings.TIME_ZONE)
     return [
         {
-            "vendor_id": vendor.pk,
-            "name": vendor.full_name,
-            "stall": vendor.stall_label,
-            "phone": display_vn_mobile(vendor.phone),
-            "merchant_code": vendor.merchant_code,
-            "onboarded_on": vendor.onboarded_at.astimezone(tz).date().isoformat(),
-            "onboarded_by": person(vendor.onboarded_by),
-            "last_receipt": vendor.last_receipt.isoformat() if vendor.last_receipt else None,
+            "vendor_id": vendor["id"],
+            "name": vendor["full_name"],
+            "stall": vendor["stall_label"],
+            "phone": display_vn_mobile(vendor["phone"]),
+            "merchant_code": vendor["merchant_code"],
+            "onboarded_on": vendor["onboarded_at"].astimezone(tz).date().isoformat(),
+            "onboarded_by": people.get(vendor["onboarded_by_id"]),
+            "last_receipt": vendor["last_receipt"].isoformat() if vendor["last_receipt"] else None,
         }
         for vendor in vendors
     ]
