@@ -182,6 +182,15 @@ def test_cohorts_by_local_onboarding_month(data) -> None:
     assert cohorts["2026-08"]["vendors"] == 0
 
 
+def test_a_cohort_month_counts_activity_only_up_to_the_end_of_the_period(data) -> None:
+    def september(end: dt.date) -> list[int]:
+        cohorts = scope_stats(market_scope(data.market), Period(D(2026, 11, 1), end, "day"))["cohorts"]
+        return next(row["active"] for row in cohorts if row["month"] == "2026-09")
+
+    assert september(D(2026, 11, 9)) == [1, 0, 0]  # v2's November receipts are on the 10th and 11th
+    assert september(D(2026, 11, 10)) == [1, 0, 1]
+
+
 def test_follow_up_lists_qr_holders_without_a_receipt_in_30_days(data) -> None:
     follow_up = scope_stats(market_scope(data.market), NOV)["follow_up"]
     assert [(row["stall"], row["name"], row["last_receipt"]) for row in follow_up] == [
