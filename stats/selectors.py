@@ -77,8 +77,10 @@ def series_by(scope: Scope, period: Period, group: str | None = None) -> dict[An
     out: dict[Any, dict[dt.date, dict[str, Any]]] = {}
 
     def entry(row: dict[str, Any]) -> dict[str, Any]:
-        buckets = out.setdefault(row.get("grp"), _empty_series(period))
-        return buckets[period.bucket_of(_as_date(row["bucket"]))]
+        key = row.get("grp")
+        if key not in out:  # not setdefault: the empty series is built once per group, not per row
+            out[key] = _empty_series(period)
+        return out[key][period.bucket_of(_as_date(row["bucket"]))]
 
     payments = (
         MarketDay.objects.filter(
