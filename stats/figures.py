@@ -100,6 +100,58 @@ def _vendor_windows(
     return {row[0]: {name: int(value or 0) for name, value in zip(names, row[1:], strict=True)} for row in rows}
 
 
+def _roster(scope: Scope, key: Combinable | None, ends: dict[str, dt.date]) -> dict[Key, dict[str, Any]]:
+    first_day = VendorActivity.objects.filter(vendor_id=OuterRef("pk")).values("first_active_date")[:1]
+    return _grouped(
+        Vendor.objects.filter(scope.rows_q()).annotate(first_day=Subquery(first_day)),
+        key,
+        registered=Count("id", filter=~Q(status=Vendor.Status.SUSPENDED)),
+        with_qr=Count("id", filter=Q(status=Vendor.Status.ACTIVE)),
+        **{
+            f"activated_{name}": Count("id", filter=Q(status=Vendor.Status.ACTIVE, first_day__lte=end))
+            for name, end in ends.items()
+        },
+    )
+
+
+def _payments(scope: Scope, key: Combinable | None, periods: dict[str, Period]) -> dict[Key, dict[str, Any]]:
+    first = min(p.start for p in periods.values())
+    last = max(p.end for p in periods.values())
+    return _grouped(
+        MarketDay.objects.filter(scope.rows_q(), _days(first, last), status=Payment.Status.SUCCEEDED),
+        key,
+        **{f"count_{name}": Sum("count", filter=_days(p.start, p.end)) for name, p in periods.items()},
+        **{f"value_{name}": Sum("value", filter=_days(p.start, p.end)) for name, p in periods.items()},
+    )
+
+
+def _vendors(scope: Scope, periods: dict[str, Period], key: str | None) -> dict[Key, dict[str, int]]:
+    windows: dict[str, tuple[dt.date, dt.date]] = {}
+    for name, p in periods.items():
+        windows[f"period_{name}"] = (p.start, p.end)
+        windows[f"7d_{name}"] = window(p.end, SHORT_WINDOW_DAYS)
+        windows[f"30d_{name}"] = window(p.end, ACTIVE_WINDOW_DAYS)
+    regulars = {name: window(p.end, REGULAR_WINDOW_DAYS) for name, p in periods.items()}
+    return _vendor_windows(scope, windows, regulars, key)
+
+
+def _assemble(
+    stalls: dict[Key, dict[str, Any]], roster: dict[Key, dict[str, Any]], payments: dict[Key, dict[str, Any]],
+    vendors: dict[Key, dict[str, int]], names: list[str], grouped: bool,
+) -> dict[Key, Any]:  # fmt: skip
+    out: dict[Key, Any] = {}
+    for key, markets in stalls.items():
+        if grouped and not markets["markets"]:
+            continue
+        row: dict[str, Any] = {"markets": markets["markets"]}
+        for name in names:
+            row[name] = _headline(
+                markets["stalls"] or 0, roster.get(key, {}), payments.get(key, {}), vendors.get(key, {}), name
+            )
+        out[key] = {**row.pop("current"), **row}
+    return out
+
+
 def figures(scope: Scope, period: Period, *, group: str | None = None, previous: bool = False) -> dict[Key, Any]:
     """The headline figures of ``period`` per group of ``scope`` (``group``:
     ``"market"``, ``"province"``, ``"legacy"``; ``None``: the scope as one,
@@ -108,56 +160,61 @@ def figures(scope: Scope, period: Period, *, group: str | None = None, previous:
     or payments gets zeros."""
     on_rows, on_markets = GROUPS[group] if group else (None, None)
     periods = {"current": period, **({"previous": period.previous()} if previous else {})}
-    ends = {name: p.end for name, p in periods.items()}
-
     stalls = _grouped(
         Market.objects.filter(scope.market_q()),
         F(on_markets) if on_markets else None,
         stalls=Sum("stall_count"),
         markets=Count("id"),
     )
-    first_day = VendorActivity.objects.filter(vendor_id=OuterRef("pk")).values("first_active_date")[:1]
-    roster = _grouped(
-        Vendor.objects.filter(scope.rows_q()).annotate(first_day=Subquery(first_day)),
-        F(on_rows) if on_rows else None,
-        registered=Count("id", filter=~Q(status=Vendor.Status.SUSPENDED)),
-        with_qr=Count("id", filter=Q(status=Vendor.Status.ACTIVE)),
-        **{
-            f"activated_{name}": Count("id", filter=Q(status=Vendor.Status.ACTIVE, first_day__lte=end))
-            for name, end in ends.items()
-        },
-    )
-    first = min(p.start for p in periods.values())
-    payments = _grouped(
-        MarketDay.objects.filter(scope.rows_q(), _days(first, period.end), status=Payment.Status.SUCCEEDED),
-        F(on_rows) if on_rows else None,
-        **{f"count_{name}": Sum("count", filter=_days(p.start, p.end)) for name, p in periods.items()},
-        **{f"value_{name}": Sum("value", filter=_days(p.start, p.end)) for name, p in periods.items()},
-    )
-    windows: dict[str, tuple[dt.date, dt.date]] = {}
-    for name, p in periods.items():
-        windows[f"period_{name}"] = (p.start, p.end)
-        windows[f"7d_{name}"] = window(p.end, SHORT_WINDOW_DAYS)
-        windows[f"30d_{name}"] = window(p.end, ACTIVE_WINDOW_DAYS)
-    vendors = _vendor_windows(
-        scope, windows, {name: window(end, REGULAR_WINDOW_DAYS) for name, end in ends.items()}, on_rows
-    )
+    row_key = F(on_rows) if on_rows else None
+    roster = _roster(scope, row_key, {name: p.end for name, p in periods.items()})
+    payments = _payments(scope, row_key, periods)
+    vendors = _vendors(scope, periods, on_rows)
+    return _assemble(stalls, roster, payments, vendors, list(periods), group is not None)
 
-    out: dict[Key, Any] = {}
-    for key, markets in stalls.items():
-        if group is not None and not markets["markets"]:
-            continue
-        row: dict[str, Any] = {"markets": markets["markets"]}
-        for name in periods:
-            row[name] = _headline(
-                markets["stalls"] or 0,
-                roster.get(key, {}),
-                payments.get(key, {}),
-                vendors.get(key, {}),
-                name,
-            )
-        out[key] = {**row.pop("current"), **row}
+
+# The field of a market naming its group, per grouping.
+MARKET_GROUP_FIELDS: Final[dict[str | None, str]] = {
+    "market": "id",
+    "province": "province_id",
+    "legacy": "legacy_province_id",
+}
+
+
+def figures_by(scope: Scope, period: Period, groups: tuple[str | None, ...]) -> dict[str | None, dict[Key, Any]]:
+    """``figures(scope, period, group=g, previous=g is None)`` for each ``g`` of
+    ``groups``, with fewer queries: stalls, the roster and payments add up
+    market by market, so they are read once per market and summed here for
+    the scope and each grouping (every market of a scope belongs to exactly
+    one group); active and regular vendors do not add up (a vendor may be
+    active in two markets) and are counted per grouping. The nation, whose
+    figures also count rows without a market, is computed as one."""
+    if scope.kind == "nation":
+        return {group: figures(scope, period, group=group, previous=group is None) for group in groups}
+    both = {"current": period, "previous": period.previous()}
+    fields = {"id", "stall_count", *(MARKET_GROUP_FIELDS[group] for group in groups if group)}
+    markets = list(Market.objects.filter(scope.market_q()).values(*sorted(fields)))
+    by_market_roster = _roster(scope, F("market_id"), {name: p.end for name, p in both.items()})
+    by_market_payments = _payments(scope, F("market_id"), both)
+    out: dict[str | None, dict[Key, Any]] = {}
+    for group in groups:
+        periods = both if group is None else {"current": period}
+        stalls: dict[Key, dict[str, Any]] = {} if group else {None: {"stalls": 0, "markets": 0}}
+        roster: dict[Key, dict[str, Any]] = {}
+        payments: dict[Key, dict[str, Any]] = {}
+        for market in markets:
+            key = market[MARKET_GROUP_FIELDS[group]] if group else None
+            _add(stalls.setdefault(key, {}), {"stalls": market["stall_count"], "markets": 1})
+            _add(roster.setdefault(key, {}), by_market_roster.get(market["id"], {}))
+            _add(payments.setdefault(key, {}), by_market_payments.get(market["id"], {}))
+        vendors = _vendors(scope, periods, GROUPS[group][0] if group else None)
+        out[group] = _assemble(stalls, roster, payments, vendors, list(periods), group is not None)
     return out
+
+
+def _add(total: dict[str, Any], part: dict[str, Any]) -> None:
+    for name, value in part.items():
+        total[name] = (total.get(name) or 0) + (value or 0)
 
 
 def _headline(

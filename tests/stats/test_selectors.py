@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from market.models import LegacyProvince
 from payments.models import Payment
+from stats.figures import figures, figures_by
 from stats.periods import Period
 from stats.scopes import Scope, legacy_scope, market_scope, nation, province_scope
 from stats.selectors import scope_stats
@@ -250,6 +251,22 @@ def test_ward_and_nation(data) -> None:
     province = scope_stats(province_scope(data.market.province), NOV)
     assert {key: everything["provinces"][1][key] for key in HEADLINE_MARKET} == {
         key: province[key] for key in HEADLINE_MARKET
+    }
+
+
+@pytest.mark.parametrize("kind", ["province", "ward", "legacy", "market"])
+def test_figures_summed_market_by_market_equal_the_figures_counted_per_group(data, kind) -> None:
+    province = data.market.province
+    scope = {
+        "province": province_scope(province),
+        "ward": Scope("ward", data.market.ward_id, data.market.ward.name, province_code="19"),
+        "legacy": legacy_scope("19", LegacyProvince.objects.get(code="06")),
+        "market": market_scope(data.market),
+    }[kind]
+    groups = (None, "market", "legacy", "province")
+
+    assert figures_by(scope, NOV, groups) == {
+        group: figures(scope, NOV, group=group, previous=group is None) for group in groups
     }
 
 
