@@ -8,6 +8,8 @@ roster with activation, succeeded payments, and active and regular vendors
 (every window in one pass over ``VendorMonth``, at most five rows per vendor
 and market for 120 days), and — for the scope — the previous period in the
 same passes (conditional aggregates over the two periods' days).
+``figures_by`` answers several groupings at once with the stalls, roster and
+payments read once per market and summed (they add up market by market).
 """
 
 from __future__ import annotations
