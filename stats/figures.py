@@ -3,10 +3,13 @@ of each market, province or former province in it, in a handful of grouped
 queries: the whole scope, the market ranking and the former-province groups
 share this one definition.
 
-One call runs six queries whatever the number of groups: stalls, the vendor
-roster with activation, succeeded payments, active vendors (every window in
-one pass), regular vendors, and — for the scope — the previous period in the
+One call runs four queries whatever the number of groups: stalls, the vendor
+roster with activation, succeeded payments, and active and regular vendors
+(every window in one pass over ``VendorMonth``, at most five rows per vendor
+and market for 120 days), and — for the scope — the previous period in the
 same passes (conditional aggregates over the two periods' days).
+``figures_by`` answers several groupings at once with the stalls, roster and
+payments read once per market and summed (they add up market by market).
 """
 
 from __future__ import annotations
@@ -15,11 +18,12 @@ import datetime as dt
 from typing import Any, Final
 
 from django.db import connection
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.expressions import Combinable
 
 from market.models import Market
 from payments.models import Payment
+from stats.bits import BitCount, bits_in, hit
 from stats.metrics import (
     ACTIVE_WINDOW_DAYS,
     REGULAR_MIN_DAYS,
@@ -29,7 +33,7 @@ from stats.metrics import (
     ratio,
     window,
 )
-from stats.models import MarketDay, VendorActivity, VendorDay
+from stats.models import MarketDay, VendorActivity, VendorMonth
 from stats.periods import Period
 from stats.scopes import Scope
 from vendors.models import Vendor
@@ -61,30 +65,93 @@ def _days(first: dt.date, last: dt.date) -> Q:
     return Q(local_date__gte=first, local_date__lte=last)
 
 
-def _regular(scope: Scope, ends: dict[str, dt.date], key: str | None) -> dict[Key, dict[str, int]]:
-    """Per group, vendors with ≥ 10 active days in the 90 days ending at each
-    of ``ends`` (name → end), counted in the database: the per-vendor day
-    counts are a subquery, never rows sent to Python."""
-    windows = {name: window(end, REGULAR_WINDOW_DAYS) for name, end in ends.items()}
-    first = min(start for start, _end in windows.values())
+def _vendor_windows(
+    scope: Scope,
+    hits: dict[str, tuple[dt.date, dt.date]],
+    regulars: dict[str, tuple[dt.date, dt.date]],
+    key: str | None,
+) -> dict[Key, dict[str, int]]:
+    """Per group, in one query over ``VendorMonth`` (a row per vendor, market
+    and month, its active days a bit mask): the vendors with an active day in
+    each of ``hits`` (name → first and last day), and those with at least 10
+    active days in each of ``regulars`` (under ``regular_<name>``). The
+    per-vendor figures are a subquery, never rows sent to Python."""
+    spans = [*hits.values(), *regulars.values()]
+    first, last = min(start for start, _end in spans), max(end for _start, end in spans)
     per_vendor = (
-        VendorDay.objects.filter(scope.rows_q(), _days(first, max(ends.values())))
+        VendorMonth.objects.filter(scope.rows_q(), month__gte=first.replace(day=1), month__lte=last)
         .order_by()
         .values("vendor_id", **({"grp": F(key)} if key else {}))
-        .annotate(**{f"days_{name}": Count("vendor_id", filter=_days(*span)) for name, span in windows.items()})
+        .annotate(
+            **{f"hit_{name}": Max(hit(*span)) for name, span in hits.items()},
+            **{f"days_{name}": Sum(BitCount(bits_in(*span))) for name, span in regulars.items()},
+        )
     )
     sql, params = per_vendor.query.sql_with_params()
     qn = connection.ops.quote_name
-    counts = ", ".join(
-        f"SUM(CASE WHEN t.{qn('days_' + name)} >= %s THEN 1 ELSE 0 END)" for name in windows
-    )  # names are ours ("current", "previous"), never input
+    columns = [f"SUM(t.{qn('hit_' + name)})" for name in hits] + [
+        f"SUM(CASE WHEN t.{qn('days_' + name)} >= %s THEN 1 ELSE 0 END)" for name in regulars
+    ]  # names are ours ("period_current", "previous", …), never input
     group = f"t.{qn('grp')}" if key else "NULL"
     # Only our own quoted names and Django's compiled SQL are formatted in; values go as parameters.
-    outer = f"SELECT {group}, {counts} FROM ({sql}) t" + (f" GROUP BY t.{qn('grp')}" if key else "")  # noqa: S608
+    outer = f"SELECT {group}, {', '.join(columns)} FROM ({sql}) t" + (f" GROUP BY t.{qn('grp')}" if key else "")  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(outer, (*[REGULAR_MIN_DAYS] * len(windows), *params))
+        cursor.execute(outer, (*[REGULAR_MIN_DAYS] * len(regulars), *params))
         rows = cursor.fetchall()
-    return {row[0]: {name: int(value or 0) for name, value in zip(windows, row[1:], strict=True)} for row in rows}
+    names = [*hits, *(f"regular_{name}" for name in regulars)]
+    return {row[0]: {name: int(value or 0) for name, value in zip(names, row[1:], strict=True)} for row in rows}
+
+
+def _roster(scope: Scope, key: Combinable | None, ends: dict[str, dt.date]) -> dict[Key, dict[str, Any]]:
+    first_day = VendorActivity.objects.filter(vendor_id=OuterRef("pk")).values("first_active_date")[:1]
+    return _grouped(
+        Vendor.objects.filter(scope.rows_q()).annotate(first_day=Subquery(first_day)),
+        key,
+        registered=Count("id", filter=~Q(status=Vendor.Status.SUSPENDED)),
+        with_qr=Count("id", filter=Q(status=Vendor.Status.ACTIVE)),
+        **{
+            f"activated_{name}": Count("id", filter=Q(status=Vendor.Status.ACTIVE, first_day__lte=end))
+            for name, end in ends.items()
+        },
+    )
+
+
+def _payments(scope: Scope, key: Combinable | None, periods: dict[str, Period]) -> dict[Key, dict[str, Any]]:
+    first = min(p.start for p in periods.values())
+    last = max(p.end for p in periods.values())
+    return _grouped(
+        MarketDay.objects.filter(scope.rows_q(), _days(first, last), status=Payment.Status.SUCCEEDED),
+        key,
+        **{f"count_{name}": Sum("count", filter=_days(p.start, p.end)) for name, p in periods.items()},
+        **{f"value_{name}": Sum("value", filter=_days(p.start, p.end)) for name, p in periods.items()},
+    )
+
+
+def _vendors(scope: Scope, periods: dict[str, Period], key: str | None) -> dict[Key, dict[str, int]]:
+    windows: dict[str, tuple[dt.date, dt.date]] = {}
+    for name, p in periods.items():
+        windows[f"period_{name}"] = (p.start, p.end)
+        windows[f"7d_{name}"] = window(p.end, SHORT_WINDOW_DAYS)
+        windows[f"30d_{name}"] = window(p.end, ACTIVE_WINDOW_DAYS)
+    regulars = {name: window(p.end, REGULAR_WINDOW_DAYS) for name, p in periods.items()}
+    return _vendor_windows(scope, windows, regulars, key)
+
+
+def _assemble(
+    stalls: dict[Key, dict[str, Any]], roster: dict[Key, dict[str, Any]], payments: dict[Key, dict[str, Any]],
+    vendors: dict[Key, dict[str, int]], names: list[str], grouped: bool,
+) -> dict[Key, Any]:  # fmt: skip
+    out: dict[Key, Any] = {}
+    for key, markets in stalls.items():
+        if grouped and not markets["markets"]:
+            continue
+        row: dict[str, Any] = {"markets": markets["markets"]}
+        for name in names:
+            row[name] = _headline(
+                markets["stalls"] or 0, roster.get(key, {}), payments.get(key, {}), vendors.get(key, {}), name
+            )
+        out[key] = {**row.pop("current"), **row}
+    return out
 
 
 def figures(scope: Scope, period: Period, *, group: str | None = None, previous: bool = False) -> dict[Key, Any]:
@@ -95,71 +162,71 @@ def figures(scope: Scope, period: Period, *, group: str | None = None, previous:
     or payments gets zeros."""
     on_rows, on_markets = GROUPS[group] if group else (None, None)
     periods = {"current": period, **({"previous": period.previous()} if previous else {})}
-    ends = {name: p.end for name, p in periods.items()}
-
     stalls = _grouped(
         Market.objects.filter(scope.market_q()),
         F(on_markets) if on_markets else None,
         stalls=Sum("stall_count"),
         markets=Count("id"),
     )
-    first_day = VendorActivity.objects.filter(vendor_id=OuterRef("pk")).values("first_active_date")[:1]
-    roster = _grouped(
-        Vendor.objects.filter(scope.rows_q()).annotate(first_day=Subquery(first_day)),
-        F(on_rows) if on_rows else None,
-        registered=Count("id", filter=~Q(status=Vendor.Status.SUSPENDED)),
-        with_qr=Count("id", filter=Q(status=Vendor.Status.ACTIVE)),
-        **{
-            f"activated_{name}": Count("id", filter=Q(status=Vendor.Status.ACTIVE, first_day__lte=end))
-            for name, end in ends.items()
-        },
-    )
-    first = min(p.start for p in periods.values())
-    payments = _grouped(
-        MarketDay.objects.filter(scope.rows_q(), _days(first, period.end), status=Payment.Status.SUCCEEDED),
-        F(on_rows) if on_rows else None,
-        **{f"count_{name}": Sum("count", filter=_days(p.start, p.end)) for name, p in periods.items()},
-        **{f"value_{name}": Sum("value", filter=_days(p.start, p.end)) for name, p in periods.items()},
-    )
-    windows: dict[str, tuple[dt.date, dt.date]] = {}
-    for name, p in periods.items():
-        windows[f"period_{name}"] = (p.start, p.end)
-        windows[f"7d_{name}"] = window(p.end, SHORT_WINDOW_DAYS)
-        windows[f"30d_{name}"] = window(p.end, ACTIVE_WINDOW_DAYS)
-    active = _grouped(
-        VendorDay.objects.filter(scope.rows_q(), _days(min(start for start, _end in windows.values()), period.end)),
-        F(on_rows) if on_rows else None,
-        **{name: Count("vendor_id", distinct=True, filter=_days(*span)) for name, span in windows.items()},
-    )
-    regular = _regular(scope, ends, on_rows)
+    row_key = F(on_rows) if on_rows else None
+    roster = _roster(scope, row_key, {name: p.end for name, p in periods.items()})
+    payments = _payments(scope, row_key, periods)
+    vendors = _vendors(scope, periods, on_rows)
+    return _assemble(stalls, roster, payments, vendors, list(periods), group is not None)
 
-    out: dict[Key, Any] = {}
-    for key, markets in stalls.items():
-        if group is not None and not markets["markets"]:
-            continue
-        row: dict[str, Any] = {"markets": markets["markets"]}
-        for name in periods:
-            row[name] = _headline(
-                markets["stalls"] or 0,
-                roster.get(key, {}),
-                payments.get(key, {}),
-                active.get(key, {}),
-                regular.get(key, {}),
-                name,
-            )
-        out[key] = {**row.pop("current"), **row}
+
+# The field of a market naming its group, per grouping.
+MARKET_GROUP_FIELDS: Final[dict[str | None, str]] = {
+    "market": "id",
+    "province": "province_id",
+    "legacy": "legacy_province_id",
+}
+
+
+def figures_by(scope: Scope, period: Period, groups: tuple[str | None, ...]) -> dict[str | None, dict[Key, Any]]:
+    """``figures(scope, period, group=g, previous=g is None)`` for each ``g`` of
+    ``groups``, with fewer queries: stalls, the roster and payments add up
+    market by market, so they are read once per market and summed here for
+    the scope and each grouping (every market of a scope belongs to exactly
+    one group); active and regular vendors do not add up (a vendor may be
+    active in two markets) and are counted per grouping. The nation, whose
+    figures also count rows without a market, is computed as one."""
+    if scope.kind == "nation":
+        return {group: figures(scope, period, group=group, previous=group is None) for group in groups}
+    both = {"current": period, "previous": period.previous()}
+    fields = {"id", "stall_count", *(MARKET_GROUP_FIELDS[group] for group in groups if group)}
+    markets = list(Market.objects.filter(scope.market_q()).values(*sorted(fields)))
+    by_market_roster = _roster(scope, F("market_id"), {name: p.end for name, p in both.items()})
+    by_market_payments = _payments(scope, F("market_id"), both)
+    out: dict[str | None, dict[Key, Any]] = {}
+    for group in groups:
+        periods = both if group is None else {"current": period}
+        stalls: dict[Key, dict[str, Any]] = {} if group else {None: {"stalls": 0, "markets": 0}}
+        roster: dict[Key, dict[str, Any]] = {}
+        payments: dict[Key, dict[str, Any]] = {}
+        for market in markets:
+            key = market[MARKET_GROUP_FIELDS[group]] if group else None
+            _add(stalls.setdefault(key, {}), {"stalls": market["stall_count"], "markets": 1})
+            _add(roster.setdefault(key, {}), by_market_roster.get(market["id"], {}))
+            _add(payments.setdefault(key, {}), by_market_payments.get(market["id"], {}))
+        vendors = _vendors(scope, periods, GROUPS[group][0] if group else None)
+        out[group] = _assemble(stalls, roster, payments, vendors, list(periods), group is not None)
     return out
 
 
+def _add(total: dict[str, Any], part: dict[str, Any]) -> None:
+    for name, value in part.items():
+        total[name] = (total.get(name) or 0) + (value or 0)
+
+
 def _headline(
-    stalls: int, roster: dict[str, Any], payments: dict[str, Any], active: dict[str, Any], regular: dict[str, int],
-    name: str,
+    stalls: int, roster: dict[str, Any], payments: dict[str, Any], vendors: dict[str, int], name: str,
 ) -> dict[str, Any]:  # fmt: skip
     with_qr = roster.get("with_qr") or 0
     activated = roster.get(f"activated_{name}") or 0
     count = payments.get(f"count_{name}") or 0
     value = payments.get(f"value_{name}") or 0
-    active_30d = active.get(f"30d_{name}") or 0
+    active_30d = vendors.get(f"30d_{name}") or 0
     return {
         "stalls": stalls,
         "vendors_registered": roster.get("registered") or 0,
@@ -167,11 +234,11 @@ def _headline(
         "coverage": ratio(with_qr, stalls),
         "vendors_activated": activated,
         "activation": ratio(activated, with_qr),
-        "active_vendors": active.get(f"period_{name}") or 0,
-        "active_7d": active.get(f"7d_{name}") or 0,
+        "active_vendors": vendors.get(f"period_{name}") or 0,
+        "active_7d": vendors.get(f"7d_{name}") or 0,
         "active_30d": active_30d,
         "active_share": ratio(active_30d, with_qr),
-        "regular_vendors": regular.get(name, 0),
+        "regular_vendors": vendors.get(f"regular_{name}", 0),
         "payments_count": count,
         "payments_value": value,
         "average_ticket": average(value, count),

@@ -31,10 +31,13 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from payments.models import Payment
+from stats import folding_pg
 from stats.models import SIZE_BUCKETS, size_bucket
 
-# Change rows one fold transaction takes.
+# Change rows one fold transaction takes: PostgreSQL folds a batch in a few
+# set-based statements (stats/folding_pg.py), SQLite row by row in Python.
 FOLD_BATCH = 5_000
+FOLD_BATCH_PG = 50_000
 # Rows per upsert statement (SQLite allows 32,766 parameters per statement).
 _CHUNK = 1_000
 # pg_advisory_*lock(bigint): "stats" + 1. Folds take it shared, rebuild exclusive.
@@ -71,8 +74,9 @@ def fold_pending(max_rows: int | None = None) -> int:
     any number of processes at once. While a ``rebuild`` runs it folds nothing
     (the rebuild's result, and what the next fold adds to it, include them)."""
     folded = 0
+    batch = _batch_size()
     while max_rows is None or folded < max_rows:
-        limit = FOLD_BATCH if max_rows is None else min(FOLD_BATCH, max_rows - folded)
+        limit = batch if max_rows is None else min(batch, max_rows - folded)
         with transaction.atomic():
             if not _try_shared_stats_lock():
                 break
@@ -98,6 +102,10 @@ def ensure_current() -> int:
     if not pending():
         return 0
     return fold_pending(max_rows=settings.STATS_READ_FOLD_MAX)
+
+
+def _batch_size() -> int:
+    return FOLD_BATCH_PG if _postgres() else FOLD_BATCH
 
 
 def _try_shared_stats_lock() -> bool:
@@ -141,6 +149,8 @@ def _deltas(changes: Iterable[tuple[Any, ...]]) -> tuple[Deltas, Deltas]:
 
 def _fold_batch(limit: int) -> int:
     """Fold up to ``limit`` change rows inside the caller's transaction."""
+    if _postgres():
+        return folding_pg.fold_batch(limit)
     changes = _take_changes(limit)
     if not changes:
         return 0
@@ -149,6 +159,7 @@ def _fold_batch(limit: int) -> int:
     _lock_vendors(vendors)
     _add("stats_marketday", MARKET_DAY_KEY, market_days)
     _add("stats_vendorday", VENDOR_DAY_KEY, vendor_days)
+    _refresh_months(sorted({(vendor, market, day.replace(day=1)) for vendor, day, market in vendor_days}))
     _refresh_activity(vendors)
     _forget_changes([row[0] for row in changes])
     return len(changes)
@@ -187,6 +198,55 @@ def _add(table: str, key: tuple[str, ...], deltas: Deltas) -> None:
             emptied += [row_id for row_id, count, value in cursor.fetchall() if count == 0 and value == 0]
         for chunk in _chunks(emptied):
             cursor.execute(f"DELETE FROM {table} WHERE id IN ({_placeholders(len(chunk))})", list(chunk))
+
+
+def month_sql(column: str) -> str:
+    """SQL for the first day of the month of the date ``column``."""
+    if _postgres():
+        return f"CAST(date_trunc('month', {column}) AS date)"
+    return f"date({column}, 'start of month')"
+
+
+def day_bit_sql(column: str) -> str:
+    """SQL for the bit of the date ``column``'s day in a ``VendorMonth`` mask (a
+    statement using it must be run with parameters, even none: ``%%``)."""
+    if _postgres():
+        return f"(1 << (CAST(EXTRACT(DAY FROM {column}) AS integer) - 1))"
+    return f"(1 << (CAST(strftime('%%d', {column}) AS integer) - 1))"
+
+
+def _months_sql(where: str) -> str:
+    # A day row is unique per vendor, day and market: the sum of the day bits is their OR.
+    return (
+        "INSERT INTO stats_vendormonth (vendor_id, market_id, month, days) "
+        f"SELECT vendor_id, market_id, {month_sql('local_date')}, SUM({day_bit_sql('local_date')}) "
+        f"FROM stats_vendorday WHERE {where} GROUP BY 1, 2, 3"
+    )
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def _refresh_months(keys: Sequence[tuple[int, int, dt.date]]) -> None:
+    """Recompute the ``VendorMonth`` rows of (vendor, market, month) ``keys`` from ``VendorDay``."""
+    with connection.cursor() as cursor:
+        for chunk in _chunks(keys, 200):
+            cursor.execute(
+                "DELETE FROM stats_vendormonth WHERE "
+                + " OR ".join(["(vendor_id = %s AND market_id = %s AND month = %s)"] * len(chunk)),
+                [value for key in chunk for value in key],
+            )
+            cursor.execute(
+                _months_sql(
+                    "("
+                    + " OR ".join(
+                        ["(vendor_id = %s AND market_id = %s AND local_date >= %s AND local_date < %s)"] * len(chunk)
+                    )
+                    + ")"
+                ),
+                [value for vendor, market, month in chunk for value in (vendor, market, month, _next_month(month))],
+            )
 
 
 def _refresh_activity(vendors: Sequence[int]) -> None:
@@ -274,7 +334,7 @@ def _bucket_case(column: str) -> str:
 
 
 def _rebuild(market_id: int | None, from_date: dt.date | None, folded: int) -> Rebuilt:
-    while taken := _fold_batch(FOLD_BATCH):
+    while taken := _fold_batch(_batch_size()):
         folded += taken
     conditions: list[str] = []
     params: list[Any] = []
@@ -304,6 +364,15 @@ def _rebuild(market_id: int | None, from_date: dt.date | None, folded: int) -> R
             [SUCCEEDED, *params],
         )
         vendor_days = cursor.rowcount
+        # Whole months from the month of from_date: the days before it in that month are folded already.
+        month_conditions = [c for c in conditions if c.startswith("market_id")]
+        month_params: list[Any] = [market_id] if market_id is not None else []
+        if from_date is not None:
+            month_conditions.append("month >= %s")
+            month_params.append(from_date.replace(day=1))
+        cursor.execute(f"DELETE FROM stats_vendormonth WHERE {' AND '.join(month_conditions) or '1 = 1'}", month_params)
+        day_conditions = [c.replace("month >=", "local_date >=") for c in month_conditions]
+        cursor.execute(_months_sql(" AND ".join(day_conditions) or "1 = 1"), month_params)
         if not conditions:
             cursor.execute("DELETE FROM stats_vendoractivity")
             cursor.execute(_activity_sql("1 = 1"))

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from payments.models import Channel, Payment
 from stats import folding
-from stats.figures import HEADLINE_KEYS, figures
+from stats.figures import HEADLINE_KEYS, figures, figures_by
 from stats.metrics import bucket_expression, ratio
 from stats.models import SIZE_BUCKETS, MarketDay, Target, VendorDay
 from stats.periods import Period, add_months
@@ -77,8 +77,10 @@ def series_by(scope: Scope, period: Period, group: str | None = None) -> dict[An
     out: dict[Any, dict[dt.date, dict[str, Any]]] = {}
 
     def entry(row: dict[str, Any]) -> dict[str, Any]:
-        buckets = out.setdefault(row.get("grp"), _empty_series(period))
-        return buckets[period.bucket_of(_as_date(row["bucket"]))]
+        key = row.get("grp")
+        if key not in out:  # not setdefault: the empty series is built once per group, not per row
+            out[key] = _empty_series(period)
+        return out[key][period.bucket_of(_as_date(row["bucket"]))]
 
     payments = (
         MarketDay.objects.filter(
@@ -182,7 +184,15 @@ def cohorts(scope: Scope, period: Period) -> list[dict[str, Any]]:
 def scope_stats(scope: Scope, period: Period) -> dict[str, Any]:
     """Everything the dashboard and the API show for ``scope`` over ``period``."""
     folding.ensure_current()
-    headline = figures(scope, period, previous=True)[None]
+    groups: tuple[str | None, ...] = (None,)
+    if scope.kind == "nation":
+        groups += ("province",)
+    if scope.kind in ("nation", "province", "ward"):
+        groups += ("market",)
+    if scope.kind == "province":
+        groups += ("legacy",)
+    computed = figures_by(scope, period, groups)
+    headline = computed[None][None]
     previous = headline.pop("previous")
     headline.pop("markets")
     data: dict[str, Any] = {
@@ -196,12 +206,12 @@ def scope_stats(scope: Scope, period: Period) -> dict[str, Any]:
         "cohorts": cohorts(scope, period),
     }
     if scope.kind == "nation":
-        data["provinces"] = ranked_provinces(scope, period)
+        data["provinces"] = ranked_provinces(scope, period, computed["province"])
     if scope.kind in ("nation", "province", "ward"):
-        data["markets"] = ranked_markets(scope, period)
+        data["markets"] = ranked_markets(scope, period, computed["market"])
     if scope.kind == "province":
         by_unit = series_by(scope, period, "market__legacy_province_id")
-        data["groups"] = legacy_groups(scope, period, by_unit, empty_series(period))
+        data["groups"] = legacy_groups(scope, period, by_unit, empty_series(period), computed["legacy"])
     if scope.kind == "market":
         data["follow_up"] = follow_up(int(scope.key), period.end)
     return data

@@ -24,11 +24,13 @@ def _rank(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def ranked_markets(scope: Scope, period: Period) -> list[dict[str, Any]]:
-    """Every market of the scope with its headline figures, ranked by active
-    share (vendors active in the 30 days ending at ``to`` ÷ vendors with a QR),
-    then by payments value in the period, then by name."""
-    by_market = figures(scope, period, group="market")
+def ranked_markets(scope: Scope, period: Period, by_market: dict[Any, Any] | None = None) -> list[dict[str, Any]]:
+    """Every market of the scope with its headline figures (``by_market`` when
+    already computed), ranked by active share (vendors active in the 30 days
+    ending at ``to`` ÷ vendors with a QR), then by payments value in the
+    period, then by name."""
+    if by_market is None:
+        by_market = figures(scope, period, group="market")
     markets = Market.objects.filter(pk__in=list(by_market)).select_related("ward")
     rows = [
         {
@@ -44,9 +46,10 @@ def ranked_markets(scope: Scope, period: Period) -> list[dict[str, Any]]:
     return _rank(rows)
 
 
-def ranked_provinces(scope: Scope, period: Period) -> list[dict[str, Any]]:
+def ranked_provinces(scope: Scope, period: Period, by_province: dict[Any, Any] | None = None) -> list[dict[str, Any]]:
     """Every province with at least one market, ranked as markets are (the nation's page)."""
-    by_province = figures(scope, period, group="province")
+    if by_province is None:
+        by_province = figures(scope, period, group="province")
     names = dict(Province.objects.filter(pk__in=list(by_province)).values_list("code", "name"))
     rows = [
         {"code": code, "name": names[code], "markets": row["markets"], **{key: row[key] for key in HEADLINE_KEYS}}
@@ -56,7 +59,11 @@ def ranked_provinces(scope: Scope, period: Period) -> list[dict[str, Any]]:
 
 
 def legacy_groups(
-    scope: Scope, period: Period, series: dict[Any, list[dict[str, Any]]], no_series: list[dict[str, Any]]
+    scope: Scope,
+    period: Period,
+    series: dict[Any, list[dict[str, Any]]],
+    no_series: list[dict[str, Any]],
+    by_unit: dict[Any, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """The province's markets by the province they belonged to before the 2025
     merger (e.g. the former Bắc Kạn pilot markets of Thái Nguyên), former
@@ -64,7 +71,8 @@ def legacy_groups(
     figures and ``series`` (by legacy code, from ``series_by``; ``no_series``
     for a group without payments); none when no market of the province
     records a former province."""
-    by_unit = figures(scope, period, group="legacy")
+    if by_unit is None:
+        by_unit = figures(scope, period, group="legacy")
     if not any(by_unit):
         return []
     names = dict(LegacyProvince.objects.filter(pk__in=[code for code in by_unit if code]).values_list("code", "name"))

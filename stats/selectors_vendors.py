@@ -8,12 +8,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, DateField, Exists, Max, OuterRef, Subquery
+from django.contrib.auth import get_user_model
+from django.db.models import Count, DateField, Exists, F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import TruncMonth
 
 from chopay.identifiers import display_vn_mobile, normalize_vn_mobile
 from stats.metrics import ACTIVE_WINDOW_DAYS, window
-from stats.models import VendorDay
+from stats.models import VendorDay, VendorMonth
 from stats.scopes import Scope
 from vendors.models import Vendor
 
@@ -47,24 +48,37 @@ def follow_up(market_id: int, end: dt.date) -> list[dict[str, Any]]:
         .annotate(last=Max("local_date"))
         .values("last")
     )
-    vendors = (
+    vendors = list(
         Vendor.objects.filter(market_id=market_id, status=Vendor.Status.ACTIVE)
         .filter(~Exists(recent))
-        .select_related("onboarded_by", "onboarded_by__vendor")
         .annotate(last_receipt=Subquery(last_receipt, output_field=DateField()))
         .order_by("stall_label", "id")
+        .values(
+            "id",
+            "full_name",
+            "stall_label",
+            "phone",
+            "merchant_code",
+            "onboarded_at",
+            "onboarded_by_id",
+            "last_receipt",
+        )
     )
+    # Rows, not model instances (a market has hundreds); the few volunteers once each.
+    onboarders = {row["onboarded_by_id"] for row in vendors} - {None}
+    users = get_user_model().objects.filter(pk__in=onboarders).select_related("vendor")
+    people = {user.pk: person(user) for user in users}
     tz = ZoneInfo(settings.TIME_ZONE)
     return [
         {
-            "vendor_id": vendor.pk,
-            "name": vendor.full_name,
-            "stall": vendor.stall_label,
-            "phone": display_vn_mobile(vendor.phone),
-            "merchant_code": vendor.merchant_code,
-            "onboarded_on": vendor.onboarded_at.astimezone(tz).date().isoformat(),
-            "onboarded_by": person(vendor.onboarded_by),
-            "last_receipt": vendor.last_receipt.isoformat() if vendor.last_receipt else None,
+            "vendor_id": vendor["id"],
+            "name": vendor["full_name"],
+            "stall": vendor["stall_label"],
+            "phone": display_vn_mobile(vendor["phone"]),
+            "merchant_code": vendor["merchant_code"],
+            "onboarded_on": vendor["onboarded_at"].astimezone(tz).date().isoformat(),
+            "onboarded_by": people.get(vendor["onboarded_by_id"]),
+            "last_receipt": vendor["last_receipt"].isoformat() if vendor["last_receipt"] else None,
         }
         for vendor in vendors
     ]
@@ -85,17 +99,18 @@ def cohort_counts(
         _as_date(row["month"]): row["n"]
         for row in cohort.annotate(month=onboarding_month).order_by().values("month").annotate(n=Count("id"))
     }
+    # Whole months from VendorMonth, the last one cut at ``end`` (its days after ``end`` masked off).
+    last = end.replace(day=1)
     activity_rows = (
-        VendorDay.objects.filter(vendor_id__in=cohort.values("id"), local_date__gte=first, local_date__lte=end)
-        .annotate(
-            cohort=TruncMonth("vendor__onboarded_at", output_field=DateField(), tzinfo=tz),
-            month=TruncMonth("local_date", output_field=DateField()),
-        )
+        VendorMonth.objects.filter(vendor_id__in=cohort.values("id"), month__gte=first, month__lte=last)
+        .annotate(upto_end=F("days").bitand((1 << end.day) - 1))
+        .filter(Q(month__lt=last) | Q(upto_end__gt=0))
+        .annotate(cohort=TruncMonth("vendor__onboarded_at", output_field=DateField(), tzinfo=tz))
         .order_by()
         .values("cohort", "month")
         .annotate(n=Count("vendor_id", distinct=True))
     )
-    activity = {(_as_date(row["cohort"]), _as_date(row["month"])): row["n"] for row in activity_rows}
+    activity = {(_as_date(row["cohort"]), row["month"]): row["n"] for row in activity_rows}
     return sizes, activity
 
 

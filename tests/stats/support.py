@@ -8,13 +8,13 @@ from collections import defaultdict
 from typing import Any
 
 from payments.models import Payment
-from stats.models import MarketDay, PaymentChange, VendorActivity, VendorDay, size_bucket
+from stats.models import MarketDay, PaymentChange, VendorActivity, VendorDay, VendorMonth, size_bucket
 
 Tables = dict[str, dict[tuple[Any, ...], tuple[Any, ...]]]
 
 
 def expected_tables() -> Tables:
-    """MarketDay, VendorDay and VendorActivity by the definitions in
+    """MarketDay, VendorDay, VendorMonth and VendorActivity by the definitions in
     docs/stats.md, from every payment as it is now."""
     market_days: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
     vendor_days: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
@@ -32,6 +32,9 @@ def expected_tables() -> Tables:
     days: dict[int, list[tuple[dt.date, int]]] = defaultdict(list)
     for vendor_id, day, market_id in vendor_days:
         days[vendor_id].append((day, market_id))
+    months: dict[tuple[Any, ...], int] = defaultdict(int)
+    for vendor_id, day, market_id in vendor_days:
+        months[(vendor_id, day.replace(day=1), market_id)] |= 1 << (day.day - 1)
     activity = {
         (vendor_id,): (max(seen)[1], min(seen)[0], max(seen)[0], len({day for day, _ in seen}))
         for vendor_id, seen in days.items()
@@ -39,6 +42,7 @@ def expected_tables() -> Tables:
     return {
         "market_days": {key: tuple(value) for key, value in market_days.items()},
         "vendor_days": {key: tuple(value) for key, value in vendor_days.items()},
+        "vendor_months": {key: (mask,) for key, mask in months.items()},
         "activity": activity,
     }
 
@@ -51,6 +55,7 @@ def rollup_tables() -> Tables:
             for r in MarketDay.objects.all()
         },
         "vendor_days": {(r.vendor_id, r.local_date, r.market_id): (r.count, r.value) for r in VendorDay.objects.all()},
+        "vendor_months": {(r.vendor_id, r.month, r.market_id): (r.days,) for r in VendorMonth.objects.all()},
         "activity": {
             (r.vendor_id,): (r.market_id, r.first_active_date, r.last_active_date, r.active_days)
             for r in VendorActivity.objects.all()

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from payments.ledger.services import payment_reassign, payment_refund, payment_resolve_dispute
 from payments.models import Payment
-from stats import folding
+from stats import folding, folding_pg
 from stats.folding import ensure_current, fold_pending
 from stats.models import MarketDay, PaymentChange, VendorActivity, VendorDay
 from stats.tasks import fold_changes
@@ -116,7 +116,11 @@ def test_a_reassigned_payment_moves_its_active_day_to_the_new_vendor(cast):
 def test_a_credit_without_a_market_is_counted_once_it_is_placed(cast):
     payment = PaymentFactory(vendor=None, market=None, local_date=DAY)
     fold_pending()
-    assert rollup_tables() == expected_tables() == {"market_days": {}, "vendor_days": {}, "activity": {}}
+    assert (
+        rollup_tables()
+        == expected_tables()
+        == {"market_days": {}, "vendor_days": {}, "vendor_months": {}, "activity": {}}
+    )
 
     Payment.objects.filter(pk=payment.pk).update(vendor=cast.vendor, market=cast.market)
     fold_pending()
@@ -143,7 +147,7 @@ def test_a_deleted_payment_leaves_no_row_behind(cast):
     payment.delete()
     fold_pending()
 
-    assert rollup_tables() == {"market_days": {}, "vendor_days": {}, "activity": {}}
+    assert rollup_tables() == {"market_days": {}, "vendor_days": {}, "vendor_months": {}, "activity": {}}
 
 
 def test_a_fold_that_fails_midway_folds_nothing_and_the_next_one_folds_it_all(cast, monkeypatch):
@@ -153,10 +157,11 @@ def test_a_fold_that_fails_midway_folds_nothing_and_the_next_one_folds_it_all(ca
     pay(cast.other_vendor, 70_000)
     before = rollup_tables()
 
-    def crash(vendors):
+    def crash(*vendors):
         raise RuntimeError("worker killed after the upserts")
 
-    monkeypatch.setattr(folding, "_refresh_activity", crash)
+    monkeypatch.setattr(folding, "_refresh_activity", crash)  # SQLite
+    monkeypatch.setattr(folding_pg, "refresh_activity", crash)  # PostgreSQL
     with pytest.raises(RuntimeError):
         fold_pending()
 
@@ -169,6 +174,7 @@ def test_a_fold_that_fails_midway_folds_nothing_and_the_next_one_folds_it_all(ca
 
 def test_it_folds_in_batches(cast, monkeypatch):
     monkeypatch.setattr(folding, "FOLD_BATCH", 2)
+    monkeypatch.setattr(folding, "FOLD_BATCH_PG", 2)
     for amount in (10_000, 20_000, 30_000, 40_000, 50_000):
         pay(cast.vendor, amount)
 

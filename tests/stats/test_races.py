@@ -106,6 +106,7 @@ def _write_and_change(vendors: list[Any], n: int, seed: int) -> None:
 def test_folders_racing_each_other_and_the_writers_fold_every_change_exactly_once(cast, monkeypatch):
     needs_postgres()
     monkeypatch.setattr(folding, "FOLD_BATCH", 7)  # many small batches, so the folders interleave
+    monkeypatch.setattr(folding, "FOLD_BATCH_PG", 7)
     vendors = _vendors(cast, 9)
     _write_and_change(vendors, 60, seed=1)
     barrier = threading.Barrier(6)

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from market.models import LegacyProvince
 from payments.models import Payment
+from stats.figures import figures, figures_by
 from stats.periods import Period
 from stats.scopes import Scope, legacy_scope, market_scope, nation, province_scope
 from stats.selectors import scope_stats
@@ -182,6 +183,15 @@ def test_cohorts_by_local_onboarding_month(data) -> None:
     assert cohorts["2026-08"]["vendors"] == 0
 
 
+def test_a_cohort_month_counts_activity_only_up_to_the_end_of_the_period(data) -> None:
+    def september(end: dt.date) -> list[int]:
+        cohorts = scope_stats(market_scope(data.market), Period(D(2026, 11, 1), end, "day"))["cohorts"]
+        return next(row["active"] for row in cohorts if row["month"] == "2026-09")
+
+    assert september(D(2026, 11, 9)) == [1, 0, 0]  # v2's November receipts are on the 10th and 11th
+    assert september(D(2026, 11, 10)) == [1, 0, 1]
+
+
 def test_follow_up_lists_qr_holders_without_a_receipt_in_30_days(data) -> None:
     follow_up = scope_stats(market_scope(data.market), NOV)["follow_up"]
     assert [(row["stall"], row["name"], row["last_receipt"]) for row in follow_up] == [
@@ -241,6 +251,22 @@ def test_ward_and_nation(data) -> None:
     province = scope_stats(province_scope(data.market.province), NOV)
     assert {key: everything["provinces"][1][key] for key in HEADLINE_MARKET} == {
         key: province[key] for key in HEADLINE_MARKET
+    }
+
+
+@pytest.mark.parametrize("kind", ["province", "ward", "legacy", "market"])
+def test_figures_summed_market_by_market_equal_the_figures_counted_per_group(data, kind) -> None:
+    province = data.market.province
+    scope = {
+        "province": province_scope(province),
+        "ward": Scope("ward", data.market.ward_id, data.market.ward.name, province_code="19"),
+        "legacy": legacy_scope("19", LegacyProvince.objects.get(code="06")),
+        "market": market_scope(data.market),
+    }[kind]
+    groups = (None, "market", "legacy", "province")
+
+    assert figures_by(scope, NOV, groups) == {
+        group: figures(scope, NOV, group=group, previous=group is None) for group in groups
     }
 
 

@@ -113,7 +113,10 @@ class Command(BaseCommand):
             # each, since a market's payments are spread over it in time order.
             call_command("rebuild_stats", verbosity=0)
             with connection.cursor() as cursor:
-                for table in ("stats_marketday", "stats_vendorday", "stats_vendoractivity"):
-                    cursor.execute(f"ANALYZE {table}")  # as for the payments above: 0.6 s reads become 0.03 s
+                for table in ("stats_marketday", "stats_vendorday", "stats_vendormonth", "stats_vendoractivity"):
+                    # As for the payments above (0.6 s reads become 0.03 s); VACUUM sets the visibility
+                    # map the reads' index-only scans need.
+                    vacuum = "" if connection.in_atomic_block else "VACUUM "  # not inside a transaction (tests)
+                    cursor.execute(f"{vacuum}ANALYZE {table}")
             timings["rebuild_stats"] = time.monotonic() - mark
         return summary, timings
