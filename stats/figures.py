@@ -189,7 +189,8 @@ def figures_by(scope: Scope, period: Period, groups: tuple[str | None, ...]) -> 
     market by market, so they are read once per market and summed here for
     the scope and each grouping (every market of a scope belongs to exactly
     one group); active and regular vendors do not add up (a vendor may be
-    active in two markets) and are counted per grouping. The nation, whose
+    active in two markets) and are counted per grouping — on PostgreSQL all
+    groupings in one query (``_vendors_grouping_sets``). The nation, whose
     figures also count rows without a market, is computed as one."""
     if scope.kind == "nation":
         return {group: figures(scope, period, group=group, previous=group is None) for group in groups}
