@@ -189,7 +189,8 @@ def figures_by(scope: Scope, period: Period, groups: tuple[str | None, ...]) -> 
     market by market, so they are read once per market and summed here for
     the scope and each grouping (every market of a scope belongs to exactly
     one group); active and regular vendors do not add up (a vendor may be
-    active in two markets) and are counted per grouping. The nation, whose
+    active in two markets) and are counted per grouping — on PostgreSQL all
+    groupings in one query (``_vendors_grouping_sets``). The nation, whose
     figures also count rows without a market, is computed as one."""
     if scope.kind == "nation":
         return {group: figures(scope, period, group=group, previous=group is None) for group in groups}
@@ -198,6 +199,9 @@ def figures_by(scope: Scope, period: Period, groups: tuple[str | None, ...]) -> 
     markets = list(Market.objects.filter(scope.market_q()).values(*sorted(fields)))
     by_market_roster = _roster(scope, F("market_id"), {name: p.end for name, p in both.items()})
     by_market_payments = _payments(scope, F("market_id"), both)
+    every_vendor = {}
+    if connection.vendor == "postgresql" and len(groups) > 1:
+        every_vendor = _vendors_grouping_sets(scope, both, groups)
     out: dict[str | None, dict[Key, Any]] = {}
     for group in groups:
         periods = both if group is None else {"current": period}
@@ -209,8 +213,70 @@ def figures_by(scope: Scope, period: Period, groups: tuple[str | None, ...]) -> 
             _add(stalls.setdefault(key, {}), {"stalls": market["stall_count"], "markets": 1})
             _add(roster.setdefault(key, {}), by_market_roster.get(market["id"], {}))
             _add(payments.setdefault(key, {}), by_market_payments.get(market["id"], {}))
-        vendors = _vendors(scope, periods, GROUPS[group][0] if group else None)
+        if group in every_vendor:
+            vendors = every_vendor[group]
+        else:
+            vendors = _vendors(scope, periods, GROUPS[group][0] if group else None)
         out[group] = _assemble(stalls, roster, payments, vendors, list(periods), group is not None)
+    return out
+
+
+def _vendors_grouping_sets(
+    scope: Scope, periods: dict[str, Period], groups: tuple[str | None, ...]
+) -> dict[str | None, dict[Key, dict[str, int]]]:
+    """``_vendors`` of the scope (``None`` in ``groups``), per market and per
+    former province, in one query on PostgreSQL: per vendor and market the
+    windows' hits and active days over ``VendorMonth``, then per vendor for
+    each grouping (``GROUPING SETS``; a vendor's hit is the highest of its
+    markets', its days their sum, as ``_vendor_windows`` does), then counted
+    per group. Every window of both periods is computed for every grouping."""
+    sets = [group for group in groups if group in (None, "market", "legacy")]
+    windows: dict[str, tuple[dt.date, dt.date]] = {}
+    for name, p in periods.items():
+        windows[f"period_{name}"] = (p.start, p.end)
+        windows[f"7d_{name}"] = window(p.end, SHORT_WINDOW_DAYS)
+        windows[f"30d_{name}"] = window(p.end, ACTIVE_WINDOW_DAYS)
+    regulars = {name: window(p.end, REGULAR_WINDOW_DAYS) for name, p in periods.items()}
+    spans = [*windows.values(), *regulars.values()]
+    first, last = min(start for start, _end in spans), max(end for _start, end in spans)
+    per_market = (
+        VendorMonth.objects.filter(scope.rows_q(), month__gte=first.replace(day=1), month__lte=last)
+        .order_by()
+        .values("vendor_id", "market_id", lg=F("market__legacy_province_id"))
+        .annotate(
+            **{f"hit_{name}": Max(hit(*span)) for name, span in windows.items()},
+            **{f"days_{name}": Sum(BitCount(bits_in(*span))) for name, span in regulars.items()},
+        )
+    )
+    sql, params = per_market.query.sql_with_params()
+    qn = connection.ops.quote_name
+    hits = [qn(f"hit_{name}") for name in windows]
+    days = [qn(f"days_{name}") for name in regulars]
+    wanted = {None: "(t.vendor_id)", "market": "(t.vendor_id, t.market_id)", "legacy": "(t.vendor_id, t.lg)"}
+    # Per grouping column: whether a row leaves it out (GROUPING) and its value; a constant when unused.
+    marks = [
+        f"GROUPING(t.{column}) AS g_{column}, t.{column}" if group in sets else f"1 AS g_{column}, NULL AS {column}"
+        for group, column in (("market", "market_id"), ("legacy", "lg"))
+    ]
+    per_vendor = (  # names are ours, never input; values go as parameters
+        f"SELECT {', '.join(marks)}, "  # noqa: S608
+        + ", ".join([*(f"MAX(t.{c}) AS {c}" for c in hits), *(f"SUM(t.{c}) AS {c}" for c in days)])
+        + f" FROM ({sql}) t GROUP BY GROUPING SETS ({', '.join(wanted[group] for group in sets)})"
+    )
+    counted = (
+        "SELECT u.g_market_id, u.g_lg, u.market_id, u.lg, "  # noqa: S608
+        + ", ".join([*(f"SUM(u.{c})" for c in hits), *(f"SUM(CASE WHEN u.{c} >= %s THEN 1 ELSE 0 END)" for c in days)])
+        + f" FROM ({per_vendor}) u GROUP BY u.g_market_id, u.g_lg, u.market_id, u.lg"
+    )
+    names = [*windows, *(f"regular_{name}" for name in regulars)]
+    out: dict[str | None, dict[Key, dict[str, int]]] = {group: {} for group in sets}
+    by_marks = {(1, 1): None, (0, 1): "market", (1, 0): "legacy"}  # 1: the row's grouping leaves it out
+    with connection.cursor() as cursor:
+        cursor.execute(counted, (*[REGULAR_MIN_DAYS] * len(regulars), *params))
+        for market_left_out, legacy_left_out, market_id, legacy, *values in cursor.fetchall():
+            group = by_marks[(market_left_out, legacy_left_out)]
+            key = None if group is None else (market_id if group == "market" else legacy)
+            out[group][key] = {name: int(value or 0) for name, value in zip(names, values, strict=True)}
     return out
 
 

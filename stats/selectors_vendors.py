@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Count, DateField, Exists, F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import TruncMonth
 
@@ -95,10 +96,7 @@ def cohort_counts(
     stop = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
     onboarding_month = TruncMonth("onboarded_at", output_field=DateField(), tzinfo=tz)
     cohort = Vendor.objects.filter(scope.rows_q(), onboarded_at__gte=start, onboarded_at__lt=stop)
-    sizes = {
-        _as_date(row["month"]): row["n"]
-        for row in cohort.annotate(month=onboarding_month).order_by().values("month").annotate(n=Count("id"))
-    }
+    size_rows = cohort.annotate(month=onboarding_month).order_by().values("month").annotate(n=Count("id"))
     # Whole months from VendorMonth, the last one cut at ``end`` (its days after ``end`` masked off).
     last = end.replace(day=1)
     activity_rows = (
@@ -110,6 +108,24 @@ def cohort_counts(
         .values("cohort", "month")
         .annotate(n=Count("vendor_id", distinct=True))
     )
+    if connection.vendor == "postgresql":  # both in one round trip
+        sizes_sql, sizes_params = size_rows.query.sql_with_params()
+        activity_sql, activity_params = activity_rows.query.sql_with_params()
+        both = (  # Django's compiled SQL and fixed aliases only; values go as parameters
+            f"SELECT a.month, NULL, a.n FROM ({sizes_sql}) a "  # noqa: S608
+            f"UNION ALL SELECT b.cohort, b.month, b.n FROM ({activity_sql}) b"
+        )
+        sizes: dict[dt.date, int] = {}
+        activity: dict[tuple[dt.date, dt.date], int] = {}
+        with connection.cursor() as cursor:
+            cursor.execute(both, (*sizes_params, *activity_params))
+            for month, active_month, n in cursor.fetchall():
+                if active_month is None:
+                    sizes[_as_date(month)] = n
+                else:
+                    activity[(_as_date(month), active_month)] = n
+        return sizes, activity
+    sizes = {_as_date(row["month"]): row["n"] for row in size_rows}
     activity = {(_as_date(row["cohort"]), row["month"]): row["n"] for row in activity_rows}
     return sizes, activity
 
