@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.db.models import Sum
 from django.utils import timezone
 
 from chopay.identifiers import is_valid_merchant_code
@@ -290,3 +291,13 @@ def test_it_sets_the_province_target_and_a_board_target_once():
     province.refresh_from_db()
     assert province.active == Decimal("0.5")  # a target someone changed stays as it is
     assert Target.objects.count() == 2
+
+
+def test_it_leaves_the_statistics_current():
+    from stats.models import MarketDay, PaymentChange
+
+    _seed("--payment-days", "7")
+    assert not PaymentChange.objects.exists()
+    succeeded = Payment.objects.filter(status=Payment.Status.SUCCEEDED, market__isnull=False).count()
+    folded = MarketDay.objects.filter(status=Payment.Status.SUCCEEDED).aggregate(n=Sum("count"))["n"]
+    assert folded == succeeded > 0

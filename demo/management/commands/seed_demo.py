@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from common.env import env_str
 from demo.seed import seed_demo
+from stats.folding import fold_pending
 
 
 class Command(BaseCommand):
@@ -38,6 +39,9 @@ class Command(BaseCommand):
             vendors_per_market=options["vendors_per_market"],
             payment_days=options["payment_days"],
         )
+        # Fold the demo payments into the statistics now, so the first dashboard
+        # page after `make run` does not wait for it (a read would fold them too).
+        fold_pending()
         self.stdout.write(
             f"Created {summary.markets} markets, {summary.vendors} vendors, {summary.payments} demo payments; "
             "nothing that existed was changed."
