@@ -35,6 +35,29 @@ def _lang(lang: str | None) -> str:
     return lang or get_language() or "vi"
 
 
+def _titled_svg(
+    css_class: str, extra: str, uid: str, width: int, height: int, title: str, desc: str, parts: Sequence[str]
+) -> SafeString:
+    """An ``<svg>`` named by its ``<title>`` and described by its ``<desc>``
+    (``aria-labelledby``), holding ``parts`` (each already escaped by
+    ``format_html``); ``extra`` is a constant attribute string of ours."""
+    return format_html(
+        '<svg class="{}" viewBox="0 0 {} {}"{} role="img" aria-labelledby="{}-t {}-d" '
+        'xmlns="http://www.w3.org/2000/svg"><title id="{}-t">{}</title><desc id="{}-d">{}</desc>{}</svg>',
+        css_class,
+        width,
+        height,
+        mark_safe(extra),  # noqa: S308 - a constant of this module
+        uid,
+        uid,
+        uid,
+        title,
+        uid,
+        desc,
+        mark_safe("".join(parts)),  # noqa: S308 - every part went through format_html
+    )
+
+
 def nice_ceiling(value: float, steps: int = 4) -> tuple[float, float]:
     """The top of an axis at or above ``value`` split into ``steps`` round
     steps (1, 2, 2.5, 3 or 5 × 10ⁿ, whole numbers only): returns ``(top, step)``.
@@ -203,20 +226,7 @@ def _trend_svg(
             )
         )
     size = "wide" if width > 400 else "narrow"
-    return format_html(
-        '<svg class="chart chart-trend chart--{}" viewBox="0 0 {} {}" role="img" aria-labelledby="{}-t {}-d" '
-        'xmlns="http://www.w3.org/2000/svg"><title id="{}-t">{}</title><desc id="{}-d">{}</desc>{}</svg>',
-        size,
-        width,
-        height,
-        uid,
-        uid,
-        uid,
-        title,
-        uid,
-        desc,
-        mark_safe("".join(parts)),  # noqa: S308 - every part above went through format_html
-    )
+    return _titled_svg(f"chart chart-trend chart--{size}", "", uid, width, height, title, desc, parts)
 
 
 def channel_mix(
@@ -256,19 +266,15 @@ def channel_mix(
         f"{label}: {format_percent(share, lang=lang)} ({format_int(cnt, lang=lang)})"
         for label, cnt, _v, share in channels
     )
-    svg = format_html(
-        '<svg class="chart chart-mix" viewBox="0 0 {} {}" preserveAspectRatio="none" role="img" '
-        'aria-labelledby="{}-t {}-d" xmlns="http://www.w3.org/2000/svg"><title id="{}-t">{}</title>'
-        '<desc id="{}-d">{}</desc>{}</svg>',
+    svg = _titled_svg(
+        "chart chart-mix",
+        ' preserveAspectRatio="none"',
+        uid,
         width,
         height,
-        uid,
-        uid,
-        uid,
         title,
-        uid,
         desc or _("No payments in this period."),
-        mark_safe("".join(segments)),  # noqa: S308 - every part above went through format_html
+        segments,
     )
     items = format_html_join(
         "",

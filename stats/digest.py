@@ -36,6 +36,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from market.models import Market, Province
+from stats.formatting import format_int
 from stats.models import DigestSent
 from stats.periods import Period
 from stats.scopes import Scope, market_scope, province_scope
@@ -85,7 +86,7 @@ def _format(kind: str, value: float | int | None) -> str:
         return "–"
     if kind == "share":
         return f"{value * 100:.1f} %".replace(".", ",")
-    text = f"{int(value):,}".replace(",", ".")  # Vietnamese groups thousands with dots
+    text = format_int(int(value), lang="vi")
     return f"{text} ₫" if kind == "money" else text
 
 

@@ -127,13 +127,23 @@ def _payments(scope: Scope, key: Combinable | None, periods: dict[str, Period]) 
     )
 
 
-def _vendors(scope: Scope, periods: dict[str, Period], key: str | None) -> dict[Key, dict[str, int]]:
+def _windows(
+    periods: dict[str, Period],
+) -> tuple[dict[str, tuple[dt.date, dt.date]], dict[str, tuple[dt.date, dt.date]]]:
+    """For each period (now, previous): the day windows whose active vendors are
+    counted (the period, 7 and 30 days ending with it) and the regular-vendor
+    window (90 days ending with it)."""
     windows: dict[str, tuple[dt.date, dt.date]] = {}
     for name, p in periods.items():
         windows[f"period_{name}"] = (p.start, p.end)
         windows[f"7d_{name}"] = window(p.end, SHORT_WINDOW_DAYS)
         windows[f"30d_{name}"] = window(p.end, ACTIVE_WINDOW_DAYS)
     regulars = {name: window(p.end, REGULAR_WINDOW_DAYS) for name, p in periods.items()}
+    return windows, regulars
+
+
+def _vendors(scope: Scope, periods: dict[str, Period], key: str | None) -> dict[Key, dict[str, int]]:
+    windows, regulars = _windows(periods)
     return _vendor_windows(scope, windows, regulars, key)
 
 
@@ -231,12 +241,7 @@ def _vendors_grouping_sets(
     markets', its days their sum, as ``_vendor_windows`` does), then counted
     per group. Every window of both periods is computed for every grouping."""
     sets = [group for group in groups if group in (None, "market", "legacy")]
-    windows: dict[str, tuple[dt.date, dt.date]] = {}
-    for name, p in periods.items():
-        windows[f"period_{name}"] = (p.start, p.end)
-        windows[f"7d_{name}"] = window(p.end, SHORT_WINDOW_DAYS)
-        windows[f"30d_{name}"] = window(p.end, ACTIVE_WINDOW_DAYS)
-    regulars = {name: window(p.end, REGULAR_WINDOW_DAYS) for name, p in periods.items()}
+    windows, regulars = _windows(periods)
     spans = [*windows.values(), *regulars.values()]
     first, last = min(start for start, _end in spans), max(end for _start, end in spans)
     per_market = (

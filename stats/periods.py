@@ -67,6 +67,14 @@ class Period:
         }
 
 
+def local_bounds(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The moments ``[start, stop)`` covering the local days ``first`` to ``last``
+    (inclusive) in Asia/Ho_Chi_Minh: what a filter on a timestamp needs."""
+    tz = timezone.get_default_timezone()
+    start = dt.datetime.combine(first, dt.time.min, tzinfo=tz)
+    return start, dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+
+
 def truncate(day: dt.date, granularity: str) -> dt.date:
     """The first day of the day, ISO week (Monday) or month holding ``day``."""
     if granularity == "week":

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Count, DateField, Exists, F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import TruncMonth
+from django.utils import timezone
 
 from chopay.identifiers import display_vn_mobile, normalize_vn_mobile
+from payments.models import local_date
 from stats.metrics import ACTIVE_WINDOW_DAYS, window
 from stats.models import VendorDay, VendorMonth
+from stats.periods import local_bounds
 from stats.scopes import Scope
 from vendors.models import Vendor
 
@@ -69,7 +70,6 @@ def follow_up(market_id: int, end: dt.date) -> list[dict[str, Any]]:
     onboarders = {row["onboarded_by_id"] for row in vendors} - {None}
     users = get_user_model().objects.filter(pk__in=onboarders).select_related("vendor")
     people = {user.pk: person(user) for user in users}
-    tz = ZoneInfo(settings.TIME_ZONE)
     return [
         {
             "vendor_id": vendor["id"],
@@ -77,7 +77,7 @@ def follow_up(market_id: int, end: dt.date) -> list[dict[str, Any]]:
             "stall": vendor["stall_label"],
             "phone": display_vn_mobile(vendor["phone"]),
             "merchant_code": vendor["merchant_code"],
-            "onboarded_on": vendor["onboarded_at"].astimezone(tz).date().isoformat(),
+            "onboarded_on": local_date(vendor["onboarded_at"]).isoformat(),
             "onboarded_by": people.get(vendor["onboarded_by_id"]),
             "last_receipt": vendor["last_receipt"].isoformat() if vendor["last_receipt"] else None,
         }
@@ -91,9 +91,8 @@ def cohort_counts(
     """For vendors of the scope onboarded from the month ``first`` to ``end``
     (local months): how many per onboarding month, and how many of them were
     active per (onboarding month, activity month), activity up to ``end``."""
-    tz = ZoneInfo(settings.TIME_ZONE)
-    start = dt.datetime.combine(first, dt.time.min, tzinfo=tz)
-    stop = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    tz = timezone.get_default_timezone()
+    start, stop = local_bounds(first, end)
     onboarding_month = TruncMonth("onboarded_at", output_field=DateField(), tzinfo=tz)
     cohort = Vendor.objects.filter(scope.rows_q(), onboarded_at__gte=start, onboarded_at__lt=stop)
     size_rows = cohort.annotate(month=onboarding_month).order_by().values("month").annotate(n=Count("id"))

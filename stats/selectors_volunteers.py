@@ -7,16 +7,15 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from payments.models import local_date
 from stats import folding
 from stats.metrics import ONBOARDING_MIN_DAYS, ONBOARDING_WINDOW_DAYS, ratio
 from stats.models import VendorDay
-from stats.periods import Period
+from stats.periods import Period, local_bounds
 from stats.scopes import Scope
 from stats.selectors_vendors import person
 from vendors.models import Vendor
@@ -33,15 +32,13 @@ def volunteer_stats(scope: Scope, period: Period, *, only_user: int | None = Non
     over today and who have not reached it yet (they still may)."""
     folding.ensure_current()
     today = timezone.localdate()
-    tz = ZoneInfo(settings.TIME_ZONE)
-    start = dt.datetime.combine(period.start, dt.time.min, tzinfo=tz)
-    stop = dt.datetime.combine(period.end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    start, stop = local_bounds(period.start, period.end)
     vendors = Vendor.objects.filter(scope.rows_q(), onboarded_by__isnull=False, onboarded_at__gte=start)
     vendors = vendors.filter(onboarded_at__lt=stop)
     if only_user is not None:
         vendors = vendors.filter(onboarded_by_id=only_user)
     onboarded = {
-        vendor_id: (user_id, moment.astimezone(tz).date())
+        vendor_id: (user_id, local_date(moment))
         for vendor_id, user_id, moment in vendors.values_list("id", "onboarded_by_id", "onboarded_at")
     }
     last_day = period.end + dt.timedelta(days=ONBOARDING_WINDOW_DAYS - 1)
