@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "vendors",
     "payments",
     "stats",
+    "onboarding",
     "demo",
 ]
 

@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("dashboard/", include("stats.web_urls")),
+    path("onboard/", include("onboarding.urls")),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

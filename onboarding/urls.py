@@ -1,0 +1,8 @@
+"""/onboard/…: the onboarding pages, namespace ``onboard``. Each feature
+package adds its own ``urls.py`` here."""
+
+from django.urls import URLPattern, URLResolver
+
+app_name = "onboard"
+
+urlpatterns: list[URLPattern | URLResolver] = []
