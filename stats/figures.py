@@ -107,7 +107,7 @@ def _roster(scope: Scope, key: Combinable | None, ends: dict[str, dt.date]) -> d
     return _grouped(
         Vendor.objects.filter(scope.rows_q()).annotate(first_day=Subquery(first_day)),
         key,
-        registered=Count("id", filter=~Q(status=Vendor.Status.SUSPENDED)),
+        registered=Count("id", filter=~Q(status__in=[Vendor.Status.SUSPENDED, Vendor.Status.REJECTED])),
         with_qr=Count("id", filter=Q(status=Vendor.Status.ACTIVE)),
         **{
             f"activated_{name}": Count("id", filter=Q(status=Vendor.Status.ACTIVE, first_day__lte=end))

@@ -31,6 +31,9 @@ class Vendor(models.Model):
         PENDING = "pending", _("Pending")
         ACTIVE = "active", _("Active")
         SUSPENDED = "suspended", _("Suspended")
+        # Refused by the board at review (maker-checker); the volunteer may correct
+        # the registration and send it back for review (rejected → pending).
+        REJECTED = "rejected", _("Rejected")
 
     class GoodsCategory(models.TextChoices):
         VEGETABLES = "vegetables", _("Vegetables and fruit")
@@ -45,9 +48,10 @@ class Vendor(models.Model):
 
     # Allowed status moves; anything else is refused by ``change_status``.
     TRANSITIONS: dict[str, frozenset[str]] = {
-        Status.PENDING: frozenset({Status.ACTIVE, Status.SUSPENDED}),
+        Status.PENDING: frozenset({Status.ACTIVE, Status.SUSPENDED, Status.REJECTED}),
         Status.ACTIVE: frozenset({Status.SUSPENDED}),
         Status.SUSPENDED: frozenset({Status.ACTIVE}),
+        Status.REJECTED: frozenset({Status.PENDING}),
     }
 
     market = models.ForeignKey(Market, on_delete=models.PROTECT, related_name="vendors", verbose_name=_("market"))
@@ -81,6 +85,9 @@ class Vendor(models.Model):
         verbose_name=_("onboarded by"),
     )
     onboarded_at = models.DateTimeField(_("onboarded at"), default=timezone.now)
+    # The id the volunteer's phone generated for the submission: a resend after a
+    # lost connection finds this vendor instead of registering a second one.
+    client_ref = models.UUIDField(_("submission id"), null=True, blank=True, unique=True, editable=False)
     # Per-vendor key for offline-verifiable confirmation codes (HMAC); never shown in lists.
     code_secret = models.CharField(max_length=64, default=new_code_secret, editable=False)
     # HOTP moving factor: the counter of the last confirmation code issued.
@@ -113,6 +120,70 @@ class Vendor(models.Model):
             raise VendorStatusError(f"cannot go from {self.status} to {new_status}")
         self.status = new_status
         self.save(update_fields=["status", "updated_at"])
+
+
+class Consent(models.Model):
+    """A trader's consent to the processing of their personal data (Decree
+    13/2023/NĐ-CP): the exact text they were shown, its version, who collected
+    it, how and when. Kept for good; a new version adds a row."""
+
+    class Method(models.TextChoices):
+        FORM = "form", _("Onboarding form")
+        IMPORT = "import", _("Bulk import")
+        API = "api", _("API")
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="consents", verbose_name=_("vendor"))
+    text = models.TextField(_("text shown"))
+    version = models.CharField(_("version"), max_length=32)
+    language = models.CharField(_("language"), max_length=8, default="vi")
+    method = models.CharField(_("method"), max_length=8, choices=Method.choices, default=Method.FORM)
+    collected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("collected by"),
+    )
+    collected_at = models.DateTimeField(_("collected at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-collected_at", "-id"]
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+
+    def __str__(self) -> str:
+        return f"{self.vendor_id}: {self.version} ({self.collected_at:%Y-%m-%d})"
+
+
+class VendorDecision(models.Model):
+    """One status decision on a registration, kept for good: the board's
+    approval or rejection at review (maker-checker), a suspension, a
+    reactivation, a resubmission after a rejection. Who submitted the
+    registration is ``vendor.onboarded_by``; whoever did cannot approve it."""
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="decisions", verbose_name=_("vendor"))
+    from_status = models.CharField(_("from"), max_length=16, choices=Vendor.Status.choices)
+    to_status = models.CharField(_("to"), max_length=16, choices=Vendor.Status.choices)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+        verbose_name = _("registration decision")
+        verbose_name_plural = _("registration decisions")
+        indexes = [models.Index(fields=["vendor", "decided_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.vendor_id}: {self.from_status} → {self.to_status}"
 
 
 class PayoutChangeStateError(Exception):
