@@ -217,8 +217,12 @@ def _grouping_sets_cover(groups: tuple[str | None, ...]) -> set[str | None]:
     return {group for group in groups if group in (None, "market", "legacy")}
 
 
-def figures_by_reads(scope: Scope, period: Period, groups: tuple[str | None, ...]) -> dict[str, Any]:
-    """The queries of ``figures_by``, by name, as functions of no argument."""
+def figures_by_reads(
+    scope: Scope, period: Period, groups: tuple[str | None, ...], *, payments: bool = True
+) -> dict[str, Any]:
+    """The queries of ``figures_by``, by name, as functions of no argument;
+    without ``payments`` the caller reads the payments per market itself
+    (``stats.market_days``) and passes them to the assembly as ``payments``."""
     if scope.kind == "nation":
         return {
             f"group:{group}": lambda group=group: figures(scope, period, group=group, previous=group is None)
@@ -230,8 +234,9 @@ def figures_by_reads(scope: Scope, period: Period, groups: tuple[str | None, ...
     reads: dict[str, Any] = {
         "markets": lambda: list(Market.objects.filter(scope.market_q()).values(*sorted(fields))),
         "roster": lambda: _roster(scope, F("market_id"), ends),
-        "payments": lambda: _payments(scope, F("market_id"), both),
     }
+    if payments:
+        reads["payments"] = lambda: _payments(scope, F("market_id"), both)
     covered = _grouping_sets_cover(groups)
     if covered:
         reads["every_vendor"] = lambda: _vendors_grouping_sets(scope, both, groups)

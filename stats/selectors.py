@@ -21,6 +21,7 @@ from django.utils import timezone
 from payments.models import Channel, Payment
 from stats import concurrent, folding
 from stats.figures import HEADLINE_KEYS, figures, figures_by_assemble, figures_by_reads
+from stats.market_days import market_days
 from stats.metrics import bucket_expression, ratio
 from stats.models import SIZE_BUCKETS, MarketDay, Target, VendorDay
 from stats.periods import Period, add_months
@@ -130,12 +131,15 @@ def series_and_groups(
     return series_and_groups_assemble(period, {name: read() for name, read in reads.items()})
 
 
-def series_and_groups_reads(scope: Scope, period: Period, group: str) -> dict[str, Any]:
+def series_and_groups_reads(scope: Scope, period: Period, group: str, *, payments: bool = True) -> dict[str, Any]:
+    """The queries of ``series_and_groups``; without ``payments`` (PostgreSQL
+    only) the caller reads the payments per bucket and group itself
+    (``stats.market_days``) and passes them as ``series_payments``."""
     if connection.vendor != "postgresql":
         return {"series": lambda: series(scope, period), "series_by": lambda: series_by(scope, period, group)}
     bucket = bucket_expression(period.granularity)
 
-    def payments() -> list[tuple[Any, Any, int, int]]:
+    def payments_rows() -> list[tuple[Any, Any, int, int]]:
         rows = (
             MarketDay.objects.filter(
                 scope.rows_q(), local_date__gte=period.start, local_date__lte=period.end, status=SUCCEEDED
@@ -164,7 +168,35 @@ def series_and_groups_reads(scope: Scope, period: Period, group: str) -> dict[st
             cursor.execute(grouped, params)
             return cursor.fetchall()
 
-    return {"series_payments": payments, "series_active": active}
+    if not payments:
+        return {"series_active": active}
+    return {"series_payments": payments_rows, "series_active": active}
+
+
+def series_active_rows(scope: Scope, period: Period) -> list[tuple[Any, int]]:
+    """The vendors with a succeeded payment per bucket of the period: (bucket start, count)."""
+    rows = (
+        VendorDay.objects.filter(scope.rows_q(), local_date__gte=period.start, local_date__lte=period.end)
+        .order_by()
+        .annotate(bucket=bucket_expression(period.granularity))
+        .values("bucket")
+        .annotate(n=Count("vendor_id", distinct=True))
+    )
+    return [(row["bucket"], row["n"]) for row in rows]
+
+
+def series_from(
+    period: Period, payments: list[tuple[Any, Any, int, int]], active: list[tuple[Any, int]]
+) -> list[dict[str, Any]]:
+    """The scope's series from its payments per bucket (any group, summed) and its active vendors per bucket."""
+    out = _empty_series(period)
+    for day, _group, count, value in payments:
+        cell = out[period.bucket_of(_as_date(day))]
+        cell["payments_count"] += count
+        cell["payments_value"] += value
+    for day, vendors in active:
+        out[period.bucket_of(_as_date(day))]["active_vendors"] += vendors
+    return list(out.values())
 
 
 def series_and_groups_assemble(
@@ -323,12 +355,23 @@ def scope_stats(scope: Scope, period: Period) -> dict[str, Any]:
         groups += ("market",)
     if scope.kind == "province":
         groups += ("legacy",)
-    reads: dict[str, Any] = {f"figures:{name}": read for name, read in figures_by_reads(scope, period, groups).items()}
+    # A market's read on PostgreSQL takes its payments, mix and trend's payments
+    # from one pass over MarketDay (stats.market_days, which says why only a market's).
+    one_pass = connection.vendor == "postgresql" and scope.kind == "market"
+    legacy = "market__legacy_province_id"
+    reads: dict[str, Any] = {
+        f"figures:{name}": read for name, read in figures_by_reads(scope, period, groups, payments=not one_pass).items()
+    }
+    if one_pass:
+        reads["market_days"] = lambda: market_days(scope, period)
+    else:
+        reads["mix"] = lambda: payment_mix_rows(scope, period)
     if scope.kind == "province":
-        reads.update(series_and_groups_reads(scope, period, "market__legacy_province_id"))
+        reads.update(series_and_groups_reads(scope, period, legacy, payments=not one_pass))
+    elif one_pass:
+        reads["series_active"] = lambda: series_active_rows(scope, period)
     else:
         reads["series"] = lambda: series(scope, period)
-    reads["mix"] = lambda: payment_mix_rows(scope, period)
     reads["cohorts"] = lambda: cohorts(scope, period)
     reads["target"] = lambda: scope_target(scope)
     if scope.kind in ("nation", "province", "ward"):
@@ -338,6 +381,10 @@ def scope_stats(scope: Scope, period: Period) -> dict[str, Any]:
     if scope.kind == "market":
         reads["follow_up"] = lambda: follow_up(int(scope.key), period.end)
     got = concurrent.run(reads)
+    if one_pass:
+        got["figures:payments"] = got["market_days"]["by_market"]
+        got["mix"] = got["market_days"]["mix"]
+        got["series_payments"] = got["market_days"]["series"]
 
     computed = figures_by_assemble(
         scope,
@@ -348,6 +395,8 @@ def scope_stats(scope: Scope, period: Period) -> dict[str, Any]:
     by_unit: dict[Any, list[dict[str, Any]]] = {}
     if scope.kind == "province":
         trend, by_unit = series_and_groups_assemble(period, got)
+    elif one_pass:
+        trend = series_from(period, got["series_payments"], got["series_active"])
     else:
         trend = got["series"]
     headline = computed[None][None]
