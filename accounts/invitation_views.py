@@ -26,6 +26,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.forms import InvitationCodeForm, InvitationPasswordForm
 from accounts.invitations import invitation_accept, invitation_by_code, invitation_by_token, invitation_open
+from chopay.identifiers import display_vn_mobile
 from common.errors import DomainError
 
 SESSION_KEY = "accounts.invitation_id"
@@ -87,4 +88,5 @@ def invite_password(request: HttpRequest) -> HttpResponse:
             request.session.pop(SESSION_KEY, None)
             login(request, user, backend=_BACKEND)
             return HttpResponseRedirect(settings.LOGIN_REDIRECT_URL and reverse(settings.LOGIN_REDIRECT_URL))
-    return render(request, "accounts/invite_password.html", {"form": form, "invitation": invitation})
+    context = {"form": form, "invitation": invitation, "phone": display_vn_mobile(invitation.phone)}
+    return render(request, "accounts/invite_password.html", context)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Invitation
+from chopay.identifiers import display_vn_mobile
 from market.models import BoardMember, Market, VolunteerAssignment
 
 ROLES = ("board", "volunteer")
@@ -37,6 +38,10 @@ class Person:
         return str(_STATUS[self.status])
 
     @property
+    def phone_display(self) -> str:
+        return display_vn_mobile(self.phone) if self.phone else ""
+
+    @property
     def may_resend(self) -> bool:
         return self.status != "active" and bool(self.phone)
 
@@ -59,8 +64,8 @@ def people_of_market(*, market: Market, role: str) -> list[Person]:
         for row in rows.filter(market=market).select_related("user", "user__phone").order_by("user__first_name", "pk")
     ]
     latest: dict[int, Invitation] = {}
-    for invitation in Invitation.objects.filter(user__in=users).order_by("created_at"):
-        latest[invitation.user_id] = invitation
+    for sent in Invitation.objects.filter(user__in=users).order_by("created_at"):
+        latest[sent.user_id] = sent
     now = timezone.now()
     people = []
     for user in users:

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from chopay.identifiers import display_vn_mobile
 from common.errors import DomainError, NotFound
 from market import roles
 from market.invitations import board_member_remove, invite_board_member, invite_volunteer, volunteer_remove
@@ -99,7 +100,10 @@ def invite(request: HttpRequest, market_id: int) -> HttpResponse:
             messages.success(
                 request,
                 _("Invitation sent by SMS to %(name)s (%(phone)s).")
-                % {"name": invitation.user.get_full_name() or invitation.user.username, "phone": invitation.phone},
+                % {
+                    "name": invitation.user.get_full_name() or invitation.user.username,
+                    "phone": display_vn_mobile(invitation.phone),
+                },
             )
             return HttpResponseRedirect(reverse("onboard:people_market", args=[market.pk]))
     return _page(request, market, {role: form}, status=400)

@@ -74,7 +74,7 @@ def test_the_board_invites_a_volunteer(cast):
     )
 
     text = sent.content.decode()
-    assert "Đã gửi lời mời qua SMS tới Hoàng Thu Hà (+84912000502)" in text
+    assert "Đã gửi lời mời qua SMS tới Hoàng Thu Hà (0912 000 502)" in text
     assert "Đã mời, chưa nhận lời" in text
     assert VolunteerAssignment.objects.filter(market=cast.market, user__phone__phone="+84912000502").exists()
     assert len(sms_to("+84912000502")) == 1
