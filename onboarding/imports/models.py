@@ -51,6 +51,8 @@ class ImportJob(models.Model):
     # The cells of the file as read ([{column key: text}, …], with "_row"), kept
     # until the import has run; the worker reads them instead of a stored file.
     rows = models.JSONField(default=list, blank=True, editable=False)
+    # The uploader's page language: the row errors are written in it.
+    language = models.CharField(_("language"), max_length=8, default="vi")
     failure = models.TextField(_("failure"), blank=True)
     created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)

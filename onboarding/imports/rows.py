@@ -38,7 +38,7 @@ from market.models import Bank, Market
 from market.selectors import markets_managed_by
 from onboarding.imports.spreadsheet import YES
 from vendors.models import Vendor
-from vendors.services import clean_account, clean_phone
+from vendors.services import clean_account, clean_account_number, clean_phone
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -164,20 +164,31 @@ class RowChecker:
         raw_goods = row.get("goods_category", "").strip()
         goods_category = self.goods.get(_key(raw_goods)) if raw_goods else Vendor.GoodsCategory.OTHER
         if goods_category is None:
-            fail("goods_category", _("Unknown goods category “%(goods)s”; use one of the template's.") % {"goods": raw_goods})
+            fail(
+                "goods_category",
+                _("Unknown goods category “%(goods)s”; use one of the template's.") % {"goods": raw_goods},
+            )
 
         raw_bank = row.get("bank", "").strip()
         bank_id = self.banks.find(raw_bank) if raw_bank else None
         if not raw_bank:
             fail("bank", _("Write the bank: its name, short name or BIN."))
         elif bank_id is None:
-            fail("bank", _("No bank is called “%(bank)s”. Write its name, short name or BIN, e.g. VCB.") % {"bank": raw_bank})
+            fail(
+                "bank",
+                _("No bank is called “%(bank)s”. Write its name, short name or BIN, e.g. VCB.") % {"bank": raw_bank},
+            )
 
         account_number = account_name = ""
         raw_number = row.get("account_number", "").strip()
         raw_name = row.get("account_name", "").strip() or full_name
         if not raw_number:
             fail("account_number", _("Write the account number."))
+        elif not raw_name:  # no name to take it from: that is the name column's error
+            try:
+                account_number = clean_account_number(raw_number)
+            except ValidationError:
+                fail("account_number", _("The account number must be 6 to 19 letters or digits."))
         else:
             try:
                 account_number, account_name = clean_account(account_number=raw_number, account_name=raw_name)
@@ -272,9 +283,7 @@ class RowChecker:
         managed = set(market_ids)
         others_held = {m for held in holders.values() for m in held}
         if others_held:
-            managed |= set(
-                markets_managed_by(user=self.actor).filter(pk__in=others_held).values_list("pk", flat=True)
-            )
+            managed |= set(markets_managed_by(user=self.actor).filter(pk__in=others_held).values_list("pk", flat=True))
         for row in rows:
             market = self.by_id[row.market_id]
             found = by_phone.get((row.market_id, row.phone))

@@ -226,9 +226,7 @@ def unreadable() -> Invalid:
 
 
 def _is_example(row: dict[str, str]) -> bool:
-    return row.get("full_name") == EXAMPLE["full_name"] and _folded(row.get("phone", "")) == _folded(
-        EXAMPLE["phone"]
-    )
+    return row.get("full_name") == EXAMPLE["full_name"] and _folded(row.get("phone", "")) == _folded(EXAMPLE["phone"])
 
 
 def _rows(records: Iterable[list[Any]], *, with_market: bool) -> ParsedFile:
