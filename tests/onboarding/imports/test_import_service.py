@@ -4,6 +4,7 @@ form writes one trader."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from common.errors import Invalid, NotFound
 from onboarding.imports.models import ImportJob
+from onboarding.imports.rows import RowChecker
 from onboarding.imports.services import import_start
 from tests.onboarding.imports.helpers import csv_file, trader, xlsx_file
 from vendors.consent import CURRENT
@@ -238,3 +240,51 @@ def test_it_checks_the_database_in_a_fixed_number_of_queries(cast: Any) -> None:
     # 100 times the rows, a few more queries: inserts in batches (SQLite's are
     # small: its parameter limit), never one query per row.
     assert len(many) < len(few) + 20
+
+
+def test_it_gives_back_the_leading_zero_a_spreadsheet_took_from_a_phone(cast: Any) -> None:
+    from openpyxl import Workbook
+
+    from onboarding.imports.spreadsheet import columns_for
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append([column.header for column in columns_for(with_market=False)])
+    sheet.append(["Lê Thị Lan", 983000001, "", "", 970436, "0451000000001", "", "có"])  # numbers, as Excel keeps them
+    out = io.BytesIO()
+    book.save(out)
+
+    job = start(cast, out.getvalue(), name="so.xlsx")
+
+    assert (job.status, job.created_count) == ("done", 1)
+    assert Vendor.objects.get(full_name="Lê Thị Lan").phone == "+84983000001"
+
+
+def test_it_never_hands_out_a_merchant_code_already_taken(cast: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    taken = cast.vendor.merchant_code
+    codes = iter([taken, taken, "20000006", "30000005"])
+    monkeypatch.setattr("onboarding.imports.services.generate_merchant_code", lambda: next(codes))
+
+    job = start(cast, csv_file([trader(1), trader(2)]))
+
+    assert job.status == "done"
+    assert set(Vendor.objects.filter(full_name__startswith="Lê Thị Lan").values_list("merchant_code", flat=True)) == {
+        "20000006",
+        "30000005",
+    }
+
+
+def test_a_trader_registered_while_the_import_runs_fails_it_whole_by_the_database_constraint(
+    cast: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A volunteer registers the file's first trader after the checks read the market.
+    monkeypatch.setattr(RowChecker, "database_conflicts", lambda self, rows: [])
+    Vendor.objects.filter(pk=cast.vendor.pk).update(phone="+84983000002")
+
+    job = start(cast, csv_file([trader(1), trader(2), trader(3)]))
+
+    assert (job.status, job.created_count) == ("failed", 0)
+    assert job.failure.startswith("Trong lúc nhập, một tiểu thương trong tệp đã được người khác đăng ký.")
+    assert not Vendor.objects.filter(full_name__startswith="Lê Thị Lan").exists()
+    assert not Consent.objects.filter(method="import").exists()
