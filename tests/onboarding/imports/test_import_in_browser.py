@@ -27,7 +27,7 @@ def test_a_board_member_fixes_a_wrong_row_and_imports_the_list(
     wrong.write_bytes(csv_file([trader(1), trader(2, phone="0912 34"), trader(3)]))
     fixed = tmp_path / "danh-sach-da-sua.csv"
     fixed.write_bytes(csv_file([trader(1), trader(2), trader(3)]))
-    page = page_at(360, 740)
+    page = page_at(360, height=740)
     sign_in(page, live_server.url, "board")
 
     page.goto(live_server.url + reverse("onboard:import", kwargs={"market_id": cast.market.pk}))
@@ -75,7 +75,7 @@ def test_the_progress_bar_follows_a_running_import_and_the_page_shows_the_result
     job = ImportJob.objects.create(
         uploaded_by=cast.board, market=cast.market, file_name="lon.xlsx", total_rows=2000, status="running"
     )
-    page = page_at(360, 740)
+    page = page_at(360, height=740)
     sign_in(page, live_server.url, "board")
 
     page.goto(live_server.url + reverse("onboard:import-job", args=[job.pk]))
