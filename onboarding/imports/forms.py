@@ -11,7 +11,7 @@ from onboarding.imports.spreadsheet import MAX_BYTES
 class ImportForm(forms.Form):
     file = forms.FileField(
         label=_("The filled-in list (CSV or Excel)"),
-        help_text=_("The template below, one trader per row. At most 20,000 rows."),
+        help_text=_("Fill in the template, one trader per row. At most 20,000 rows."),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv"}),
     )
     consent_confirmed = forms.BooleanField(
