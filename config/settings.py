@@ -348,6 +348,8 @@ CELERY_BEAT_SCHEDULE["mark-stuck-webhook-deliveries"] = {
     "task": "payments.mark_stuck_webhook_deliveries",
     "schedule": 600.0,
 }
+# Bulk imports whose task message was lost (broker outage) are enqueued again (docs/onboarding.md).
+CELERY_BEAT_SCHEDULE["onboarding-imports-sweep"] = {"task": "onboarding.imports.sweep", "schedule": 120.0}
 # Statistics (docs/stats.md): beat folds the payment change log into the rollups
 # every 15 s (an unrun fold expires rather than piling up behind a stopped worker);
 # every read first folds what is pending, at most this many changes.

@@ -7,4 +7,5 @@ app_name = "onboard"
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("people/", include("onboarding.people.urls")),
+    path("", include("onboarding.imports.urls")),
 ]
