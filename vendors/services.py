@@ -23,7 +23,8 @@ from common.errors import Conflict, DomainError
 from market import roles
 from market.models import Bank, Market
 from market.selectors import markets_managed_by
-from vendors.models import SharedAccountClaim, Vendor, VendorStatusError
+from vendors.models import SharedAccountClaim, Vendor
+from vendors.reviews import vendor_status_change
 from vendors.selectors import find_by_account, find_by_phone, vendor_list
 
 if TYPE_CHECKING:
@@ -348,14 +349,8 @@ def vendor_update(*, actor: User, vendor: Vendor, data: dict[str, Any]) -> Vendo
     return vendor
 
 
-def vendor_change_status(*, actor: User, vendor: Vendor, status: str) -> Vendor:
-    """Activate (QR verified), suspend or re-activate. Board and province only."""
-    if not roles.manages_market(actor, vendor.market_id):
-        raise PermissionDenied("only the market board or the province may change a vendor's status")
-    with transaction.atomic():
-        locked = Vendor.objects.select_for_update().get(pk=vendor.pk)
-        try:
-            locked.change_status(status)
-        except VendorStatusError as exc:
-            raise field_error("status", str(exc), "invalid_transition") from exc
-    return locked
+def vendor_change_status(*, actor: User, vendor: Vendor, status: str, reason: str = "") -> Vendor:
+    """Approve, reject (with a reason), suspend, re-activate or resend a
+    vendor: ``vendors.reviews.vendor_status_change``, which checks who may
+    (maker-checker for a registration under review) and records the decision."""
+    return vendor_status_change(actor=actor, vendor=vendor, status=status, reason=reason)
