@@ -4,7 +4,7 @@ printable stall card (A6 PDF) and a whole market's cards (A4, four a page).
 Who may do what (see docs/vietqr.md):
 - decode/encode: any authenticated user;
 - stall QR and card: anyone who can see the vendor (the vendor, the market's
-  board, volunteers and the province); a suspended or rejected vendor has none (409);
+  board, volunteers and the province); a suspended vendor has none (409);
 - a market's cards: board members, province officers, superusers and the
   market's volunteers; others who can see the market get 403, the rest 404.
 """
@@ -60,18 +60,12 @@ def pdf_response(content: bytes, *, filename: str) -> HttpResponse:
 def printable_vendor(request: Request, pk: int) -> Vendor:
     """The vendor ``pk`` if the caller can see it (else 404) and it may show a
     stall QR: pending (the board checks the printed QR before activating the
-    vendor) or active, not suspended nor rejected at review (409)."""
+    vendor) or active, not suspended (409)."""
     vendor: Vendor = generics.get_object_or_404(vendor_list(user=request.user), pk=pk)
     if vendor.status == Vendor.Status.SUSPENDED:
         raise ApiError(
             "vendor_suspended",
             "This vendor is suspended; its QR code is withdrawn.",
-            status_code=status.HTTP_409_CONFLICT,
-        )
-    if vendor.status == Vendor.Status.REJECTED:
-        raise ApiError(
-            "vendor_rejected",
-            "The board rejected this registration; it has no QR code until it is corrected and approved.",
             status_code=status.HTTP_409_CONFLICT,
         )
     return vendor
