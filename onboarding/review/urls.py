@@ -9,7 +9,7 @@ urlpatterns = [
     path("markets/<int:market_id>/review/", views.review, name="board-review"),
     path("markets/<int:market_id>/review/<int:vendor_id>/approve/", views.approve, name="board-approve"),
     path("markets/<int:market_id>/review/<int:vendor_id>/reject/", views.reject, name="board-reject"),
-    path("markets/<int:market_id>/payout-changes/", views.payout_changes, name="board-payouts"),
+    path("markets/<int:market_id>/payout-changes/", views.payouts, name="board-payouts"),
     path(
         "markets/<int:market_id>/payout-changes/<int:change_id>/approve/",
         views.payout_approve,

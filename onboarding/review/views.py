@@ -176,7 +176,7 @@ def _payouts_context(
 
 @login_required
 @require_GET
-def payout_changes(request: HttpRequest, market_id: int) -> HttpResponse:
+def payouts(request: HttpRequest, market_id: int) -> HttpResponse:
     """Pending payout-account changes: old and new account side by side; the
     stall's QR keeps paying the old one until a board member approves."""
     market = _market(request, market_id)
