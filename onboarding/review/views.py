@@ -92,7 +92,7 @@ def _review_context(
         "market": market,
         "queue": queue,
         "rejected": list(selectors.rejected_registrations(market=market)[:50]),
-        "failed": failed,
+        "failed": next((vendor for vendor in queue if failed is not None and vendor.pk == failed.pk), None),
     }
 
 
@@ -171,7 +171,8 @@ def _payouts_context(
         change.reject_form = (  # type: ignore[attr-defined]
             form if failed is not None and change.pk == failed.pk else ReasonForm(auto_id=f"id_%s_c{change.pk}")
         )
-    return {"market": market, "changes": changes, "failed": failed}
+    shown = next((change for change in changes if failed is not None and change.pk == failed.pk), None)
+    return {"market": market, "changes": changes, "failed": shown}
 
 
 @login_required

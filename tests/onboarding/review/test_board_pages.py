@@ -135,7 +135,7 @@ def test_the_board_must_give_a_reason_to_reject(cast, submitted):
     r = client.post(page(cast.market, f"review/{submitted.pk}/reject/"), {"reason": "  "})
 
     assert r.status_code == 400
-    assert 'data-testid="errors"' in r.content.decode()
+    assert "Phạm Văn Chờ: Hãy nêu lý do từ chối." in r.content.decode()  # in the error summary
     submitted.refresh_from_db()
     assert submitted.status == Vendor.Status.PENDING
     r = client.post(page(cast.market, f"review/{submitted.pk}/reject/"), {"reason": "Sai số tài khoản"}, follow=True)
