@@ -262,3 +262,10 @@ def test_the_print_button_starts_the_batch_and_links_the_pdf(
     pdf = client.get(f"/api/v1/markets/{cast.market.pk}/cards-jobs/{batch.pk}/download/")
     assert pdf.status_code == 200
     assert b"".join(pdf.streaming_content).startswith(b"%PDF")
+
+
+def test_the_markets_dashboard_links_the_boards_page(cast):
+    r = signed_in(cast.board).get(f"/dashboard/markets/{cast.market.pk}/")
+
+    assert r.status_code == 200
+    assert f'href="{page(cast.market)}"' in r.content.decode()
