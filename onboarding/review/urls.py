@@ -21,4 +21,6 @@ urlpatterns = [
         name="board-payout-reject",
     ),
     path("markets/<int:market_id>/cards/", views.cards, name="board-cards"),
+    # A rejected registration corrected and sent again (volunteers too): link it from their pages.
+    path("markets/<int:market_id>/traders/<int:vendor_id>/correct/", views.correct, name="resubmit"),
 ]

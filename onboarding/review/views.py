@@ -21,11 +21,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from common.errors import DomainError, NotFound
 from market import roles
 from market.models import Market
+from market.selectors import markets_onboardable_by
 from onboarding.review import selectors
-from onboarding.review.forms import ReasonForm
+from onboarding.review.forms import CorrectionForm, ReasonForm
 from payments.cards import services as card_services
 from payments.models import CardBatch
-from vendors import payout_changes, reviews
+from vendors import payout_changes, reviews, services
 from vendors.models import PayoutAccountChange, Vendor
 from vendors.payout_changes import PayoutChangeConflict
 
@@ -64,7 +65,7 @@ def board_home(request: HttpRequest, market_id: int) -> HttpResponse:
         "counts": selectors.board_counts(market=market),
         "batch": selectors.latest_card_batch(market=market),
         # Pages of the other onboarding features, linked once they are merged.
-        "invite_url": _first_url(("onboard:people", {}), ("onboard:people-market", {"market_id": market.pk})),
+        "invite_url": _first_url(("onboard:people_market", {"market_id": market.pk}), ("onboard:people", {})),
         "import_url": _first_url(("onboard:import", {}), ("onboard:import", {"market_id": market.pk})),
         "dashboard_url": _optional_url("dashboard:market", market_id=market.pk),
     }
@@ -264,3 +265,42 @@ def cards(request: HttpRequest, market_id: int) -> HttpResponse:
         "download_url": download_url,
     }
     return render(request, "onboarding/review/cards.html", context)
+
+
+# --- correcting a rejected registration --------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def correct(request: HttpRequest, market_id: int, vendor_id: int) -> HttpResponse:
+    """A rejected registration, corrected and sent again for review, by the
+    market's volunteers (typically whoever registered it), board or province.
+    Outside their markets a 404. Once sent, the page says it waits for the board."""
+    market = markets_onboardable_by(user=request.user).filter(pk=market_id).first()
+    if market is None:
+        raise Http404
+    vendor = _review_vendor(market, vendor_id)
+    last_rejection = reviews.vendor_decisions(vendor=vendor).filter(to_status=Vendor.Status.REJECTED).first()
+    form = CorrectionForm.for_vendor(vendor)
+    if request.method == "POST" and vendor.status == Vendor.Status.REJECTED:
+        form = CorrectionForm(request.POST)
+        if form.is_valid():
+            changed = {
+                field: value
+                for field, value in form.cleaned_data.items()
+                if field in form.changed_data or field in ("account_number", "account_name")
+            }
+            try:
+                services.vendor_correct(actor=request.user, vendor=vendor, data=changed)  # type: ignore[arg-type]
+            except ValidationError as error:
+                for field, errors in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            except DomainError as error:
+                form.add_error(error.field if error.field in form.fields else None, error.message)
+            else:
+                messages.success(
+                    request, _("Sent again: %(name)s waits for the board's review.") % {"name": vendor.full_name}
+                )
+                return redirect("onboard:resubmit", market_id=market.pk, vendor_id=vendor.pk)
+    context = {"market": market, "vendor": vendor, "form": form, "last_rejection": last_rejection}
+    return render(request, "onboarding/review/correct.html", context, status=400 if form.errors else 200)

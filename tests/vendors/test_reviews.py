@@ -190,3 +190,31 @@ def test_the_api_approval_by_another_board_member_is_recorded(cast, submitted):
 
     assert r.status_code == 200, r.content
     assert decisions(submitted) == [("pending", "active", "", "board")]
+
+
+# --- correcting a rejected registration (vendors.services.vendor_correct) -----------------
+
+
+def test_a_correction_sends_it_back_and_its_sender_cannot_approve_it(cast, submitted):
+    from vendors.services import vendor_correct
+
+    reviews.vendor_reject(actor=cast.board, vendor=submitted, reason="sai số tài khoản")
+    second = make_board(cast.market, "board2")
+
+    vendor_correct(actor=second, vendor=submitted, data={"account_number": "0999 111 222"})
+
+    submitted.refresh_from_db()
+    assert (submitted.status, submitted.account_number) == (Vendor.Status.PENDING, "0999111222")
+    with pytest.raises(Forbidden):
+        reviews.vendor_approve(actor=second, vendor=submitted)
+
+
+def test_only_a_rejected_registration_is_corrected(cast, submitted):
+    from vendors.services import vendor_correct
+
+    with pytest.raises(Conflict) as refused:
+        vendor_correct(actor=cast.volunteer, vendor=submitted, data={"account_number": "0999111222"})
+
+    assert refused.value.code == "not_rejected"
+    submitted.refresh_from_db()
+    assert submitted.account_number != "0999111222"

@@ -206,3 +206,37 @@ def test_the_board_home_on_a_desktop(live_server, page_at, people):
 
     assert page.get_by_test_id("review-link").inner_text().split("\n")[1].strip() == "1"
     screenshot(page, "onboard-board-home-1280")
+
+
+def test_the_volunteer_corrects_a_rejected_trader_and_another_board_member_approves(live_server, page_at, people):
+    from tests.factories import make_board
+    from vendors.reviews import vendor_reject
+
+    market = people.market
+    vendor = VendorFactory(
+        market=market, full_name="Mai Thị Sửa", status=Vendor.Status.PENDING, onboarded_by=people.volunteer
+    )
+    vendor_reject(actor=people.board, vendor=vendor, reason="Tên chủ tài khoản sai")
+    page = phone(page_at)
+
+    sign_in(page, live_server.url, "volunteer", f"/onboard/markets/{market.pk}/traders/{vendor.pk}/correct/")
+    assert "Tên chủ tài khoản sai" in page.get_by_test_id("rejection").inner_text()
+    page.get_by_label("Tên chủ tài khoản").fill("Mai Thị Sửa")
+    fits_a_phone(page)
+    screenshot(page, "onboard-board-correct-360")
+    page.get_by_role("button", name="Gửi lại để duyệt").click()
+    page.wait_for_load_state()
+    assert page.get_by_test_id("status").is_visible()
+    screenshot(page, "onboard-board-correct-sent-360")
+    vendor.refresh_from_db()
+    assert (vendor.status, vendor.account_name) == (Vendor.Status.PENDING, "MAI THI SUA")
+
+    second = make_board(market, "board2")
+    second.set_password(PASSWORD)
+    second.save()
+    board = phone(page_at)
+    sign_in(board, live_server.url, "board2", f"/onboard/markets/{market.pk}/review/")
+    assert board.locator(f"#vendor-{vendor.pk}").get_by_text("đã gửi lại").is_visible()
+    board.get_by_role("button", name="Duyệt Mai Thị Sửa").click()
+    board.wait_for_load_state()
+    assert Vendor.objects.get(pk=vendor.pk).status == Vendor.Status.ACTIVE

@@ -269,3 +269,86 @@ def test_the_markets_dashboard_links_the_boards_page(cast):
 
     assert r.status_code == 200
     assert f'href="{page(cast.market)}"' in r.content.decode()
+
+
+# --- correcting a rejected registration ----------------------------------------------------
+
+
+def correction(vendor, **overrides):
+    data = {
+        "full_name": vendor.full_name,
+        "phone": vendor.phone,
+        "stall_label": vendor.stall_label,
+        "goods_category": vendor.goods_category,
+        "bank": vendor.bank_id,
+        "account_number": vendor.account_number,
+        "account_name": vendor.account_name,
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def rejected(cast, submitted):
+    from vendors.reviews import vendor_reject
+
+    vendor_reject(actor=cast.board, vendor=submitted, reason="Sai tên chủ tài khoản")
+    submitted.refresh_from_db()
+    return submitted
+
+
+def test_the_volunteer_corrects_the_account_and_sends_it_again(cast, rejected):
+    client = signed_in(cast.volunteer)
+    url = page(cast.market, f"traders/{rejected.pk}/correct/")
+    assert "Sai tên chủ tài khoản" in client.get(url).content.decode()
+
+    r = client.post(url, correction(rejected, account_name="Phạm Văn Chờ", account_number="0123 456 789"), follow=True)
+
+    assert r.status_code == 200
+    rejected.refresh_from_db()
+    assert rejected.status == Vendor.Status.PENDING
+    assert (rejected.account_name, rejected.account_number) == ("PHAM VAN CHO", "0123456789")
+    assert list(rejected.decisions.order_by("id").values_list("to_status", "decided_by__username")) == [
+        ("rejected", "board"),
+        ("pending", "volunteer"),
+    ]
+    assert 'data-testid="status"' in r.content.decode()  # no form any more: it waits for the board
+
+
+def test_a_correction_with_a_bad_phone_is_shown_on_the_form_and_nothing_changes(cast, rejected):
+    r = signed_in(cast.volunteer).post(
+        page(cast.market, f"traders/{rejected.pk}/correct/"), correction(rejected, phone="12345")
+    )
+
+    assert r.status_code == 400
+    assert 'data-testid="errors"' in r.content.decode()
+    rejected.refresh_from_db()
+    assert rejected.status == Vendor.Status.REJECTED
+
+
+def test_a_correction_cannot_take_a_neighbours_phone(cast, rejected):
+    r = signed_in(cast.volunteer).post(
+        page(cast.market, f"traders/{rejected.pk}/correct/"), correction(rejected, phone=cast.vendor.phone)
+    )
+
+    assert r.status_code == 400
+    rejected.refresh_from_db()
+    assert rejected.status == Vendor.Status.REJECTED
+
+
+@pytest.mark.parametrize("role", ["other_board", "far_officer", "outsider", "vendor_user"])
+def test_nobody_outside_the_market_corrects_it(cast, rejected, role):
+    r = signed_in(getattr(cast, role)).post(page(cast.market, f"traders/{rejected.pk}/correct/"), correction(rejected))
+
+    assert r.status_code == 404
+    rejected.refresh_from_db()
+    assert rejected.status == Vendor.Status.REJECTED
+
+
+def test_a_pending_registration_has_no_correction_form(cast, submitted):
+    r = signed_in(cast.volunteer).post(page(cast.market, f"traders/{submitted.pk}/correct/"), correction(submitted))
+
+    assert r.status_code == 200
+    assert "<form" not in r.content.decode().split("<main")[1].split("</main>")[0]
+    submitted.refresh_from_db()
+    assert submitted.status == Vendor.Status.PENDING
