@@ -6,5 +6,6 @@ from django.urls import URLPattern, URLResolver, include, path
 app_name = "onboard"
 
 urlpatterns: list[URLPattern | URLResolver] = [
+    path("people/", include("onboarding.people.urls")),
     path("", include("onboarding.review.urls")),  # the board: /onboard/markets/<id>/…
 ]
