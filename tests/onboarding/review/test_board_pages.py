@@ -112,6 +112,7 @@ def test_the_home_page_counts_what_waits_for_the_board(cast, submitted):
     assert ">2<" in review_link
     assert ">1<" in payouts_link
     assert page(cast.market, "cards/") in html
+    assert f'href="/onboard/people/{cast.market.pk}/"' in html  # invite volunteers
 
 
 # --- decisions -----------------------------------------------------------------------------
