@@ -1,8 +1,10 @@
 """/onboard/…: the onboarding pages, namespace ``onboard``. Each feature
 package adds its own ``urls.py`` here."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, include, path
 
 app_name = "onboard"
 
-urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", include("onboarding.traders.urls")),  # the volunteer's pages
+]

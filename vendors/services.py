@@ -63,14 +63,17 @@ def clean_account_number(raw: str) -> str:
     return number
 
 
-def clean_account(*, account_number: str, account_name: str) -> tuple[str, str]:
-    number = clean_account_number(account_number)
-    name = normalize_account_name(account_name)
+def clean_account_name(raw: str) -> str:
+    name = normalize_account_name(raw)
     if not _ACCOUNT_NAME.match(name):
         raise field_error(
             "account_name", "Account name must be the holder's name as the bank shows it.", "invalid_account_name"
         )
-    return number, name
+    return name
+
+
+def clean_account(*, account_number: str, account_name: str) -> tuple[str, str]:
+    return clean_account_number(account_number), clean_account_name(account_name)
 
 
 def _may_see(actor: User, vendor: Vendor) -> bool:
