@@ -12,7 +12,8 @@ Fixtures (imported by tests/conftest.py, so every test may ask for them):
   webhook intake's) would fail, and Django's guard against database calls
   from async code would stay off; closing it after each module ends both;
 - ``page_at``: ``page_at(360)`` / ``page_at(1280)`` opens a page of a phone
-  (360×780) or a desktop (1280×800) in a fresh context (no cookies) whose
+  (360×780) or a desktop (1280×800), ``page_at(360, height=740)`` another
+  height, in a fresh context (no cookies) whose
   browser asks for English (``Accept-Language: en-US``), as many phones in
   Vietnam do; pages and contexts are closed after the test;
 - ``screenshot(page, name)`` (a plain function): saves the whole page (or the
@@ -74,12 +75,12 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page_at(browser: Any) -> Iterator[Callable[[int], Any]]:
+def page_at(browser: Any) -> Iterator[Callable[..., Any]]:
     contexts: list[Any] = []
 
-    def open_page(width: int) -> Any:
+    def open_page(width: int, *, height: int | None = None) -> Any:
         context = browser.new_context(
-            viewport={"width": width, "height": VIEWPORTS.get(width, 800)},
+            viewport={"width": width, "height": height or VIEWPORTS.get(width, 800)},
             locale=BROWSER_LOCALE,
             extra_http_headers={"Accept-Language": "en-US,en;q=0.9"},
         )
