@@ -1,12 +1,14 @@
 """Sign-in forms behind the throttle: the admin's, and the web sign-in page's
-(``accounts.views.SignInView``, a ``LoginView(authentication_form=SignInForm)``)."""
+(``accounts.views.SignInView``, a ``LoginView(authentication_form=SignInForm)``);
+the invitation pages' forms (``accounts.invitation_views``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -64,3 +66,22 @@ class AdminSignInForm(SignInForm, AdminAuthenticationForm):
     """The admin's login form (staff only, as Django's), behind the throttle."""
 
     error_messages = AdminAuthenticationForm.error_messages
+
+
+class InvitationCodeForm(forms.Form):
+    """The phone number an invitation was sent to and the code in its SMS (``/invite/``)."""
+
+    phone = forms.CharField(label=_("Your phone number"), max_length=32)
+    code = forms.CharField(label=_("Code from the SMS"), max_length=16)
+
+
+class InvitationPasswordForm(SetPasswordForm):  # type: ignore[type-arg]
+    """Django's new-password form (the validators of ``AUTH_PASSWORD_VALIDATORS``), labelled for people."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].label = _("New password")
+        self.fields["new_password2"].label = _("The new password again")
+        self.fields["new_password1"].help_text = _(
+            "At least 8 characters; not only digits, not a common password, not like your name or phone number."
+        )

@@ -1,4 +1,4 @@
-"""Issuing and using API tokens (the rules are on ``ApiToken``)."""
+"""Issuing and using API tokens (the rules are on ``ApiToken``); deactivating a login."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import TOUCH_INTERVAL, ApiToken, password_mac
+from accounts.models import TOUCH_INTERVAL, AccountEvent, ApiToken, Invitation, UserSession, password_mac
 
 
 @transaction.atomic
@@ -40,3 +40,17 @@ def api_token_touch(*, token: ApiToken, now: dt.datetime) -> None:
     if now - token.last_used_at < TOUCH_INTERVAL:
         return
     ApiToken.objects.filter(pk=token.pk, last_used_at__lt=now - TOUCH_INTERVAL).update(last_used_at=now)
+
+
+@transaction.atomic
+def user_deactivate(*, actor: Any, user: Any, detail: str = "") -> None:
+    """Switch a login off: inactive, every web session deleted, the API token
+    deleted, open invitations revoked, and an audit row (who, when). Callers
+    check who may (``market.invitations``); reactivation is a new invitation."""
+    now = timezone.now()
+    type(user).objects.filter(pk=user.pk).update(is_active=False)
+    user.is_active = False
+    UserSession.objects.filter(user_id=user.pk).delete()
+    ApiToken.objects.filter(user_id=user.pk).delete()
+    Invitation.objects.filter(user=user, used_at=None, revoked_at=None).update(revoked_at=now, code_hash="")
+    AccountEvent.objects.create(user=user, actor=actor, kind=AccountEvent.Kind.DEACTIVATED, detail=detail[:255], at=now)

@@ -129,13 +129,12 @@ def account_name(username: str) -> tuple[str, str]:
     return (owner, owner) if owner else (phone, username)
 
 
-def sign_in(request: Any, *, username: str, password: str) -> Any | None:
-    """``authenticate()`` behind the throttle: the user, or None for a wrong
-    username or password (or an inactive user). Raises ``TooManyAttempts``
-    when this account or address is over its limit (the password is then not
-    checked at all) and ``SignInUnavailable`` when the counters cannot be reached."""
+def attempt_begin(request: Any, *, counted_as: str) -> _Window:
+    """Count one attempt of anything guarded like a password (a sign-in; an
+    invitation code, ``accounts.invitations``) under the name ``counted_as``
+    and the client's address. Raises ``TooManyAttempts`` when either is over
+    its limit and ``SignInUnavailable`` when the counters cannot be reached."""
     address = client_address(request.META) or "unknown"
-    counted_as, checked_as = account_name(username)
     window = _window(username=counted_as, address=address, now=time.time())
     try:
         _begin(window)
@@ -145,10 +144,25 @@ def sign_in(request: Any, *, username: str, password: str) -> Any | None:
     except Exception as exc:  # Redis or the cache table unreachable: fail closed
         logger.error("sign-in refused, its throttle's cache is unavailable: %s: %s", exc.__class__.__name__, exc)
         raise SignInUnavailable() from exc
+    return window
+
+
+def attempt_succeeded(window: _Window) -> None:
+    """The attempt counted by ``attempt_begin`` succeeded: clear the name's count."""
+    try:
+        _succeeded(window)
+    except Exception as exc:  # the user is signed in all the same; the counts simply stay
+        logger.error("sign-in throttle: could not record a success: %s: %s", exc.__class__.__name__, exc)
+
+
+def sign_in(request: Any, *, username: str, password: str) -> Any | None:
+    """``authenticate()`` behind the throttle: the user, or None for a wrong
+    username or password (or an inactive user). Raises ``TooManyAttempts``
+    when this account or address is over its limit (the password is then not
+    checked at all) and ``SignInUnavailable`` when the counters cannot be reached."""
+    counted_as, checked_as = account_name(username)
+    window = attempt_begin(request, counted_as=counted_as)
     user = authenticate(request, username=checked_as, password=password)
     if user is not None:
-        try:
-            _succeeded(window)
-        except Exception as exc:  # the user is signed in all the same; the counts simply stay
-            logger.error("sign-in throttle: could not record a success: %s: %s", exc.__class__.__name__, exc)
+        attempt_succeeded(window)
     return user

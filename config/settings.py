@@ -146,6 +146,15 @@ SIGN_IN_PHONE_LOOKUP = "vendors.sign_in.username_for_phone"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
+# Database sessions that carry their user's id, so deactivating a person deletes their
+# sessions in one query (accounts/sessions.py).
+SESSION_ENGINE = "accounts.sessions"
+
+# Accounts by invitation (accounts/invitations.py, docs/onboarding.md): how long the SMS link
+# and code stay valid, how many wrong codes kill one, and the site address the link starts with.
+INVITATION_TTL_DAYS = env_int("INVITATION_TTL_DAYS", 7)
+INVITATION_CODE_MAX_ATTEMPTS = env_int("INVITATION_CODE_MAX_ATTEMPTS", 5)
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -17,6 +17,11 @@ Derived rules:
 - *oversees* a province: its officers (superusers every province): they see
   its statistics, its wards' and markets', and set its target; a market's
   statistics are seen by those who manage it (``stats.scopes``);
+- *invites* (accounts by invitation, ``market.invitations``, ``vendors.accounts``):
+  board members of a market by the officers of its province (superusers any);
+  volunteers of a market by whoever manages it; a trader's login by whoever
+  onboards in the trader's market. Whoever may invite a role in a market may
+  also take it away (and so deactivate a person left without any role);
 - the admin opens to active staff who hold at least one role;
 - the web pages greet a user as their highest role (``main_role``: superuser,
   officer, board, volunteer, vendor) and ``/`` sends them to its page.
@@ -131,6 +136,35 @@ def oversees_province(user: AnyUser, province_code: str) -> bool:
     if is_superuser(user):
         return provinces.exists()
     return provinces.filter(officers__user_id=_uid(user)).exists()
+
+
+def invites_board_members(user: AnyUser, market: Market) -> bool:
+    """Whether ``user`` may invite (and remove) board members of ``market``:
+    the officers of its province, superusers."""
+    return oversees_province(user, market.province_id)
+
+
+def invites_volunteers(user: AnyUser, market: Market) -> bool:
+    """Whether ``user`` may invite (and remove) volunteers of ``market``: its
+    board, the officers of its province, superusers."""
+    return manages_market(user, market.pk)
+
+
+def invites_vendor_accounts(user: AnyUser, market_id: int) -> bool:
+    """Whether ``user`` may send a trader of the market their login: whoever onboards there."""
+    return onboards_in_market(user, market_id)
+
+
+def holds_any_role(user: Any) -> bool:
+    """Whether ``user`` still has something to sign in for: superuser, officer,
+    board member, volunteer or trader (staff or not)."""
+    return bool(
+        user.is_superuser
+        or user.province_roles.exists()
+        or user.board_roles.exists()
+        or user.volunteer_roles.exists()
+        or hasattr(user, "vendor")
+    )
 
 
 def is_vendor_user(user: AnyUser, vendor: Any) -> bool:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from market import api
+from market import api, invitations_api
 
 urlpatterns = [
     path("provinces/", api.ProvinceListApi.as_view(), name="province-list"),
@@ -8,4 +8,5 @@ urlpatterns = [
     path("banks/", api.BankListApi.as_view(), name="bank-list"),
     path("markets/", api.MarketListCreateApi.as_view(), name="market-list"),
     path("markets/<int:pk>/", api.MarketDetailApi.as_view(), name="market-detail"),
+    path("markets/<int:pk>/invitations/", invitations_api.MarketInvitationApi.as_view(), name="market-invitations"),
 ]

@@ -7,4 +7,5 @@ app_name = "onboard"
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("onboarding.traders.urls")),  # the volunteer's pages
+    path("people/", include("onboarding.people.urls")),
 ]

@@ -7,9 +7,10 @@ class PaymentsConfig(AppConfig):
     verbose_name = _("Payments")
 
     def ready(self) -> None:
-        # vendors sends SMS (a shared-account confirmation code) through this
-        # app's outbox without importing payments: see vendors/sms.py.
+        # The apps below (vendors: shared-account codes; accounts, market, vendors:
+        # invitations) send SMS through this app's outbox without importing
+        # payments: see common/sms.py.
+        from common.sms import register_sms_sender
         from payments.sms.services import outbound_sms_queue
-        from vendors.sms import register_sms_sender
 
         register_sms_sender(lambda to, body: outbound_sms_queue(to=to, body=body))

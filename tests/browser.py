@@ -78,7 +78,7 @@ def browser() -> Iterator[Any]:
 def page_at(browser: Any) -> Iterator[Callable[..., Any]]:
     contexts: list[Any] = []
 
-    def open_page(width: int, *, height: int | None = None) -> Any:
+    def open_page(width: int, height: int | None = None) -> Any:
         context = browser.new_context(
             viewport={"width": width, "height": height or VIEWPORTS.get(width, 800)},
             locale=BROWSER_LOCALE,

@@ -1,30 +1,12 @@
 """Sending an SMS from vendors without importing payments.
 
-The SMS outbox (``payments.sms.services.outbound_sms_queue``: a row written
-in the caller's transaction, sent by a Celery task after the commit) lives in
-payments, which builds on vendors; vendors must not reach up into it. So
-payments registers its outbox here when the app registry is ready
-(``PaymentsConfig.ready``), and vendors' services call :func:`send_sms`.
+The hook moved down to ``common.sms`` so that market and accounts (below
+vendors) can send invitations through the same outbox; these names stay
+importable from here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from common.sms import SmsSender, register_sms_sender, send_sms
 
-from django.core.exceptions import ImproperlyConfigured
-
-SmsSender = Callable[[str, str], object]  # (to: E.164 phone, body) → anything
-
-_sender: SmsSender | None = None
-
-
-def register_sms_sender(sender: SmsSender) -> None:
-    global _sender
-    _sender = sender
-
-
-def send_sms(*, to: str, body: str) -> None:
-    """Queue ``body`` for ``to`` in the current transaction (sent after it commits)."""
-    if _sender is None:
-        raise ImproperlyConfigured("no SMS sender is registered: is 'payments' in INSTALLED_APPS?")
-    _sender(to, body)
+__all__ = ["SmsSender", "register_sms_sender", "send_sms"]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from vendors import api, claims_api, payout_changes_api
+from vendors import accounts_api, api, claims_api, payout_changes_api
 
 urlpatterns = [
     path("vendors/", api.VendorListCreateApi.as_view(), name="vendor-list"),
@@ -16,6 +16,11 @@ urlpatterns = [
     path("vendors/account-claims/<int:pk>/reject/", claims_api.ClaimRejectApi.as_view(), name="account-claim-reject"),
     path("vendors/<int:pk>/", api.VendorDetailApi.as_view(), name="vendor-detail"),
     path("vendors/<int:pk>/status/", api.VendorStatusApi.as_view(), name="vendor-status"),
+    path(
+        "vendors/<int:pk>/account-invitation/",
+        accounts_api.VendorAccountInvitationApi.as_view(),
+        name="vendor-account-invitation",
+    ),
     path(
         "vendors/<int:pk>/payout-changes/",
         payout_changes_api.PayoutChangeListCreateApi.as_view(),

@@ -15,6 +15,7 @@ from django.db import transaction
 from chopay.text import fold_ascii
 from common.errors import DomainError
 from payments.sms.services import outbound_sms_queue
+from vendors.accounts import vendor_account_invite
 from vendors.consent import ConsentGiven
 from vendors.models import Vendor
 from vendors.services import vendor_create_once
@@ -46,10 +47,11 @@ def welcome_sms_body(vendor: Vendor) -> str:
 
 def trader_welcome(*, actor: User, vendor: Vendor) -> None:
     """Queue the trader's SMS with their merchant code and send the invitation
-    to their own login, together (both or neither)."""
+    to their own login (``vendors.accounts.vendor_account_invite``: a second
+    SMS with a one-time link and code), together: both or neither."""
     with transaction.atomic():
         outbound_sms_queue(to=vendor.phone, body=welcome_sms_body(vendor))
-        # TODO(invite): vendor_account_invite(actor=actor, vendor=vendor) once the invite branch is merged.
+        vendor_account_invite(actor=actor, vendor=vendor)
 
 
 def trader_register(

@@ -29,3 +29,16 @@ def trader_form(**overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
+
+
+def texts_to(phone: str) -> dict[str, int]:
+    """The SMS queued for ``phone``, counted by kind: the welcome with the
+    merchant code, and the invitation to the trader's own login."""
+    from payments.models import OutboundSms
+
+    bodies = list(OutboundSms.objects.filter(to=phone).values_list("body", flat=True))
+    return {
+        "welcome": sum("Ma nguoi ban" in body for body in bodies),
+        "invitation": sum("Dat mat khau" in body for body in bodies),
+        "all": len(bodies),
+    }

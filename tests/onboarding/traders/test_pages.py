@@ -14,11 +14,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import Invitation
 from market.models import VolunteerAssignment
 from payments.models import OutboundSms
 from tests.conftest import needs_postgres
 from tests.factories import MarketFactory, PaymentFactory, VendorFactory, make_volunteer
-from tests.onboarding.traders.support import new_url, trader_form
+from tests.onboarding.traders.support import new_url, texts_to, trader_form
 from vendors import consent as consents
 from vendors.models import Consent, Vendor
 
@@ -121,11 +122,13 @@ def test_it_registers_a_trader_with_their_consent_and_texts_them(client, cast, s
     assert consent.version == consents.CURRENT.version
     assert consent.collected_by == cast.volunteer
     assert abs(consent.collected_at - timezone.now()) < dt.timedelta(minutes=1)
-    texts = list(OutboundSms.objects.filter(to="+84987654321"))
-    assert len(texts) == 1
+    assert texts_to("+84987654321") == {"welcome": 1, "invitation": 1, "all": 2}
+    welcome = OutboundSms.objects.get(to="+84987654321", body__contains="Ma nguoi ban").body
     code = vendor.merchant_code
-    assert f"{code[:4]} {code[4:]}" in texts[0].body
-    assert "Cho 4.0" in texts[0].body and texts[0].body.isascii()
+    assert f"{code[:4]} {code[4:]}" in welcome and welcome.isascii()
+    # The trader's own login, invited (vendors.accounts.vendor_account_invite).
+    assert vendor.user is not None and not vendor.user.has_usable_password()
+    assert Invitation.objects.filter(user=vendor.user, phone="+84987654321").count() == 1
 
 
 def test_it_stores_when_the_consent_was_ticked_on_a_form_sent_later(client, cast, sms):
@@ -189,7 +192,7 @@ def test_a_resend_of_the_same_form_registers_one_trader_and_one_sms(client, cast
     assert again.status_code == 302 and again["Location"].endswith("sms=again")
     assert first["Location"].split("?")[0] == again["Location"].split("?")[0]
     assert Vendor.objects.filter(phone="+84987654321").count() == 1
-    assert OutboundSms.objects.filter(to="+84987654321").count() == 1
+    assert texts_to("+84987654321") == {"welcome": 1, "invitation": 1, "all": 2}
 
 
 @pytest.mark.parametrize("clash", ["phone", "account"])
@@ -247,7 +250,7 @@ def test_a_double_tap_on_send_registers_one_trader(cast, sms):
 
         assert sorted(location.split("sms=")[1] for location in statuses) == ["again", "sent"]
         vendor = Vendor.objects.get(client_ref=form["client_ref"])
-        assert OutboundSms.objects.filter(to=vendor.phone).count() == 1
+        assert texts_to(vendor.phone) == {"welcome": 1, "invitation": 1, "all": 2}
         assert Consent.objects.filter(vendor=vendor).count() == 1
 
 

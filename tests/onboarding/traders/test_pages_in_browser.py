@@ -16,8 +16,8 @@ from django.urls import reverse
 from PIL import Image
 
 from chopay import qr_images, vietqr
-from payments.models import OutboundSms
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, screenshot
+from tests.onboarding.traders.support import texts_to
 from vendors.models import Consent, Vendor
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -140,7 +140,8 @@ def test_a_volunteer_registers_a_trader_by_form_within_the_goal(live_server, pag
     assert page.get_by_test_id("merchant-code").inner_text() == f"{code[:4]} {code[4:]}"
     assert_fits_a_phone(page)
     screenshot(page, "onboard-volunteer-done")
-    assert [m.to for m in sms.outbox] == ["+84912345678"]
+    assert [m.to for m in sms.outbox] == ["+84912345678", "+84912345678"]  # merchant code, invitation
+    assert texts_to("+84912345678") == {"welcome": 1, "invitation": 1, "all": 2}
 
     page.get_by_role("link", name="Tiểu thương của tôi").first.click()
     page.wait_for_url("**/onboard/traders/")
@@ -224,7 +225,7 @@ def test_a_form_sent_offline_waits_and_is_sent_once_when_the_network_returns(liv
     page.wait_for_timeout(300)
     assert Vendor.objects.filter(phone="+84933111222").count() == 1
     assert str(Vendor.objects.get(phone="+84933111222").client_ref) == client_ref
-    assert OutboundSms.objects.filter(to="+84933111222").count() == 1
+    assert texts_to("+84933111222") == {"welcome": 1, "invitation": 1, "all": 2}
 
 
 def test_a_lost_answer_then_the_resend_registers_the_trader_once(live_server, page_at, volunteer, sms):
@@ -252,7 +253,7 @@ def test_a_lost_answer_then_the_resend_registers_the_trader_once(live_server, pa
     page.reload()  # the next page load sends what waits: the same submission id
     page.get_by_test_id("queue-sent").wait_for()
     assert Vendor.objects.filter(phone="+84944555666").count() == 1
-    assert OutboundSms.objects.filter(to="+84944555666").count() == 1
+    assert texts_to("+84944555666") == {"welcome": 1, "invitation": 1, "all": 2}
     screenshot(page, "onboard-volunteer-resent", full_page=False)
 
 
