@@ -336,3 +336,33 @@ def test_a_volunteer_registers_a_trader_by_scanning_their_bank_qr_in_fewer_taps(
         "HA VAN QUET",
     )
     screenshot(page, "onboard-volunteer-scan-done")
+
+
+# --- without JavaScript ------------------------------------------------------------------------
+
+
+def test_the_form_works_without_javascript(live_server, browser, volunteer, sms):
+    context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT}, java_script_enabled=False)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        sign_in(page, live_server.url)
+        assert page.get_by_label("Tìm ngân hàng").is_hidden()  # the search needs the script
+        assert page.get_by_role("button", name="Quét mã QR ngân hàng của tiểu thương").is_hidden()
+        page.get_by_label("Họ và tên tiểu thương").fill("Vi Thị Không Script")
+        page.get_by_label("Số điện thoại di động").fill("0911222333")
+        page.locator("[data-bank-select]").select_option("970415")
+        page.get_by_label("Số tài khoản").fill("1002003004")
+        page.get_by_role("button", name="Đăng ký tiểu thương").click()
+        page.wait_for_load_state()
+        assert "Hãy hỏi sự đồng ý của tiểu thương" in page.get_by_test_id("errors").inner_text()
+        page.get_by_label("Tiểu thương đã đọc (hoặc nghe đọc) nội dung trên và đồng ý.").check()
+        page.get_by_role("button", name="Đăng ký tiểu thương").click()
+        page.wait_for_url("**/onboard/traders/*/?done=1*")
+
+        vendor = Vendor.objects.get(phone="+84911222333")
+        assert (vendor.bank_id, vendor.account_name) == ("970415", "VI THI KHONG SCRIPT")
+        assert page.get_by_test_id("qr").locator("svg").is_visible()
+        screenshot(page, "onboard-volunteer-no-js-done")
+    finally:
+        context.close()
