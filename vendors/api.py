@@ -79,6 +79,11 @@ class VendorCreateInput(serializers.Serializer[Any]):
     # A confirmed or approved shared-account claim, when a stall of another
     # market holds the account (vendors/claims_api.py).
     account_claim = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    client_ref = serializers.UUIDField(
+        required=False,
+        help_text="An id the client generates for this submission: sent again (after a lost connection), "
+        "it answers the vendor already registered instead of a duplicate error.",
+    )
 
 
 _PAYOUT_FIELD_HELP = (

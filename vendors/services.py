@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,11 +20,12 @@ from django.utils.translation import gettext as _
 
 from chopay.identifiers import generate_merchant_code, normalize_vn_mobile
 from chopay.text import fold_ascii
-from common.errors import Conflict, DomainError
+from common.errors import Conflict, DomainError, Invalid
 from market import roles
 from market.models import Bank, Market
 from market.selectors import markets_managed_by
-from vendors.models import SharedAccountClaim, Vendor
+from vendors.consent import ConsentGiven
+from vendors.models import Consent, SharedAccountClaim, Vendor
 from vendors.reviews import vendor_status_change
 from vendors.selectors import find_by_account, find_by_phone, vendor_list
 
@@ -62,14 +64,17 @@ def clean_account_number(raw: str) -> str:
     return number
 
 
-def clean_account(*, account_number: str, account_name: str) -> tuple[str, str]:
-    number = clean_account_number(account_number)
-    name = normalize_account_name(account_name)
+def clean_account_name(raw: str) -> str:
+    name = normalize_account_name(raw)
     if not _ACCOUNT_NAME.match(name):
         raise field_error(
             "account_name", "Account name must be the holder's name as the bank shows it.", "invalid_account_name"
         )
-    return number, name
+    return name
+
+
+def clean_account(*, account_number: str, account_name: str) -> tuple[str, str]:
+    return clean_account_number(account_number), clean_account_name(account_name)
 
 
 def _may_see(actor: User, vendor: Vendor) -> bool:
@@ -234,14 +239,82 @@ def vendor_create(
     stall_label: str = "",
     goods_category: str = Vendor.GoodsCategory.OTHER,
     account_claim: int | None = None,
+    client_ref: uuid.UUID | None = None,
+    consent: ConsentGiven | None = None,
 ) -> Vendor:
     """Register a trader's stall (pending until the board activates it). An
     account that a stall of another market holds needs ``account_claim``
-    (see :func:`account_claim_check`)."""
+    (see :func:`account_claim_check`).
+
+    ``client_ref`` is the id the volunteer's phone gave the submission: sent
+    again by the same actor (a resend after a lost connection), it returns the
+    vendor already registered instead of a duplicate error. ``consent``, when
+    given, is stored with the vendor (``Consent``) in the same transaction.
+    See :func:`vendor_create_once` to know whether the vendor was created."""
+    vendor, _created = vendor_create_once(
+        actor=actor,
+        market=market,
+        full_name=full_name,
+        phone=phone,
+        bank=bank,
+        account_number=account_number,
+        account_name=account_name,
+        stall_label=stall_label,
+        goods_category=goods_category,
+        account_claim=account_claim,
+        client_ref=client_ref,
+        consent=consent,
+    )
+    return vendor
+
+
+def _already_submitted(*, actor: User, client_ref: uuid.UUID | None) -> Vendor | None:
+    """The vendor a submission ``client_ref`` already registered, if ``actor``
+    sent it; someone else's id is refused (ids are random: a clash is a bug or
+    a replay, never a coincidence)."""
+    if client_ref is None:
+        return None
+    found = Vendor.objects.select_related("market", "bank").filter(client_ref=client_ref).first()
+    if found is None:
+        return None
+    if found.onboarded_by_id != actor.pk:
+        raise Conflict(
+            "client_ref_taken",
+            _("This submission id belongs to another registration; reload the form and send it again."),
+            field="client_ref",
+        )
+    return found
+
+
+def vendor_create_once(
+    *,
+    actor: User,
+    market: Market,
+    full_name: str,
+    phone: str,
+    bank: Bank,
+    account_number: str,
+    account_name: str,
+    stall_label: str = "",
+    goods_category: str = Vendor.GoodsCategory.OTHER,
+    account_claim: int | None = None,
+    client_ref: uuid.UUID | None = None,
+    consent: ConsentGiven | None = None,
+) -> tuple[Vendor, bool]:
+    """:func:`vendor_create`, answering ``(vendor, created)``: ``created`` is
+    False when ``client_ref`` had already registered ``vendor`` (a resend), so
+    that the caller sends the trader's SMS once."""
     if not roles.onboards_in_market(actor, market.pk):
         raise PermissionDenied("you may not onboard vendors in this market")
+    existing = _already_submitted(actor=actor, client_ref=client_ref)
+    if existing is not None:
+        return existing, False
     phone = clean_phone(phone)
     account_number, account_name = clean_account(account_number=account_number, account_name=account_name)
+    if consent is not None and not (consent.text.strip() and consent.version.strip()):
+        raise Invalid(
+            "consent_required", _("The trader's consent (its text and version) is required."), field="consent"
+        )
     for _attempt in range(_MERCHANT_CODE_TRIES):
         vendor = Vendor(
             market=market,
@@ -255,6 +328,7 @@ def vendor_create(
             merchant_code=generate_merchant_code(),
             onboarded_by=actor,
             onboarded_at=timezone.now(),
+            client_ref=client_ref,
         )
         try:
             with transaction.atomic():
@@ -268,13 +342,30 @@ def vendor_create(
                 # race, the database's; full_clean's own check would answer a bare
                 # "unique_together" when the other request commits in between.
                 vendor.full_clean(
-                    exclude=["merchant_code", "user", "onboarded_by"], validate_unique=False, validate_constraints=False
+                    exclude=["merchant_code", "user", "onboarded_by", "client_ref"],
+                    validate_unique=False,
+                    validate_constraints=False,
                 )
                 vendor.save()
                 if claim is not None:
                     account_claim_consume(claim=claim, vendor=vendor)
-            return vendor
+                if consent is not None:
+                    Consent.objects.create(
+                        vendor=vendor,
+                        text=consent.text,
+                        version=consent.version,
+                        language=consent.language,
+                        method=consent.method,
+                        collected_by=actor,
+                        collected_at=consent.collected_at or timezone.now(),
+                    )
+            return vendor, True
         except IntegrityError as exc:
+            # The same submission sent twice at once (a resend racing the
+            # original): the unique client_ref lets one in; the other finds it.
+            existing = _already_submitted(actor=actor, client_ref=client_ref)
+            if existing is not None:
+                return existing, False
             # Two volunteers registering the same trader at once: the constraint
             # wins the race; report it like the checked duplicate.
             check_duplicates(
@@ -282,6 +373,13 @@ def vendor_create(
             )
             if "merchant_code" not in str(exc):
                 raise
+        except (ValidationError, DomainError):
+            # The resend's twin committed between the first look and the
+            # duplicate check, which now finds "its" phone: the same submission.
+            existing = _already_submitted(actor=actor, client_ref=client_ref)
+            if existing is not None:
+                return existing, False
+            raise
     raise RuntimeError("could not allocate a unique merchant code")
 
 

@@ -4,7 +4,7 @@ superuser all; anyone else finds nothing (the pages answer 404)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Prefetch, QuerySet
 
@@ -27,7 +27,7 @@ def board_market(*, user: User | AnonymousUser, market_id: int) -> Market:
     return market
 
 
-def _latest_decisions() -> Prefetch[VendorDecision]:
+def _latest_decisions() -> Any:  # a Prefetch (django-stubs types it by its literal strings)
     return Prefetch(
         "decisions",
         queryset=VendorDecision.objects.select_related("decided_by").order_by("-decided_at", "-id"),

@@ -81,9 +81,8 @@ def _review_context(
     queue = list(selectors.review_queue(market=market))
     for vendor in queue:
         vendor.refusal = reviews.decision_refusal(actor=request.user, vendor=vendor)  # type: ignore[attr-defined,arg-type]
-        vendor.reject_form = (
-            form if failed is not None and vendor.pk == failed.pk else ReasonForm(auto_id=f"id_%s_{vendor.pk}")
-        )  # type: ignore[attr-defined]
+        mine = failed is not None and vendor.pk == failed.pk
+        vendor.reject_form = form if mine else ReasonForm(auto_id=f"id_%s_{vendor.pk}")  # type: ignore[attr-defined]
         vendor.resent = bool(vendor.history and vendor.history[0].from_status == Vendor.Status.REJECTED)  # type: ignore[attr-defined]
         vendor.last_rejection = next(  # type: ignore[attr-defined]
             (d for d in vendor.history if d.to_status == Vendor.Status.REJECTED),  # type: ignore[attr-defined]
@@ -247,7 +246,7 @@ def cards(request: HttpRequest, market_id: int) -> HttpResponse:
     it runs, no JavaScript) and the link once the PDF is ready."""
     market = _market(request, market_id)
     if request.method == "POST":
-        batch, created = card_services.card_batch_request(actor=request.user, market=market)  # type: ignore[arg-type]
+        _batch, created = card_services.card_batch_request(actor=request.user, market=market)  # type: ignore[arg-type]
         if created:
             messages.success(request, _("Preparing the cards; this page shows when the PDF is ready."))
         return redirect("onboard:board-cards", market_id=market.pk)
