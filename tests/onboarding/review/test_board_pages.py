@@ -353,3 +353,10 @@ def test_a_pending_registration_has_no_correction_form(cast, submitted):
     assert "<form" not in r.content.decode().split("<main")[1].split("</main>")[0]
     submitted.refresh_from_db()
     assert submitted.status == Vendor.Status.PENDING
+
+
+def test_the_volunteers_trader_page_links_the_correction_of_a_rejected_trader(cast, rejected):
+    r = signed_in(cast.volunteer).get(f"/onboard/traders/{rejected.pk}/")
+
+    assert r.status_code == 200
+    assert f'href="{page(cast.market, f"traders/{rejected.pk}/correct/")}"' in r.content.decode()
