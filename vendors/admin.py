@@ -58,6 +58,11 @@ class VendorAdminForm(forms.ModelForm):  # type: ignore[type-arg]
         new = data.get("status")
         if new and new != old and new not in Vendor.TRANSITIONS.get(old, frozenset()):
             raise ValidationError({"status": f"{old} → {new} is not allowed"})
+        if not self.instance.pk and new and new != Vendor.Status.PENDING:
+            # Maker-checker: whoever adds a trader is its maker; someone else approves it.
+            raise ValidationError(
+                {"status": "A new trader starts pending; another board member or the province approves it."}
+            )
         if self.instance.pk and new and new != old:
             # The review's rules (maker-checker, a reason to reject), as on the board's pages.
             try:

@@ -346,3 +346,26 @@ def test_it_records_a_status_change_made_in_the_admin(cast):
     assert list(submitted.decisions.values_list("from_status", "to_status", "decided_by__username")) == [
         ("pending", "active", "board")
     ]
+
+
+def test_it_adds_a_trader_only_as_pending(cast):
+    client = staff_client(cast.admin)
+
+    r = client.post(
+        "/admin/vendors/vendor/add/",
+        {
+            "market": cast.market.pk,
+            "full_name": "Lê Thị Mới",
+            "phone": "0912 777 888",
+            "stall_label": "C-1",
+            "goods_category": "other",
+            "bank": "970436",
+            "account_number": "7770001112",
+            "account_name": "LE THI MOI",
+            "status": "active",
+        },
+    )
+
+    assert r.status_code == 200  # the form again: a new trader waits for review
+    assert "status" in r.context["adminform"].form.errors
+    assert not Vendor.objects.filter(full_name="Lê Thị Mới").exists()
