@@ -3,8 +3,8 @@
 - superuser, province officer: the province dashboard (``dashboard:home``);
 - market board member: their market's dashboard (``dashboard:market``), the
   first market they sit on the board of;
-- volunteer, vendor: a page saying what is coming for them (the onboarding
-  page, the stall page) until those pages exist;
+- volunteer: the onboarding pages (``onboard:start``: their market's new-trader form);
+- vendor: a page saying what is coming for them (the stall page) until it exists;
 - anyone else signed in: a page saying their login holds no role yet.
 
 The dashboard (``stats``) registers the ``dashboard`` namespace; until it is
@@ -55,4 +55,6 @@ def home(request: HttpRequest) -> HttpResponse:
         url = _dashboard_url(request, role)
         if url:
             return HttpResponseRedirect(url)
+    if role == "volunteer":
+        return HttpResponseRedirect(reverse("onboard:start"))
     return _coming_soon(request, role)

@@ -60,12 +60,19 @@ def pdf_response(content: bytes, *, filename: str) -> HttpResponse:
 def printable_vendor(request: Request, pk: int) -> Vendor:
     """The vendor ``pk`` if the caller can see it (else 404) and it may show a
     stall QR: pending (the board checks the printed QR before activating the
-    vendor) or active, not suspended (409)."""
+    vendor; its card is marked "CHỜ DUYỆT") or active, not suspended or
+    rejected by the board (409)."""
     vendor: Vendor = generics.get_object_or_404(vendor_list(user=request.user), pk=pk)
     if vendor.status == Vendor.Status.SUSPENDED:
         raise ApiError(
             "vendor_suspended",
             "This vendor is suspended; its QR code is withdrawn.",
+            status_code=status.HTTP_409_CONFLICT,
+        )
+    if vendor.status == Vendor.Status.REJECTED:
+        raise ApiError(
+            "vendor_rejected",
+            "The market board rejected this registration; it has no QR code until it is approved.",
             status_code=status.HTTP_409_CONFLICT,
         )
     return vendor

@@ -55,6 +55,8 @@ MARGIN: Final = 7 * mm
 GREEN: Final = HexColor("#0B6E4F")
 GREY: Final = HexColor("#555555")
 CUT_LINE: Final = Color(0.75, 0.75, 0.75)
+PENDING_RED: Final = HexColor("#B3261E")
+PENDING_MARK: Final = "CHỜ DUYỆT"
 
 
 # Page streams are zlib-compressed; reportlab also wraps them in ASCII85 by
@@ -83,6 +85,9 @@ class StallCard:
     account_name: str
     merchant_code: str
     payload: str
+    # Registered but not yet approved by the market board: printed, marked
+    # "CHỜ DUYỆT" in a red header (docs/onboarding.md, "Volunteer pages").
+    awaiting_approval: bool = False
 
 
 def _nfc(text: str) -> str:
@@ -100,6 +105,7 @@ def stall_card(vendor: Vendor) -> StallCard:
         account_name=vendor.account_name,
         merchant_code=vendor.merchant_code,
         payload=vendor_static_payload(vendor),
+        awaiting_approval=vendor.status == "pending",
     )
 
 
@@ -160,14 +166,20 @@ def _draw_card(c: Canvas, card: StallCard, x0: float, y0: float) -> None:
     inner = CARD_W - 2 * MARGIN
     left = x0 + MARGIN
 
-    # Header band: programme and market.
-    c.setFillColor(GREEN)
+    # Header band: programme and market; red and marked while the board has
+    # not approved the registration.
+    c.setFillColor(PENDING_RED if card.awaiting_approval else GREEN)
     c.rect(x0, top - 20 * mm, CARD_W, 20 * mm, stroke=0, fill=1)
     c.setFillColor(white)
     c.setFont(BOLD, 17)
-    c.drawString(left, top - 9.5 * mm, "Chợ 4.0")
-    c.setFont(REGULAR, 7.5)
-    c.drawRightString(x0 + CARD_W - MARGIN, top - 9.5 * mm, "Thanh toán không dùng tiền mặt")
+    if card.awaiting_approval:
+        c.drawString(left, top - 9.5 * mm, PENDING_MARK)
+        c.setFont(REGULAR, 7.5)
+        c.drawRightString(x0 + CARD_W - MARGIN, top - 9.5 * mm, "Ban quản lý chợ chưa duyệt")
+    else:
+        c.drawString(left, top - 9.5 * mm, "Chợ 4.0")
+        c.setFont(REGULAR, 7.5)
+        c.drawRightString(x0 + CARD_W - MARGIN, top - 9.5 * mm, "Thanh toán không dùng tiền mặt")
     _centred_line(c, card.market_name, REGULAR, left, top - 16.5 * mm, inner, 10, 7)
 
     # Vendor and stall.

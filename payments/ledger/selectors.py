@@ -25,7 +25,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 import django_filters
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Min, Q, QuerySet, Sum
 
 from common.filters import IdFilter
 from market import roles
@@ -204,3 +204,20 @@ def payment_daily_summary(
     for bucket in [*days.values(), totals]:
         bucket["average_ticket"] = _average(bucket["amount"], bucket["count"])
     return {"date_from": date_from, "date_to": date_to, "totals": totals, "days": list(days.values())}
+
+
+# --- first payments of newly onboarded traders ---------------------------------------
+
+
+def vendor_first_activity(*, vendor_ids: list[int]) -> dict[int, tuple[dt.date, int]]:
+    """For each of ``vendor_ids`` that has been paid: the local date of its
+    first succeeded payment and how many distinct days it has been paid on.
+    No amounts: it serves the volunteer's "my traders" page (volunteers do not
+    see money), which asks whether a trader has started and come back."""
+    rows = (
+        Payment.objects.filter(vendor_id__in=vendor_ids, status=Payment.Status.SUCCEEDED)
+        .values("vendor_id")
+        .annotate(first=Min("local_date"), days=Count("local_date", distinct=True))
+        .order_by()
+    )
+    return {row["vendor_id"]: (row["first"], row["days"]) for row in rows}

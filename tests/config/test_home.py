@@ -49,14 +49,22 @@ def test_it_sends_an_officer_who_also_sits_on_a_board_to_the_province_dashboard(
     assert client.get("/")["Location"] == reverse("dashboard:home")
 
 
+def test_it_sends_a_volunteer_to_the_onboarding_pages(client, cast):
+    client.force_login(cast.volunteer)
+
+    page = client.get("/")
+
+    assert page.status_code == 302
+    assert page["Location"] == reverse("onboard:start")
+
+
 @pytest.mark.parametrize(
     ("who", "role", "coming"),
     [
-        ("volunteer", "Tình nguyện viên", "Trang đăng ký tiểu thương"),
         ("vendor_user", "Tiểu thương", "Trang quầy hàng của bạn"),
     ],
 )
-def test_it_tells_volunteers_and_traders_what_page_is_coming_for_them(client, cast, who, role, coming):
+def test_it_tells_traders_what_page_is_coming_for_them(client, cast, who, role, coming):
     client.force_login(getattr(cast, who))
 
     page = client.get("/")

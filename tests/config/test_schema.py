@@ -54,7 +54,7 @@ def test_it_generates_a_valid_schema_without_warnings_from_the_foundation(tmp_pa
         assert path in schema["paths"], path
     enums = schema["components"]["schemas"]
     assert enums["MarketStatusEnum"]["enum"] == ["planned", "active", "closed"]
-    assert enums["VendorStatusEnum"]["enum"] == ["pending", "active", "suspended"]
+    assert enums["VendorStatusEnum"]["enum"] == ["pending", "active", "suspended", "rejected"]
 
 
 def test_it_generates_the_whole_schema_with_fail_on_warn(tmp_path):

@@ -126,7 +126,7 @@ def test_it_locks_the_account_after_the_configured_failures_even_for_the_right_p
         ("admin", "dashboard"),
         ("officer", "dashboard"),
         ("board", "market dashboard"),
-        ("volunteer", "Trang đăng ký tiểu thương"),
+        ("volunteer", "onboarding"),
         ("vendor", "Trang quầy hàng của bạn"),
     ],
 )
@@ -138,6 +138,10 @@ def test_it_sends_each_role_to_its_own_page(live_server, page_at, people, userna
         assert page.url == live_server.url + reverse("dashboard:home")
     elif lands_on == "market dashboard":
         assert page.url == live_server.url + reverse("dashboard:market", args=[people.market.pk])
+    elif lands_on == "onboarding":
+        # One market: straight to its new-trader form.
+        assert page.url == live_server.url + reverse("onboard:trader-new", args=[people.market.pk])
+        assert page.get_by_role("heading", name="Tiểu thương mới").is_visible()
     else:
         assert page.url == live_server.url + "/"
         assert lands_on in page.get_by_test_id("coming").inner_text()

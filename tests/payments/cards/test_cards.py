@@ -370,3 +370,20 @@ def test_the_purge_runs_daily_from_the_beat_schedule(cast, large_market, django_
 
     assert purge_card_batches() == 1
     assert not card_services.batch_path(batch).exists()
+
+
+def test_it_marks_the_card_of_a_trader_awaiting_approval(cast):
+    Vendor.objects.filter(pk=cast.vendor.pk).update(status=Vendor.Status.PENDING)
+    pending = pdf_text(client_for(cast.volunteer).get(card_url(cast.vendor)).content)
+    Vendor.objects.filter(pk=cast.vendor.pk).update(status=Vendor.Status.ACTIVE)
+    active = pdf_text(client_for(cast.volunteer).get(card_url(cast.vendor)).content)
+
+    assert "CHỜ DUYỆT" in pending and "Ban quản lý chợ chưa duyệt" in pending
+    assert "CHỜ DUYỆT" not in active and "Chợ 4.0" in active
+
+
+def test_it_prints_no_card_for_a_rejected_registration(cast):
+    Vendor.objects.filter(pk=cast.vendor.pk).update(status=Vendor.Status.REJECTED)
+    response = client_for(cast.volunteer).get(card_url(cast.vendor))
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "vendor_rejected"
