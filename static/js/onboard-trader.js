@@ -204,6 +204,9 @@
   }
 
   function setUpForm() {
+    // After a refusal, the screen reader and the eye start at what went wrong.
+    var problem = document.querySelector(".error-summary, .onboard-duplicate");
+    if (problem) problem.focus();
     var nameInput = form.elements.full_name;
     var accountNameInput = form.elements.account_name;
     var accountNumber = form.elements.account_number;

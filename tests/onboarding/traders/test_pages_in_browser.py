@@ -366,3 +366,27 @@ def test_the_form_works_without_javascript(live_server, browser, volunteer, sms)
         screenshot(page, "onboard-volunteer-no-js-done")
     finally:
         context.close()
+
+
+def test_a_volunteer_of_two_markets_chooses_one_and_it_is_remembered(live_server, page_at, volunteer):
+    from market.models import VolunteerAssignment
+
+    VolunteerAssignment.objects.create(user=volunteer.volunteer, market=volunteer.other_market)
+    page = page_at(WIDTH, height=HEIGHT)
+    page.goto(live_server.url + "/login/")
+    page.get_by_label("Tên đăng nhập hoặc số điện thoại").fill("volunteer")
+    page.get_by_label("Mật khẩu").fill(PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_url("**/onboard/")
+
+    assert page.get_by_role("heading", level=1).inner_text() == "Hôm nay bạn đăng ký ở chợ nào?"
+    assert_fits_a_phone(page)
+    screenshot(page, "onboard-volunteer-markets")
+    page.get_by_role("link", name=volunteer.other_market.name).click()
+    assert page.get_by_test_id("market").inner_text() == volunteer.other_market.name
+
+    page.goto(live_server.url + "/")  # next time: straight back to it
+    page.wait_for_url("**/onboard/traders/new/**")
+    assert page.get_by_test_id("market").inner_text() == volunteer.other_market.name
+    page.get_by_role("link", name="Đổi chợ").click()
+    assert page.get_by_role("link", name=volunteer.market.name).is_visible()
