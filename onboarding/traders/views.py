@@ -196,6 +196,15 @@ def trader(request: HttpRequest, vendor_id: int) -> HttpResponse:
     return render(request, "onboarding/traders/trader.html", context)
 
 
+@require_GET
+def service_worker(request: HttpRequest) -> HttpResponse:
+    """``/onboard/sw.js``: the service worker that sends queued forms by
+    Background Sync where the browser has it (scope ``/onboard/``)."""
+    response = render(request, "onboarding/traders/sw.js", content_type="application/javascript; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
 @login_required
 @require_GET
 def my_traders(request: HttpRequest) -> HttpResponse:

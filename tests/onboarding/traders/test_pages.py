@@ -335,3 +335,11 @@ def test_a_second_volunteer_sees_only_their_own(client, cast):
     page = signed_in(client, other).get(reverse("onboard:traders"))
 
     assert page.context["total"] == 0
+
+
+def test_it_serves_the_service_worker_for_background_sync(client):
+    r = client.get(reverse("onboard:service-worker"))
+
+    assert r.status_code == 200
+    assert r["Content-Type"].startswith("application/javascript")
+    assert 'addEventListener("sync"' in r.content.decode()

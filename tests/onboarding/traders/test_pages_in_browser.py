@@ -390,3 +390,56 @@ def test_a_volunteer_of_two_markets_chooses_one_and_it_is_remembered(live_server
     assert page.get_by_test_id("market").inner_text() == volunteer.other_market.name
     page.get_by_role("link", name="Đổi chợ").click()
     assert page.get_by_role("link", name=volunteer.market.name).is_visible()
+
+
+def test_background_sync_sends_a_queued_form_with_the_page_gone(live_server, page_at, volunteer, sms):
+    page = page_at(WIDTH, height=HEIGHT)
+    sign_in(page, live_server.url)
+    page.evaluate("navigator.serviceWorker.ready")  # /onboard/sw.js, registered by the page
+    taps = Taps()
+    fill_trader(
+        page, taps, name="Đinh Văn Đồng Bộ", phone="0955 321 654", stall="G-03", bank="acb", account="4445556667"
+    )
+    taps(page.get_by_label("Tiểu thương đã đọc (hoặc nghe đọc) nội dung trên và đồng ý."))
+    page.context.set_offline(True)
+    taps(page.get_by_role("button", name="Đăng ký tiểu thương"))
+    page.get_by_test_id("queue-waiting").wait_for()
+    page.wait_for_function(
+        "navigator.serviceWorker.ready.then(r => r.sync.getTags()).then(t => t.includes('cho40-onboard-send'))"
+    )
+    # Only the service worker's copy (IndexedDB) is left to send: the page's
+    # own (localStorage) is put aside, as if the volunteer had closed the tab.
+    page_copy = page.evaluate("localStorage.getItem('cho40.onboard.queue')")
+    page.evaluate("localStorage.removeItem('cho40.onboard.queue')")
+    cdp = page.context.new_cdp_session(page)
+    registrations: list = []
+    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda event: registrations.extend(event["registrations"]))
+    cdp.send("ServiceWorker.enable")
+    page.goto("about:blank")
+    page.context.set_offline(False)
+    assert not Vendor.objects.filter(phone="+84955321654").exists()
+
+    # The network is back: the browser wakes the service worker with the sync
+    # event (dispatched here through the DevTools protocol, as Chromium does).
+    registration = next(r for r in registrations if r["scopeURL"].endswith("/onboard/"))
+    cdp.send(
+        "ServiceWorker.dispatchSyncEvent",
+        {
+            "origin": live_server.url,
+            "registrationId": registration["registrationId"],
+            "tag": "cho40-onboard-send",
+            "lastChance": False,
+        },
+    )
+    deadline = time.monotonic() + 15
+    while not Vendor.objects.filter(phone="+84955321654").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert Vendor.objects.filter(phone="+84955321654").count() == 1
+
+    # The page's copy, sent later (the tab reopened): the same submission id, still one trader.
+    page.goto(live_server.url + reverse("onboard:traders"))
+    page.evaluate("queue => localStorage.setItem('cho40.onboard.queue', queue)", page_copy)
+    page.reload()
+    page.get_by_test_id("queue-sent").wait_for()
+    assert Vendor.objects.filter(phone="+84955321654").count() == 1
+    assert texts_to("+84955321654") == {"welcome": 1, "invitation": 1, "all": 2}
