@@ -123,20 +123,27 @@ def clean_phone(raw: str) -> str:
 # --- sending ----------------------------------------------------------------------------
 
 
-def sms_body(*, kind: str, place: str, token: str, code: str) -> str:
+# Room left in the outbox's 480 characters for a caller's note (see ``invitation_send``).
+NOTE_MAX = 120
+
+
+def sms_body(*, kind: str, place: str, token: str, code: str, note: str = "") -> str:
     link = settings.SITE_URL + reverse("accounts:invite_link", args=[token])
     where = fold_ascii(place)[:40]
     role = _SMS_ROLE.get(kind, "")  # type: ignore[call-overload]
+    said = " ".join(fold_ascii(note).split())[:NOTE_MAX]
     return (
-        f"Cho 4.0: Ban duoc moi lam {role} {where}. Dat mat khau tai {link} "
+        f"Cho 4.0: {said + ' ' if said else ''}Ban duoc moi lam {role} {where}. Dat mat khau tai {link} "
         f"hoac nhap ma {code} tai {settings.SITE_URL}{reverse('accounts:invite_code')}. "
         f"Het han sau {settings.INVITATION_TTL_DAYS} ngay."
     )
 
 
 @transaction.atomic
-def invitation_send(*, actor: Any, user: Any, phone: str, kind: str, place: str) -> Invitation:
+def invitation_send(*, actor: Any, user: Any, phone: str, kind: str, place: str, note: str = "") -> Invitation:
     """Send ``user`` an invitation by SMS to ``phone``, revoking their open ones.
+    ``note`` (folded to ASCII, at most ``NOTE_MAX`` characters) opens the SMS, so
+    that one message can carry, say, a trader's merchant code as well.
 
     The returned invitation carries the token and code it was sent with as
     ``.token`` and ``.code`` (not saved anywhere; for the caller's tests)."""
@@ -159,7 +166,7 @@ def invitation_send(*, actor: Any, user: Any, phone: str, kind: str, place: str)
     AccountEvent.objects.create(
         user=user, actor=actor, kind=AccountEvent.Kind.INVITED, detail=f"{kind} @ {place}"[:255], at=now
     )
-    send_sms(to=phone, body=sms_body(kind=kind, place=place, token=token, code=code))
+    send_sms(to=phone, body=sms_body(kind=kind, place=place, token=token, code=code, note=note))
     invitation.token = token  # type: ignore[attr-defined]
     invitation.code = code  # type: ignore[attr-defined]
     return invitation

@@ -25,8 +25,10 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 
-def vendor_account_invite(*, actor: User, vendor: Vendor) -> Invitation:
-    """Create the trader's login if the stall has none, and send its invitation by SMS."""
+def vendor_account_invite(*, actor: User, vendor: Vendor, note: str = "") -> Invitation:
+    """Create the trader's login if the stall has none, and send its invitation by SMS.
+    ``note`` opens the same SMS (e.g. "Ma quay cua ban: 48210736."; ASCII-folded,
+    at most 120 characters), so the trader gets one message, not two."""
     if not roles.invites_vendor_accounts(actor, vendor.market_id):
         raise NotFound("vendor_not_found", _("No such trader."))
     with transaction.atomic():
@@ -42,5 +44,10 @@ def vendor_account_invite(*, actor: User, vendor: Vendor) -> Invitation:
             locked.save(update_fields=["user"])
             vendor.user = user
         return invitation_send(
-            actor=actor, user=user, phone=locked.phone, kind=Invitation.Kind.VENDOR, place=locked.market.name
+            actor=actor,
+            user=user,
+            phone=locked.phone,
+            kind=Invitation.Kind.VENDOR,
+            place=locked.market.name,
+            note=note,
         )

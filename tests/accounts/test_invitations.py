@@ -161,3 +161,14 @@ def test_deactivation_ends_sessions_and_tokens_and_is_audited(cast, invitation):
     assert event.actor == cast.officer and event.at is not None
     user.refresh_from_db()
     assert not user.is_active
+
+
+def test_superusers_read_invitations_and_the_audit_in_the_admin_without_secrets(cast, invitation):
+    admin = Client()
+    admin.force_login(cast.admin)
+    for url in ("/admin/accounts/invitation/", f"/admin/accounts/invitation/{invitation.pk}/change/"):
+        page = admin.get(url)
+        assert page.status_code == 200
+        assert invitation.token not in page.content.decode()
+        assert invitation.code_hash not in page.content.decode()
+    assert admin.get("/admin/accounts/accountevent/").status_code == 200

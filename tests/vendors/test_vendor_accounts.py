@@ -64,3 +64,11 @@ def test_the_trader_then_signs_in_with_the_stalls_phone(cast, trader):
     user = invitation_accept(invitation_id=invitation.pk, password="Cho40-mat-khau-moi")
 
     assert username_for_phone("+84912000301") == user.username
+
+
+def test_one_sms_can_carry_the_merchant_code_too(cast, trader):
+    vendor_account_invite(actor=cast.volunteer, vendor=trader, note=f"Mã quầy của bạn: {trader.merchant_code}.")
+
+    [body] = sms_to("+84912000301")
+    assert body.startswith(f"Cho 4.0: Ma quay cua ban: {trader.merchant_code}. Ban duoc moi lam tieu thuong")
+    assert len(body) <= 480
