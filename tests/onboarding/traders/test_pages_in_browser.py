@@ -140,8 +140,8 @@ def test_a_volunteer_registers_a_trader_by_form_within_the_goal(live_server, pag
     assert page.get_by_test_id("merchant-code").inner_text() == f"{code[:4]} {code[4:]}"
     assert_fits_a_phone(page)
     screenshot(page, "onboard-volunteer-done")
-    assert [m.to for m in sms.outbox] == ["+84912345678", "+84912345678"]  # merchant code, invitation
-    assert texts_to("+84912345678") == {"welcome": 1, "invitation": 1, "all": 2}
+    assert [m.to for m in sms.outbox] == ["+84912345678"]  # one SMS: merchant code and invitation
+    assert texts_to("+84912345678") == {"welcome": 1, "invitation": 1, "all": 1}
 
     page.get_by_role("link", name="Tiểu thương của tôi").first.click()
     page.wait_for_url("**/onboard/traders/")
@@ -225,7 +225,7 @@ def test_a_form_sent_offline_waits_and_is_sent_once_when_the_network_returns(liv
     page.wait_for_timeout(300)
     assert Vendor.objects.filter(phone="+84933111222").count() == 1
     assert str(Vendor.objects.get(phone="+84933111222").client_ref) == client_ref
-    assert texts_to("+84933111222") == {"welcome": 1, "invitation": 1, "all": 2}
+    assert texts_to("+84933111222") == {"welcome": 1, "invitation": 1, "all": 1}
 
 
 def test_a_lost_answer_then_the_resend_registers_the_trader_once(live_server, page_at, volunteer, sms):
@@ -246,14 +246,16 @@ def test_a_lost_answer_then_the_resend_registers_the_trader_once(live_server, pa
         form_url, lambda route: reach_server_then_drop(route) if route.request.method == "POST" else route.continue_()
     )
     taps(page.get_by_role("button", name="Đăng ký tiểu thương"))
-    page.get_by_test_id("queue-waiting").wait_for()
+    # Kept to send again: the badge says it waits (or, where the service worker
+    # was quicker, that it was sent).
+    page.locator("[data-testid=queue-waiting], [data-testid=queue-sent]").first.wait_for()
     assert Vendor.objects.filter(phone="+84944555666").count() == 1  # it did arrive
     page.unroute(form_url)
 
     page.reload()  # the next page load sends what waits: the same submission id
-    page.get_by_test_id("queue-sent").wait_for()
+    page.wait_for_function("JSON.parse(localStorage.getItem('cho40.onboard.queue') || '[]').length === 0")
     assert Vendor.objects.filter(phone="+84944555666").count() == 1
-    assert texts_to("+84944555666") == {"welcome": 1, "invitation": 1, "all": 2}
+    assert texts_to("+84944555666") == {"welcome": 1, "invitation": 1, "all": 1}
     screenshot(page, "onboard-volunteer-resent", full_page=False)
 
 
@@ -442,4 +444,4 @@ def test_background_sync_sends_a_queued_form_with_the_page_gone(live_server, pag
     page.reload()
     page.get_by_test_id("queue-sent").wait_for()
     assert Vendor.objects.filter(phone="+84955321654").count() == 1
-    assert texts_to("+84955321654") == {"welcome": 1, "invitation": 1, "all": 2}
+    assert texts_to("+84955321654") == {"welcome": 1, "invitation": 1, "all": 1}
