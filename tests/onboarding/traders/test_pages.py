@@ -343,3 +343,18 @@ def test_it_serves_the_service_worker_for_background_sync(client):
     assert r.status_code == 200
     assert r["Content-Type"].startswith("application/javascript")
     assert 'addEventListener("sync"' in r.content.decode()
+
+
+def test_a_form_carrying_someone_elses_submission_id_gets_its_own(client, cast, sms):
+    form = trader_form()
+    signed_in(client, cast.board).post(new_url(cast.market), form)
+    copied = trader_form(client_ref=form["client_ref"], phone="0966 555 444", account_number="1110002223")
+
+    r = signed_in(client, cast.volunteer).post(new_url(cast.market), copied)
+
+    assert r.status_code == 409
+    fresh = str(r.context["form"]["client_ref"].value())
+    assert fresh != form["client_ref"]
+    again = client.post(new_url(cast.market), {**copied, "client_ref": fresh})
+    assert again.status_code == 302
+    assert Vendor.objects.get(phone="+84966555444").onboarded_by == cast.volunteer

@@ -36,6 +36,16 @@ TAP_TARGETS_TOO_SMALL = """() => [...document.querySelectorAll('a, button, input
   .filter(([el, r]) => r.height < 44)
   .map(([el, r]) => `${el.tagName.toLowerCase()} "${(el.innerText || el.name || '').trim()}" ${Math.round(r.height)}px`)"""
 
+QUEUED_IN_INDEXEDDB = """() => new Promise(done => {
+  const open = indexedDB.open('cho40-onboard', 1);
+  open.onerror = () => done(-1);
+  open.onsuccess = () => {
+    const count = open.result.transaction('queue').objectStore('queue').count();
+    count.onsuccess = () => done(count.result);
+    count.onerror = () => done(-1);
+  };
+})"""
+
 SCANNED_BANK, SCANNED_ACCOUNT = "970436", "0011001234567"
 
 
@@ -420,6 +430,12 @@ def test_background_sync_sends_a_queued_form_with_the_page_gone(live_server, pag
     page.goto("about:blank")
     page.context.set_offline(False)
     assert not Vendor.objects.filter(phone="+84955321654").exists()
+    # Watched from the browser, not by polling the database while the worker's
+    # request writes (SQLite's shared in-memory test database locks whole tables):
+    # the worker deletes its copy once the server has answered.
+    probe = page.context.new_page()
+    probe.goto(live_server.url + "/static/css/cho40.css")  # the site's origin, without the page script
+    assert probe.evaluate(QUEUED_IN_INDEXEDDB) == 1
 
     # The network is back: the browser wakes the service worker with the sync
     # event (dispatched here through the DevTools protocol, as Chromium does).
@@ -434,8 +450,8 @@ def test_background_sync_sends_a_queued_form_with_the_page_gone(live_server, pag
         },
     )
     deadline = time.monotonic() + 15
-    while not Vendor.objects.filter(phone="+84955321654").exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
+    while probe.evaluate(QUEUED_IN_INDEXEDDB) != 0 and time.monotonic() < deadline:
+        probe.wait_for_timeout(200)
     assert Vendor.objects.filter(phone="+84955321654").count() == 1
 
     # The page's copy, sent later (the tab reopened): the same submission id, still one trader.
