@@ -14,7 +14,6 @@ from django.db import transaction
 
 from chopay.text import fold_ascii
 from common.errors import DomainError
-from payments.sms.services import outbound_sms_queue
 from vendors.accounts import vendor_account_invite
 from vendors.consent import ConsentGiven
 from vendors.models import Vendor
@@ -31,27 +30,23 @@ class Registration:
     vendor: Vendor
     # False: the same submission had already registered ``vendor`` (a resend).
     created: bool
-    # Whether the trader's SMS (merchant code, invitation) went into the outbox.
+    # Whether the trader's SMS (merchant code and invitation) went into the outbox.
     welcomed: bool
 
 
-def welcome_sms_body(vendor: Vendor) -> str:
-    """The trader's first SMS: ASCII (any phone shows it), their stall and merchant code."""
+def welcome_note(vendor: Vendor) -> str:
+    """What opens the trader's invitation SMS: their merchant code first (the
+    note is cut at 120 characters), then the stall. ASCII: any phone shows it."""
     code = f"{vendor.merchant_code[:4]} {vendor.merchant_code[4:]}"
-    stall = f" sap {fold_ascii(vendor.stall_label)}" if vendor.stall_label else ""
-    return (
-        f"Cho 4.0: {fold_ascii(vendor.market.name)}{stall} da dang ky nhan tien qua ma QR. "
-        f"Ma nguoi ban: {code}. Ban quan ly cho se duyet truoc khi dung."
-    )
+    stall = f"Sap {fold_ascii(vendor.stall_label)} da" if vendor.stall_label else "Da"
+    return f"Ma nguoi ban: {code}. {stall} dang ky nhan tien qua QR, cho Ban quan ly cho duyet."
 
 
 def trader_welcome(*, actor: User, vendor: Vendor) -> None:
-    """Queue the trader's SMS with their merchant code and send the invitation
-    to their own login (``vendors.accounts.vendor_account_invite``: a second
-    SMS with a one-time link and code), together: both or neither."""
-    with transaction.atomic():
-        outbound_sms_queue(to=vendor.phone, body=welcome_sms_body(vendor))
-        vendor_account_invite(actor=actor, vendor=vendor)
+    """One SMS to the trader: their merchant code and the invitation to their
+    own login (``vendors.accounts.vendor_account_invite``: a one-time link and
+    code to set a password)."""
+    vendor_account_invite(actor=actor, vendor=vendor, note=welcome_note(vendor))
 
 
 def trader_register(
@@ -69,26 +64,29 @@ def trader_register(
     account_name: str,
 ) -> Registration:
     """Register the trader (idempotent by ``client_ref``) and welcome them
-    once. The registration stands even if the SMS cannot be queued: the done
-    screen then says so, and nothing the volunteer typed is lost."""
-    vendor, created = vendor_create_once(
-        actor=actor,
-        market=market,
-        full_name=full_name,
-        phone=phone,
-        stall_label=stall_label,
-        goods_category=goods_category,
-        bank=bank,
-        account_number=account_number,
-        account_name=account_name,
-        client_ref=client_ref,
-        consent=consent,
-    )
-    welcomed = False
-    if created:
-        try:
-            trader_welcome(actor=actor, vendor=vendor)
-            welcomed = True
-        except (DomainError, ValidationError):
-            welcomed = False
+    once, in one transaction: the SMS row commits with the registration (a
+    resend racing the original sees both or neither). The registration stands
+    even if the SMS cannot be queued: the done screen then says so."""
+    with transaction.atomic():
+        vendor, created = vendor_create_once(
+            actor=actor,
+            market=market,
+            full_name=full_name,
+            phone=phone,
+            stall_label=stall_label,
+            goods_category=goods_category,
+            bank=bank,
+            account_number=account_number,
+            account_name=account_name,
+            client_ref=client_ref,
+            consent=consent,
+        )
+        welcomed = False
+        if created:
+            try:
+                with transaction.atomic():
+                    trader_welcome(actor=actor, vendor=vendor)
+                welcomed = True
+            except (DomainError, ValidationError):
+                welcomed = False
     return Registration(vendor=vendor, created=created, welcomed=welcomed)

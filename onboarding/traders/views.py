@@ -9,6 +9,7 @@ trader outside that is a 404, like one that does not exist.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -162,6 +163,10 @@ def trader_new(request: HttpRequest, market_id: int) -> HttpResponse:
             form.add_error(None, _refusal_message("")[1])
         return _form_page(request, market, form, status=400)
     except DomainError as error:
+        if error.code == "client_ref_taken":
+            # Someone else's submission id (a copied page): this form gets its own.
+            form.data = form.data.copy()
+            form.data["client_ref"] = str(uuid.uuid4())
         field, message = _refusal_message(error.code)
         form.add_error(field, message)
         return _form_page(request, market, form, status=error.status)
@@ -194,6 +199,15 @@ def trader(request: HttpRequest, vendor_id: int) -> HttpResponse:
         "awaiting": vendor.status == Vendor.Status.PENDING,
     }
     return render(request, "onboarding/traders/trader.html", context)
+
+
+@require_GET
+def service_worker(request: HttpRequest) -> HttpResponse:
+    """``/onboard/sw.js``: the service worker that sends queued forms by
+    Background Sync where the browser has it (scope ``/onboard/``)."""
+    response = render(request, "onboarding/traders/sw.js", content_type="application/javascript; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    return response
 
 
 @login_required

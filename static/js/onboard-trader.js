@@ -7,9 +7,11 @@
  * while something waits; a badge says "waiting to send". Each registration
  * carries its submission id (client_ref), so a resend of one the server had
  * already received answers that trader instead of registering a second one.
- * (Background Sync is not used: it exists only in Chromium and needs a
- * service worker with the queue in IndexedDB; the three retries above cover
- * every browser.)
+ * These three retries work in every browser. Where the browser also has
+ * Background Sync (Chromium), the form is also put in IndexedDB for the
+ * service worker /onboard/sw.js, which the browser wakes to send it once the
+ * network is back, even with the tab closed; whichever copy arrives second
+ * finds the trader already registered.
  *
  * On the new-trader form: the bank search (name, short name, code or BIN
  * without diacritics), the account name filled from the trader's name as
@@ -81,6 +83,57 @@
     localStorage.setItem(QUEUE_KEY, JSON.stringify(items));
   }
 
+  // --- Background Sync, where the browser has it ---------------------------------
+
+  var SYNC_TAG = "cho40-onboard-send";
+  var hasSync = "serviceWorker" in navigator && "SyncManager" in window && "indexedDB" in window;
+  var worker = null;
+
+  function idb(mode, work) {
+    return new Promise(function (resolve, reject) {
+      var request = indexedDB.open("cho40-onboard", 1);
+      request.onupgradeneeded = function () { request.result.createObjectStore("queue", { keyPath: "id" }); };
+      request.onerror = function () { reject(request.error); };
+      request.onsuccess = function () {
+        var tx = request.result.transaction("queue", mode);
+        work(tx.objectStore("queue"));
+        tx.oncomplete = function () { resolve(); };
+        tx.onerror = function () { reject(tx.error); };
+      };
+    });
+  }
+
+  function syncLater(item) {
+    if (!hasSync || !worker) return;
+    idb("readwrite", function (store) { store.put(item); })
+      .then(function () { return worker.then(function (reg) { return reg.sync.register(SYNC_TAG); }); })
+      .catch(function () { /* the page's own retries still send it */ });
+  }
+
+  function syncDone(id) {
+    if (hasSync) idb("readwrite", function (store) { store.delete(id); }).catch(function () {});
+  }
+
+  if (hasSync && badge && badge.getAttribute("data-sw-url")) {
+    var swUrl = badge.getAttribute("data-sw-url");
+    worker = navigator.serviceWorker.register(swUrl, { scope: swUrl.replace(/[^/]*$/, "") }).then(function () {
+      return navigator.serviceWorker.ready;
+    });
+    worker.catch(function () { worker = null; });
+    navigator.serviceWorker.addEventListener("message", function (event) {
+      var data = event.data || {};
+      if (data.type !== "cho40-onboard-sent") return;
+      var item = loadQueue().find(function (i) { return i.id === data.id; });
+      if (!item) return;
+      if (data.ok) {
+        saveQueue(loadQueue().filter(function (i) { return i.id !== data.id; }));
+        renderBadge([{ name: item.name, url: data.url }]);
+      } else {
+        flush();  // refused: the page asks again itself, and marks it to correct
+      }
+    });
+  }
+
   function enqueue(form) {
     var fields = [];
     new FormData(form).forEach(function (value, key) {
@@ -88,8 +141,10 @@
     });
     var get = function (k) { var f = fields.find(function (p) { return p[0] === k; }); return f ? f[1] : ""; };
     var items = loadQueue().filter(function (item) { return item.id !== get("client_ref"); });
-    items.push({ id: get("client_ref"), url: form.action, fields: fields, name: get("full_name"), state: "waiting", savedAt: Date.now() });
+    var item = { id: get("client_ref"), url: form.action, fields: fields, name: get("full_name"), state: "waiting", savedAt: Date.now() };
+    items.push(item);
     saveQueue(items);
+    syncLater(Object.assign({ csrf: csrfToken() }, item));
   }
 
   function renderBadge(sent) {
@@ -160,12 +215,14 @@
           var items = loadQueue();
           if (registered(response)) {
             saveQueue(items.filter(function (i) { return i.id !== item.id; }));
+            syncDone(item.id);
             sent.push({ name: item.name, url: response.url.split("?")[0] });
           } else if (response.status === 400 || response.status === 409) {
             // The server refused it (a mistake in the form, or the trader is
             // already registered): the volunteer opens it to see why.
             items.forEach(function (i) { if (i.id === item.id) i.state = "failed"; });
             saveQueue(items);
+            syncDone(item.id);
           }
           // Anything else (5xx, 403, the sign-in page): kept, tried again later.
         }).catch(function () { /* still offline: kept */ });
@@ -204,6 +261,9 @@
   }
 
   function setUpForm() {
+    // After a refusal, the screen reader and the eye start at what went wrong.
+    var problem = document.querySelector(".error-summary, .onboard-duplicate");
+    if (problem) problem.focus();
     var nameInput = form.elements.full_name;
     var accountNameInput = form.elements.account_name;
     var accountNumber = form.elements.account_number;
