@@ -272,6 +272,14 @@ def test_the_markets_dashboard_links_the_boards_page(cast):
     assert f'href="{page(cast.market)}"' in r.content.decode()
 
 
+def test_the_provinces_dashboard_links_its_people_and_its_import(cast):
+    html = signed_in(cast.officer).get("/dashboard/provinces/19/").content.decode()
+
+    assert 'href="/onboard/people/"' in html
+    assert 'href="/onboard/provinces/19/import/"' in html
+    assert signed_in(cast.officer).get("/onboard/provinces/19/import/").status_code == 200
+
+
 # --- correcting a rejected registration ----------------------------------------------------
 
 
