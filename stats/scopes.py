@@ -127,8 +127,9 @@ def scope_for(user: AnyUser, kind: str, key: str | int | None = None) -> Scope:
     if kind == "market":
         if not _plain(key, 18) or not key.isdigit():
             raise _not_found()
-        market = Market.objects.filter(pk=int(key)).first()
-        if market is None or not roles.manages_market(user, market.pk):
+        # One query: the market if it exists and ``user`` manages it (roles.manages_market).
+        market = markets_managed_by(user=user).filter(pk=int(key)).first()
+        if market is None:
             raise _not_found()
         return market_scope(market)
     raise _not_found()
