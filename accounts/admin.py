@@ -59,39 +59,17 @@ class _SuperuserReadOnly(admin.ModelAdmin):  # type: ignore[type-arg]
 class InvitationAdmin(_SuperuserReadOnly):
     """Who was invited as what, by whom, and where the invitation stands (no hashes shown)."""
 
-    list_display = ["user", "kind", "place", "phone", "created_by", "created_at", "expires_at", "used_at", "revoked_at"]
-    fields = [
-        "user",
-        "kind",
-        "place",
-        "phone",
-        "created_by",
-        "created_at",
-        "expires_at",
-        "used_at",
-        "revoked_at",
-        "code_attempts",
-    ]
-    readonly_fields = [
-        "user",
-        "kind",
-        "place",
-        "phone",
-        "created_by",
-        "created_at",
-        "expires_at",
-        "used_at",
-        "revoked_at",
-        "code_attempts",
-    ]
+    list_display = ("user", "kind", "place", "phone", "created_by", "created_at", "expires_at", "used_at", "revoked_at")
+    fields = (*list_display, "code_attempts")
+    readonly_fields = fields
     list_filter = ["kind"]
     search_fields = ["user__username", "phone", "place"]
 
 
 @admin.register(AccountEvent)
 class AccountEventAdmin(_SuperuserReadOnly):
-    list_display = ["at", "user", "kind", "actor", "detail"]
-    fields = ["at", "user", "kind", "actor", "detail"]
-    readonly_fields = ["at", "user", "kind", "actor", "detail"]
+    list_display = ("at", "user", "kind", "actor", "detail")
+    fields = list_display
+    readonly_fields = list_display
     list_filter = ["kind"]
     search_fields = ["user__username", "actor__username", "detail"]

@@ -22,6 +22,7 @@ MODULES = [
     "bench.bench_cards",
     "bench.bench_webhooks",
     "bench.bench_stats",
+    "bench.bench_import",
 ]
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 

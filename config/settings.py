@@ -348,10 +348,16 @@ CELERY_BEAT_SCHEDULE["mark-stuck-webhook-deliveries"] = {
     "task": "payments.mark_stuck_webhook_deliveries",
     "schedule": 600.0,
 }
+# Bulk imports whose task message was lost (broker outage) are enqueued again (docs/onboarding.md).
+CELERY_BEAT_SCHEDULE["onboarding-imports-sweep"] = {"task": "onboarding.imports.sweep", "schedule": 120.0}
 # Statistics (docs/stats.md): beat folds the payment change log into the rollups
 # every 15 s (an unrun fold expires rather than piling up behind a stopped worker);
 # every read first folds what is pending, at most this many changes.
 STATS_READ_FOLD_MAX = env_int("STATS_READ_FOLD_MAX", 50_000)
+# A statistics read sends its independent queries side by side from this many
+# threads (each with its own connection) on PostgreSQL; 1 sends them one by one
+# (stats/concurrent.py).
+STATS_READ_THREADS = env_int("STATS_READ_THREADS", 3)
 CELERY_BEAT_SCHEDULE["stats-fold-changes"] = {
     "task": "stats.fold_changes",
     "schedule": 15.0,

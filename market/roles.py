@@ -14,6 +14,9 @@ Derived rules:
 - *onboards* in a market: manages it, or volunteers in it;
 - *sees* a market: onboards in it, or trades in it;
 - *sees money*: superusers, managers and vendors; volunteers do not;
+- *checks* (maker-checker, ``checker_refusal``): whoever decides a trader's
+  registration or a change of their payout account manages the market and
+  neither submitted the record nor is the trader;
 - *oversees* a province: its officers (superusers every province): they see
   its statistics, its wards' and markets', and set its target; a market's
   statistics are seen by those who manage it (``stats.scopes``);
@@ -36,6 +39,7 @@ lists. A resource outside one's scope is reported as not found.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q
@@ -170,6 +174,34 @@ def holds_any_role(user: Any) -> bool:
 def is_vendor_user(user: AnyUser, vendor: Any) -> bool:
     """Whether ``user`` is the trader of the stall ``vendor``."""
     return vendor.user_id is not None and vendor.user_id == user.pk
+
+
+# --- maker-checker: who decides what lets a trader be paid -------------------------------
+
+# Why ``checker_refusal`` refuses; None when the user may decide.
+NOT_MANAGER = "not_manager"
+OWN_SUBMISSION = "own_submission"
+OWN_STALL = "own_stall"
+
+
+def checker_refusal(user: AnyUser, *, market_id: int, maker_ids: Iterable[int | None], vendor: Any) -> str | None:
+    """Maker-checker, the one rule for every decision that lets a trader be
+    paid or changes where their money goes: approving (or rejecting) a
+    registration at review (``vendors.reviews``) and deciding a payout-account
+    change (``vendors.payout_changes``).
+
+    The checker manages the vendor's market (its board, the province's
+    officer, a superuser), is none of the makers (``maker_ids``: whoever
+    submitted the registration or requested the change) and is not the
+    trader of the stall. Returns None when ``user`` may decide, else why not:
+    ``NOT_MANAGER``, ``OWN_SUBMISSION`` or ``OWN_STALL``."""
+    if not manages_market(user, market_id):
+        return NOT_MANAGER
+    if user.pk is not None and user.pk in {maker for maker in maker_ids if maker is not None}:
+        return OWN_SUBMISSION
+    if is_vendor_user(user, vendor):
+        return OWN_STALL
+    return None
 
 
 def has_any_role(user: Any) -> bool:

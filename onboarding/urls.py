@@ -8,4 +8,6 @@ app_name = "onboard"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("onboarding.traders.urls")),  # the volunteer's pages
     path("people/", include("onboarding.people.urls")),
+    path("", include("onboarding.imports.urls")),
+    path("", include("onboarding.review.urls")),  # the board: /onboard/markets/<id>/…
 ]

@@ -201,33 +201,73 @@ def figures_by(scope: Scope, period: Period, groups: tuple[str | None, ...]) -> 
     one group); active and regular vendors do not add up (a vendor may be
     active in two markets) and are counted per grouping — on PostgreSQL all
     groupings in one query (``_vendors_grouping_sets``). The nation, whose
-    figures also count rows without a market, is computed as one."""
+    figures also count rows without a market, is computed as one.
+
+    ``figures_by_reads`` names the queries (independent of each other, so a
+    caller may run them side by side: ``stats.concurrent``) and
+    ``figures_by_assemble`` puts their results together."""
+    reads = figures_by_reads(scope, period, groups)
+    return figures_by_assemble(scope, period, groups, {name: read() for name, read in reads.items()})
+
+
+def _grouping_sets_cover(groups: tuple[str | None, ...]) -> set[str | None]:
+    """The groupings whose active vendors ``_vendors_grouping_sets`` counts."""
+    if connection.vendor != "postgresql" or len(groups) < 2:
+        return set()
+    return {group for group in groups if group in (None, "market", "legacy")}
+
+
+def figures_by_reads(
+    scope: Scope, period: Period, groups: tuple[str | None, ...], *, payments: bool = True
+) -> dict[str, Any]:
+    """The queries of ``figures_by``, by name, as functions of no argument;
+    without ``payments`` the caller reads the payments per market itself
+    (``stats.market_days``) and passes them to the assembly as ``payments``."""
     if scope.kind == "nation":
-        return {group: figures(scope, period, group=group, previous=group is None) for group in groups}
+        return {
+            f"group:{group}": lambda group=group: figures(scope, period, group=group, previous=group is None)
+            for group in groups
+        }
     both = {"current": period, "previous": period.previous()}
     fields = {"id", "stall_count", *(MARKET_GROUP_FIELDS[group] for group in groups if group)}
-    markets = list(Market.objects.filter(scope.market_q()).values(*sorted(fields)))
-    by_market_roster = _roster(scope, F("market_id"), {name: p.end for name, p in both.items()})
-    by_market_payments = _payments(scope, F("market_id"), both)
-    every_vendor = {}
-    if connection.vendor == "postgresql" and len(groups) > 1:
-        every_vendor = _vendors_grouping_sets(scope, both, groups)
+    ends = {name: p.end for name, p in both.items()}
+    reads: dict[str, Any] = {
+        "markets": lambda: list(Market.objects.filter(scope.market_q()).values(*sorted(fields))),
+        "roster": lambda: _roster(scope, F("market_id"), ends),
+    }
+    if payments:
+        reads["payments"] = lambda: _payments(scope, F("market_id"), both)
+    covered = _grouping_sets_cover(groups)
+    if covered:
+        reads["every_vendor"] = lambda: _vendors_grouping_sets(scope, both, groups)
+    for group in groups:
+        if group not in covered:
+            periods = both if group is None else {"current": period}
+            on_rows = GROUPS[group][0] if group else None
+            reads[f"vendors:{group}"] = lambda periods=periods, on_rows=on_rows: _vendors(scope, periods, on_rows)
+    return reads
+
+
+def figures_by_assemble(
+    scope: Scope, period: Period, groups: tuple[str | None, ...], got: dict[str, Any]
+) -> dict[str | None, dict[Key, Any]]:
+    """``figures_by`` from the results of its reads (``got``, by name)."""
+    if scope.kind == "nation":
+        return {group: got[f"group:{group}"] for group in groups}
+    markets = got["markets"]
     out: dict[str | None, dict[Key, Any]] = {}
     for group in groups:
-        periods = both if group is None else {"current": period}
+        periods = ["current", "previous"] if group is None else ["current"]
         stalls: dict[Key, dict[str, Any]] = {} if group else {None: {"stalls": 0, "markets": 0}}
         roster: dict[Key, dict[str, Any]] = {}
         payments: dict[Key, dict[str, Any]] = {}
         for market in markets:
             key = market[MARKET_GROUP_FIELDS[group]] if group else None
             _add(stalls.setdefault(key, {}), {"stalls": market["stall_count"], "markets": 1})
-            _add(roster.setdefault(key, {}), by_market_roster.get(market["id"], {}))
-            _add(payments.setdefault(key, {}), by_market_payments.get(market["id"], {}))
-        if group in every_vendor:
-            vendors = every_vendor[group]
-        else:
-            vendors = _vendors(scope, periods, GROUPS[group][0] if group else None)
-        out[group] = _assemble(stalls, roster, payments, vendors, list(periods), group is not None)
+            _add(roster.setdefault(key, {}), got["roster"].get(market["id"], {}))
+            _add(payments.setdefault(key, {}), got["payments"].get(market["id"], {}))
+        vendors = got["every_vendor"][group] if f"vendors:{group}" not in got else got[f"vendors:{group}"]
+        out[group] = _assemble(stalls, roster, payments, vendors, periods, group is not None)
     return out
 
 

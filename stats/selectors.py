@@ -19,13 +19,14 @@ from django.db.models import Count, F, Sum
 from django.utils import timezone
 
 from payments.models import Channel, Payment
-from stats import folding
-from stats.figures import HEADLINE_KEYS, figures, figures_by
+from stats import concurrent, folding
+from stats.figures import HEADLINE_KEYS, figures, figures_by_assemble, figures_by_reads
+from stats.market_days import market_days
 from stats.metrics import bucket_expression, ratio
 from stats.models import SIZE_BUCKETS, MarketDay, Target, VendorDay
 from stats.periods import Period, add_months
 from stats.scopes import Scope
-from stats.selectors_markets import legacy_groups, ranked_markets, ranked_provinces
+from stats.selectors_markets import legacy_groups, legacy_names, market_rows, ranked_markets, ranked_provinces
 from stats.selectors_vendors import cohort_counts, follow_up
 
 SUCCEEDED: Final = Payment.Status.SUCCEEDED
@@ -39,11 +40,21 @@ def payment_mix(scope: Scope, period: Period) -> dict[str, Any]:
     """Succeeded payments by size bucket and by channel (every channel, with
     its share of the count), and the payments now refunded or disputed, by
     their local date: one grouped query."""
-    rows = list(
+    return payment_mix_from(payment_mix_rows(scope, period))
+
+
+def payment_mix_rows(scope: Scope, period: Period) -> list[dict[str, Any]]:
+    """The query of ``payment_mix``: count and value by status, channel and size bucket."""
+    return list(
         MarketDay.objects.filter(scope.rows_q(), local_date__gte=period.start, local_date__lte=period.end)
+        .order_by()
         .values("status", "channel", "size_bucket")
         .annotate(count=Sum("count"), value=Sum("value"))
     )
+
+
+def payment_mix_from(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """``payment_mix`` from its rows."""
 
     def total(**match: str) -> dict[str, int]:
         chosen = [row for row in rows if all(row[field] == value for field, value in match.items())]
@@ -113,10 +124,86 @@ def series_and_groups(
     once. On PostgreSQL in two queries instead of four: the scope's payments
     are the sum of its groups' (every row has one group), and the active
     vendors of the scope and of each group (which do not add up: a vendor may
-    be active in two groups) come from one ``GROUP BY GROUPING SETS``."""
+    be active in two groups) come from one ``GROUP BY GROUPING SETS``.
+    ``series_and_groups_reads`` names the queries (independent, so they may
+    run side by side) and ``series_and_groups_assemble`` puts them together."""
+    reads = series_and_groups_reads(scope, period, group)
+    return series_and_groups_assemble(period, {name: read() for name, read in reads.items()})
+
+
+def series_and_groups_reads(scope: Scope, period: Period, group: str, *, payments: bool = True) -> dict[str, Any]:
+    """The queries of ``series_and_groups``; without ``payments`` (PostgreSQL
+    only) the caller reads the payments per bucket and group itself
+    (``stats.market_days``) and passes them as ``series_payments``."""
     if connection.vendor != "postgresql":
-        return series(scope, period), series_by(scope, period, group)
+        return {"series": lambda: series(scope, period), "series_by": lambda: series_by(scope, period, group)}
     bucket = bucket_expression(period.granularity)
+
+    def payments_rows() -> list[tuple[Any, Any, int, int]]:
+        rows = (
+            MarketDay.objects.filter(
+                scope.rows_q(), local_date__gte=period.start, local_date__lte=period.end, status=SUCCEEDED
+            )
+            .order_by()
+            .annotate(bucket=bucket)
+            .values("bucket", grp=F(group))
+            .annotate(count=Sum("count"), value=Sum("value"))
+        )
+        return [(row["bucket"], row["grp"], row["count"] or 0, row["value"] or 0) for row in rows]
+
+    def active() -> list[tuple[Any, Any, int, int]]:
+        days = (
+            VendorDay.objects.filter(scope.rows_q(), local_date__gte=period.start, local_date__lte=period.end)
+            .order_by()
+            .annotate(bucket=bucket)
+            .values("bucket", "vendor_id", grp=F(group))
+        )
+        sql, params = days.query.sql_with_params()
+        # Django's compiled SQL and fixed column names only; values go as parameters.
+        grouped = (
+            "SELECT t.bucket, t.grp, GROUPING(t.grp), COUNT(DISTINCT t.vendor_id) "  # noqa: S608
+            f"FROM ({sql}) t GROUP BY GROUPING SETS ((t.bucket), (t.bucket, t.grp))"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(grouped, params)
+            return cursor.fetchall()
+
+    if not payments:
+        return {"series_active": active}
+    return {"series_payments": payments_rows, "series_active": active}
+
+
+def series_active_rows(scope: Scope, period: Period) -> list[tuple[Any, int]]:
+    """The vendors with a succeeded payment per bucket of the period: (bucket start, count)."""
+    rows = (
+        VendorDay.objects.filter(scope.rows_q(), local_date__gte=period.start, local_date__lte=period.end)
+        .order_by()
+        .annotate(bucket=bucket_expression(period.granularity))
+        .values("bucket")
+        .annotate(n=Count("vendor_id", distinct=True))
+    )
+    return [(row["bucket"], row["n"]) for row in rows]
+
+
+def series_from(
+    period: Period, payments: list[tuple[Any, Any, int, int]], active: list[tuple[Any, int]]
+) -> list[dict[str, Any]]:
+    """The scope's series from its payments per bucket (any group, summed) and its active vendors per bucket."""
+    out = _empty_series(period)
+    for day, _group, count, value in payments:
+        cell = out[period.bucket_of(_as_date(day))]
+        cell["payments_count"] += count
+        cell["payments_value"] += value
+    for day, vendors in active:
+        out[period.bucket_of(_as_date(day))]["active_vendors"] += vendors
+    return list(out.values())
+
+
+def series_and_groups_assemble(
+    period: Period, got: dict[str, Any]
+) -> tuple[list[dict[str, Any]], dict[Any, list[dict[str, Any]]]]:
+    if "series" in got:
+        return got["series"], got["series_by"]
     whole = _empty_series(period)
     out: dict[Any, dict[dt.date, dict[str, Any]]] = {}
 
@@ -128,33 +215,12 @@ def series_and_groups(
             out[key] = _empty_series(period)
         return out[key]
 
-    payments = (
-        MarketDay.objects.filter(
-            scope.rows_q(), local_date__gte=period.start, local_date__lte=period.end, status=SUCCEEDED
-        )
-        .annotate(bucket=bucket)
-        .values("bucket", grp=F(group))
-        .annotate(count=Sum("count"), value=Sum("value"))
-    )
-    for row in payments:
-        for target_cell in (cell(of(row["grp"]), row["bucket"]), cell(whole, row["bucket"])):
-            target_cell["payments_count"] += row["count"] or 0
-            target_cell["payments_value"] += row["value"] or 0
-    days = (
-        VendorDay.objects.filter(scope.rows_q(), local_date__gte=period.start, local_date__lte=period.end)
-        .annotate(bucket=bucket)
-        .values("bucket", "vendor_id", grp=F(group))
-    )
-    sql, params = days.query.sql_with_params()
-    # Django's compiled SQL and fixed column names only; values go as parameters.
-    grouped = (
-        "SELECT t.bucket, t.grp, GROUPING(t.grp), COUNT(DISTINCT t.vendor_id) "  # noqa: S608
-        f"FROM ({sql}) t GROUP BY GROUPING SETS ((t.bucket), (t.bucket, t.grp))"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(grouped, params)
-        for day, key, whole_scope, vendors in cursor.fetchall():
-            cell(whole if whole_scope else of(key), day)["active_vendors"] += vendors
+    for day, key, count, value in got["series_payments"]:
+        for target_cell in (cell(of(key), day), cell(whole, day)):
+            target_cell["payments_count"] += count
+            target_cell["payments_value"] += value
+    for day, key, whole_scope, vendors in got["series_active"]:
+        cell(whole if whole_scope else of(key), day)["active_vendors"] += vendors
     return list(whole.values()), {key: list(buckets.values()) for key, buckets in out.items()}
 
 
@@ -215,12 +281,20 @@ def target(scope: Scope, current: dict[str, Any]) -> dict[str, Any] | None:
     """The scope's target (provinces and markets have one) and the progress of
     the current figures towards it: coverage ÷ target coverage, active share ÷
     target active share (1.0 = reached; not capped)."""
+    return target_progress(scope_target(scope), current)
+
+
+def scope_target(scope: Scope) -> Target | None:
+    """The target set for the scope, if any (provinces and markets have one)."""
     if scope.kind == "province":
-        found = Target.objects.select_related("set_by").filter(province_id=scope.key).first()
-    elif scope.kind == "market":
-        found = Target.objects.select_related("set_by").filter(market_id=int(scope.key)).first()
-    else:
-        return None
+        return Target.objects.select_related("set_by").filter(province_id=scope.key).first()
+    if scope.kind == "market":
+        return Target.objects.select_related("set_by").filter(market_id=int(scope.key)).first()
+    return None
+
+
+def target_progress(found: Target | None, current: dict[str, Any]) -> dict[str, Any] | None:
+    """``target`` from the target found and the current figures."""
     if found is None:
         return None
     coverage, active = float(found.coverage), float(found.active)
@@ -269,7 +343,10 @@ def cohorts(scope: Scope, period: Period) -> list[dict[str, Any]]:
 
 
 def scope_stats(scope: Scope, period: Period) -> dict[str, Any]:
-    """Everything the dashboard and the API show for ``scope`` over ``period``."""
+    """Everything the dashboard and the API show for ``scope`` over ``period``.
+
+    Its queries are independent of each other and are sent side by side on
+    PostgreSQL (``stats.concurrent``); the answer is the same either way."""
     folding.ensure_current()
     groups: tuple[str | None, ...] = (None,)
     if scope.kind == "nation":
@@ -278,12 +355,50 @@ def scope_stats(scope: Scope, period: Period) -> dict[str, Any]:
         groups += ("market",)
     if scope.kind == "province":
         groups += ("legacy",)
-    computed = figures_by(scope, period, groups)
+    # A market's read on PostgreSQL takes its payments, mix and trend's payments
+    # from one pass over MarketDay (stats.market_days, which says why only a market's).
+    one_pass = connection.vendor == "postgresql" and scope.kind == "market"
+    legacy = "market__legacy_province_id"
+    reads: dict[str, Any] = {
+        f"figures:{name}": read for name, read in figures_by_reads(scope, period, groups, payments=not one_pass).items()
+    }
+    if one_pass:
+        reads["market_days"] = lambda: market_days(scope, period)
+    else:
+        reads["mix"] = lambda: payment_mix_rows(scope, period)
+    if scope.kind == "province":
+        reads.update(series_and_groups_reads(scope, period, legacy, payments=not one_pass))
+    elif one_pass:
+        reads["series_active"] = lambda: series_active_rows(scope, period)
+    else:
+        reads["series"] = lambda: series(scope, period)
+    reads["cohorts"] = lambda: cohorts(scope, period)
+    reads["target"] = lambda: scope_target(scope)
+    if scope.kind in ("nation", "province", "ward"):
+        reads["markets"] = lambda: market_rows(scope)
+    if scope.kind == "province":
+        reads["legacy_names"] = legacy_names
+    if scope.kind == "market":
+        reads["follow_up"] = lambda: follow_up(int(scope.key), period.end)
+    got = concurrent.run(reads)
+    if one_pass:
+        got["figures:payments"] = got["market_days"]["by_market"]
+        got["mix"] = got["market_days"]["mix"]
+        got["series_payments"] = got["market_days"]["series"]
+
+    computed = figures_by_assemble(
+        scope,
+        period,
+        groups,
+        {name.removeprefix("figures:"): value for name, value in got.items() if name.startswith("figures:")},
+    )
     by_unit: dict[Any, list[dict[str, Any]]] = {}
     if scope.kind == "province":
-        trend, by_unit = series_and_groups(scope, period, "market__legacy_province_id")
+        trend, by_unit = series_and_groups_assemble(period, got)
+    elif one_pass:
+        trend = series_from(period, got["series_payments"], got["series_active"])
     else:
-        trend = series(scope, period)
+        trend = got["series"]
     headline = computed[None][None]
     previous = headline.pop("previous")
     headline.pop("markets")
@@ -291,18 +406,20 @@ def scope_stats(scope: Scope, period: Period) -> dict[str, Any]:
         "scope": scope.as_dict(),
         "period": period.as_dict(),
         **headline,
-        **payment_mix(scope, period),
+        **payment_mix_from(got["mix"]),
         "previous": {key: previous[key] for key in HEADLINE_KEYS},
-        "target": target(scope, headline),
+        "target": target_progress(got["target"], headline),
         "series": trend,
-        "cohorts": cohorts(scope, period),
+        "cohorts": got["cohorts"],
     }
     if scope.kind == "nation":
         data["provinces"] = ranked_provinces(scope, period, computed["province"])
     if scope.kind in ("nation", "province", "ward"):
-        data["markets"] = ranked_markets(scope, period, computed["market"])
+        data["markets"] = ranked_markets(scope, period, computed["market"], rows=got["markets"])
     if scope.kind == "province":
-        data["groups"] = legacy_groups(scope, period, by_unit, empty_series(period), computed["legacy"])
+        data["groups"] = legacy_groups(
+            scope, period, by_unit, empty_series(period), computed["legacy"], names=got["legacy_names"]
+        )
     if scope.kind == "market":
-        data["follow_up"] = follow_up(int(scope.key), period.end)
+        data["follow_up"] = got["follow_up"]
     return data

@@ -24,26 +24,39 @@ def _rank(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def ranked_markets(scope: Scope, period: Period, by_market: dict[Any, Any] | None = None) -> list[dict[str, Any]]:
-    """Every market of the scope with its headline figures (``by_market`` when
-    already computed), ranked by active share (vendors active in the 30 days
-    ending at ``to`` ÷ vendors with a QR), then by payments value in the
-    period, then by name."""
-    if by_market is None:
-        by_market = figures(scope, period, group="market")
-    markets = Market.objects.filter(pk__in=list(by_market)).select_related("ward")
-    rows = [
+def market_rows(scope: Scope) -> list[dict[str, Any]]:
+    """The markets of the scope as the ranking names them (one query)."""
+    markets = Market.objects.filter(scope.market_q()).select_related("ward")
+    return [
         {
             "id": market.pk,
             "name": market.name,
             "code": market.code,
             "ward": {"code": market.ward.code, "name": market.ward.name},
             "legacy_province": market.legacy_province_id,
-            **{key: by_market[market.pk][key] for key in HEADLINE_KEYS},
         }
         for market in markets
     ]
-    return _rank(rows)
+
+
+def ranked_markets(
+    scope: Scope,
+    period: Period,
+    by_market: dict[Any, Any] | None = None,
+    *,
+    rows: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """Every market of the scope with its headline figures (``by_market`` when
+    already computed; ``rows``, the markets' names, when already read),
+    ranked by active share (vendors active in the 30 days ending at ``to`` ÷
+    vendors with a QR), then by payments value in the period, then by name."""
+    if by_market is None:
+        by_market = figures(scope, period, group="market")
+    if rows is None:
+        rows = market_rows(scope)
+    return _rank(
+        [{**row, **{key: by_market[row["id"]][key] for key in HEADLINE_KEYS}} for row in rows if row["id"] in by_market]
+    )
 
 
 def ranked_provinces(scope: Scope, period: Period, by_province: dict[Any, Any] | None = None) -> list[dict[str, Any]]:
@@ -64,6 +77,8 @@ def legacy_groups(
     series: dict[Any, list[dict[str, Any]]],
     no_series: list[dict[str, Any]],
     by_unit: dict[Any, Any] | None = None,
+    *,
+    names: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """The province's markets by the province they belonged to before the 2025
     merger (e.g. the former Bắc Kạn pilot markets of Thái Nguyên), former
@@ -75,7 +90,8 @@ def legacy_groups(
         by_unit = figures(scope, period, group="legacy")
     if not any(by_unit):
         return []
-    names = dict(LegacyProvince.objects.filter(pk__in=[code for code in by_unit if code]).values_list("code", "name"))
+    if names is None:
+        names = legacy_names()
     out = []
     for code in sorted(by_unit, key=lambda code: (code is None, code or "")):
         row = by_unit[code]
@@ -89,3 +105,8 @@ def legacy_groups(
             }
         )
     return out
+
+
+def legacy_names() -> dict[str, str]:
+    """Every former province's name by its code (63 rows at most)."""
+    return dict(LegacyProvince.objects.values_list("code", "name"))

@@ -5,6 +5,7 @@ outsiders who must see nothing of the first market."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,6 +107,17 @@ def cast(db: None) -> Cast:
         outsider=UserFactory(username="outsider"),
         admin=UserFactory(username="admin", is_superuser=True, is_staff=True),
     )
+
+
+@pytest.fixture(autouse=True)
+def _stats_read_pool() -> Iterator[None]:
+    """A statistics read may leave its pool of threads with open connections
+    (stats/concurrent.py): closed after each test, so that none outlives the
+    test database."""
+    yield
+    from stats import concurrent
+
+    concurrent.shutdown()
 
 
 @pytest.fixture(autouse=True)

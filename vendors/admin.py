@@ -13,7 +13,7 @@ from common.errors import DomainError
 from market import roles
 from market.admin import ScopedAdmin
 from market.selectors import markets_onboardable_by
-from vendors import services
+from vendors import reviews, services
 from vendors.account_claims import account_claim_list
 from vendors.models import PayoutAccountChange, SharedAccountClaim, Vendor
 from vendors.selectors import vendor_scope_q
@@ -58,6 +58,17 @@ class VendorAdminForm(forms.ModelForm):  # type: ignore[type-arg]
         new = data.get("status")
         if new and new != old and new not in Vendor.TRANSITIONS.get(old, frozenset()):
             raise ValidationError({"status": f"{old} → {new} is not allowed"})
+        if not self.instance.pk and new and new != Vendor.Status.PENDING:
+            # Maker-checker: whoever adds a trader is its maker; someone else approves it.
+            raise ValidationError(
+                {"status": "A new trader starts pending; another board member or the province approves it."}
+            )
+        if self.instance.pk and new and new != old:
+            # The review's rules (maker-checker, a reason to reject), as on the board's pages.
+            try:
+                reviews.check_status_change(actor=self.actor, vendor=self.instance, status=new)
+            except DomainError as exc:
+                raise ValidationError({"status": exc.message}) from None
         return data
 
     # Set by VendorAdmin.get_form: the user saving the form.
@@ -203,7 +214,14 @@ class VendorAdmin(ScopedAdmin):
             return
         # Only the form's fields (never the read-only account): writing back the
         # account this page read would undo a payout change approved meanwhile.
-        obj.save(update_fields=[name for name in form.fields if name not in services.PAYOUT_FIELDS] + ["updated_at"])
+        # The status goes through the review's writer, which records the decision.
+        new_status = obj.status
+        if "status" in form.changed_data:
+            obj.status = form.initial.get("status", obj.status)
+        skipped = {*services.PAYOUT_FIELDS, "status"}
+        obj.save(update_fields=[name for name in form.fields if name not in skipped] + ["updated_at"])
+        if new_status != obj.status:
+            reviews.vendor_status_change(actor=request.user, vendor=obj, status=new_status)  # type: ignore[arg-type]
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "market" and not roles.is_superuser(request.user):

@@ -106,6 +106,8 @@ class VendorUpdateInput(serializers.Serializer[Any]):
 
 class VendorStatusInput(serializers.Serializer[Any]):
     status = serializers.ChoiceField(choices=Vendor.Status.choices)
+    # Required to reject a registration (the volunteer reads it to correct it).
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class VendorFilter(django_filters.FilterSet):
@@ -174,7 +176,11 @@ class VendorDetailApi(generics.RetrieveUpdateAPIView[Vendor]):
 
 
 class VendorStatusApi(APIView):
-    """Activate (after the QR is verified), suspend or re-activate a vendor."""
+    """Approve (``active``) or reject (``rejected``, with a ``reason``) a
+    pending registration, suspend or re-activate a vendor, or send a rejected
+    one back for review (``pending``). Maker-checker: whoever submitted a
+    registration may not approve or reject it (403 ``own_submission``). Every
+    change is recorded as a decision (``vendors.reviews``)."""
 
     permission_classes = [IsAuthenticated]
 
@@ -183,7 +189,12 @@ class VendorStatusApi(APIView):
         vendor = generics.get_object_or_404(selectors.vendor_list(user=request.user), pk=pk)
         data = VendorStatusInput(data=request.data)
         data.is_valid(raise_exception=True)
-        vendor = services.vendor_change_status(actor=request.user, vendor=vendor, status=data.validated_data["status"])  # type: ignore[arg-type]
+        vendor = services.vendor_change_status(
+            actor=request.user,  # type: ignore[arg-type]
+            vendor=vendor,
+            status=data.validated_data["status"],
+            reason=data.validated_data["reason"],
+        )
         return Response(VendorOutput(vendor).data)
 
 

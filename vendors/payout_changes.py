@@ -191,18 +191,21 @@ def payout_change_request(
 
 
 def _ensure_may_decide(*, actor: User, change: PayoutAccountChange) -> None:
-    vendor = change.vendor
-    if not roles.manages_market(actor, vendor.market_id):
+    # The maker-checker rule shared with a registration's review (market.roles).
+    refusal = roles.checker_refusal(
+        actor, market_id=change.vendor.market_id, maker_ids=[change.requested_by_id], vendor=change.vendor
+    )
+    if refusal == roles.NOT_MANAGER:
         raise PayoutChangeDenied(
             _("Only the market board or the province decides a payout-account change."),
             code="payout_change_board_only",
         )
-    if change.requested_by_id == actor.pk:
+    if refusal == roles.OWN_SUBMISSION:
         raise PayoutChangeDenied(
             _("You requested this change: another board member must decide it."),
             code="payout_change_own_request",
         )
-    if roles.is_vendor_user(actor, vendor):
+    if refusal == roles.OWN_STALL:
         raise PayoutChangeDenied(
             _("A change to your own stall's account is decided by another board member."),
             code="payout_change_own_request",

@@ -25,7 +25,8 @@ from market import roles
 from market.models import Bank, Market
 from market.selectors import markets_managed_by
 from vendors.consent import ConsentGiven
-from vendors.models import Consent, SharedAccountClaim, Vendor, VendorStatusError
+from vendors.models import Consent, SharedAccountClaim, Vendor
+from vendors.reviews import vendor_status_change
 from vendors.selectors import find_by_account, find_by_phone, vendor_list
 
 if TYPE_CHECKING:
@@ -446,14 +447,81 @@ def vendor_update(*, actor: User, vendor: Vendor, data: dict[str, Any]) -> Vendo
     return vendor
 
 
-def vendor_change_status(*, actor: User, vendor: Vendor, status: str) -> Vendor:
-    """Activate (QR verified), suspend or re-activate. Board and province only."""
-    if not roles.manages_market(actor, vendor.market_id):
-        raise PermissionDenied("only the market board or the province may change a vendor's status")
+def vendor_change_status(*, actor: User, vendor: Vendor, status: str, reason: str = "") -> Vendor:
+    """Approve, reject (with a reason), suspend, re-activate or resend a
+    vendor: ``vendors.reviews.vendor_status_change``, which checks who may
+    (maker-checker for a registration under review) and records the decision."""
+    return vendor_status_change(actor=actor, vendor=vendor, status=status, reason=reason)
+
+
+# Registration fields a correction may change (a rejected registration has no
+# QR and no card, so its account is corrected here, not by a payout change).
+CORRECTABLE_FIELDS = ("full_name", "phone", "stall_label", "goods_category", *PAYOUT_FIELDS)
+
+
+def vendor_correct(*, actor: User, vendor: Vendor, data: dict[str, Any], reason: str = "") -> Vendor:
+    """Correct a registration the board rejected and send it back for review
+    (``vendors.reviews.vendor_resubmit``: rejected → pending), in one
+    transaction. Its account too: a rejected registration has no QR or card,
+    and the board reviews the whole registration again. The checks are
+    registration's (formats, duplicates in the market, the one-account rule);
+    ``actor`` becomes a maker and cannot approve it."""
+    if not roles.onboards_in_market(actor, vendor.market_id):
+        raise PermissionDenied("you may not change this vendor")
+    unknown = set(data) - set(CORRECTABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"not correctable: {sorted(unknown)}")
     with transaction.atomic():
         locked = Vendor.objects.select_for_update().get(pk=vendor.pk)
+        if locked.status != Vendor.Status.REJECTED:
+            raise Conflict(
+                "not_rejected",
+                _("Only a registration the board rejected is corrected and sent again; this one is %(status)s.")
+                % {"status": locked.get_status_display()},
+            )
+        values = dict(data)
+        if "phone" in values:
+            values["phone"] = clean_phone(values["phone"])
+        if "full_name" in values:
+            values["full_name"] = " ".join(str(values["full_name"]).split())
+        if "stall_label" in values:
+            values["stall_label"] = str(values["stall_label"]).strip()
+        if "account_number" in values or "account_name" in values:
+            values["account_number"], values["account_name"] = clean_account(
+                account_number=values.get("account_number", locked.account_number),
+                account_name=values.get("account_name", locked.account_name),
+            )
+        for field, value in values.items():
+            setattr(locked, field, value)
+        check_duplicates(
+            actor=actor,
+            market=locked.market,
+            phone=locked.phone,
+            bank=locked.bank,
+            account_number=locked.account_number,
+            exclude=locked.pk,
+        )
+        account_claim_check(
+            actor=actor,
+            market=locked.market,
+            bank=locked.bank,
+            account_number=locked.account_number,
+            exclude_vendor_id=locked.pk,
+        )
+        locked.full_clean(exclude=["user", "onboarded_by"], validate_unique=False, validate_constraints=False)
         try:
-            locked.change_status(status)
-        except VendorStatusError as exc:
-            raise field_error("status", str(exc), "invalid_transition") from exc
-    return locked
+            with transaction.atomic():
+                locked.save(update_fields=[*values, "updated_at"])
+        except IntegrityError:
+            check_duplicates(
+                actor=actor,
+                market=locked.market,
+                phone=locked.phone,
+                bank=locked.bank,
+                account_number=locked.account_number,
+                exclude=locked.pk,
+            )
+            raise
+        return vendor_status_change(
+            actor=actor, vendor=locked, status=Vendor.Status.PENDING, reason=reason, expect=Vendor.Status.REJECTED
+        )

@@ -11,6 +11,8 @@ from config.celery_app import app
 # Every task of the project, by the name it is queued under. Changing this
 # list means a migration plan for queued messages and beat (docs/architecture.md).
 TASK_NAMES = {
+    "onboarding.imports.run",
+    "onboarding.imports.sweep",
     "payments.expire_payment_requests",
     "payments.mark_stuck_webhook_deliveries",
     "payments.purge_card_batches",

@@ -182,3 +182,18 @@ def test_it_keeps_the_port_in_the_host_so_a_sign_in_on_a_non_default_port_passes
 
     # Django checks a form's Origin ("http://localhost:8000") against this Host.
     assert seen["host"] == "localhost:8000"
+
+
+def test_it_takes_a_bulk_import_file_larger_than_other_bodies(proxy: int) -> None:
+    body = b"x" * (5 * 1024 * 1024)  # a 5 MB spreadsheet
+
+    def post(path: str) -> int:
+        conn = http.client.HTTPConnection("127.0.0.1", proxy, timeout=30)
+        conn.request("POST", path, body=body, headers={"Host": "cho.example.vn"})
+        status = conn.getresponse().status
+        conn.close()
+        return status
+
+    assert post("/onboard/markets/3/import/") == 200
+    assert post("/onboard/provinces/19/import/") == 200
+    assert post("/onboard/markets/3/") == 413  # elsewhere the 3 MB limit stands

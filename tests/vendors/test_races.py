@@ -172,3 +172,46 @@ def test_it_keeps_one_pending_change_when_two_requests_race(cast):
         pending = PayoutAccountChange.objects.get(outcome="pending")
         client_for(cast.board).post(decision_url(pending.pk, cast.vendor, "reject"), {"reason": "Thử"}, format="json")
     assert Vendor.objects.get(pk=cast.vendor.pk).bank_id == "970436"
+
+
+# --- two board members deciding one registration ---------------------------------------
+
+
+def test_it_records_one_decision_when_two_board_members_approve_and_reject_at_once(cast):
+    needs_postgres()
+    from common.errors import DomainError
+    from tests.factories import VendorFactory
+    from vendors import reviews
+    from vendors.models import VendorDecision
+
+    second_board = make_board(cast.market, "board2")
+    for round_ in range(5):
+        vendor = VendorFactory(market=cast.market, status=Vendor.Status.PENDING, onboarded_by=cast.volunteer)
+        barrier = threading.Barrier(2)
+        outcomes: list[Any] = [None, None]
+
+        def decide(index: int, vendor: Vendor = vendor) -> None:
+            try:
+                copy = Vendor.objects.get(pk=vendor.pk)  # each saw it pending
+                barrier.wait()
+                if index == 0:
+                    reviews.vendor_approve(actor=cast.board, vendor=copy)
+                else:
+                    reviews.vendor_reject(actor=second_board, vendor=copy, reason=f"sai {round_}")
+                outcomes[index] = "ok"
+            except DomainError as error:
+                outcomes[index] = error.code
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=decide, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+
+        assert sorted(outcomes) == ["already_decided", "ok"], outcomes
+        vendor.refresh_from_db()
+        rows = list(VendorDecision.objects.filter(vendor=vendor).values_list("to_status", flat=True))
+        assert rows == [vendor.status]
+        assert vendor.status in (Vendor.Status.ACTIVE, Vendor.Status.REJECTED)

@@ -317,3 +317,55 @@ def test_the_admin_shows_claims_read_only(cast):
     r = client.get("/admin/vendors/sharedaccountclaim/")
 
     assert r.status_code == 200
+
+
+# --- the review's rules hold in the admin too (vendors.reviews) --------------------------
+
+
+def test_it_refuses_an_approval_by_whoever_submitted_the_trader(cast):
+    own = VendorFactory(market=cast.market, status=Vendor.Status.PENDING, onboarded_by=cast.board)
+    client = staff_client(cast.board)
+
+    r = client.post(change_url(own), form_data(own, status="active"))
+
+    assert r.status_code == 200  # the form again, with the refusal on the status
+    assert "status" in r.context["adminform"].form.errors
+    own.refresh_from_db()
+    assert own.status == Vendor.Status.PENDING
+
+
+def test_it_records_a_status_change_made_in_the_admin(cast):
+    submitted = VendorFactory(market=cast.market, status=Vendor.Status.PENDING, onboarded_by=cast.volunteer)
+    client = staff_client(cast.board)
+
+    r = client.post(change_url(submitted), form_data(submitted, status="active"))
+
+    assert r.status_code == 302, r.content.decode()[:2000]
+    submitted.refresh_from_db()
+    assert submitted.status == Vendor.Status.ACTIVE
+    assert list(submitted.decisions.values_list("from_status", "to_status", "decided_by__username")) == [
+        ("pending", "active", "board")
+    ]
+
+
+def test_it_adds_a_trader_only_as_pending(cast):
+    client = staff_client(cast.admin)
+
+    r = client.post(
+        "/admin/vendors/vendor/add/",
+        {
+            "market": cast.market.pk,
+            "full_name": "Lê Thị Mới",
+            "phone": "0912 777 888",
+            "stall_label": "C-1",
+            "goods_category": "other",
+            "bank": "970436",
+            "account_number": "7770001112",
+            "account_name": "LE THI MOI",
+            "status": "active",
+        },
+    )
+
+    assert r.status_code == 200  # the form again: a new trader waits for review
+    assert "status" in r.context["adminform"].form.errors
+    assert not Vendor.objects.filter(full_name="Lê Thị Mới").exists()

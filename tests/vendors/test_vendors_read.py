@@ -104,8 +104,19 @@ def test_it_lets_a_superuser_see_and_do_everything(cast):
     r = client.post("/api/v1/vendors/", new_vendor(cast.far_market), format="json")
     assert r.status_code == 201, r.content
     assert r.json()["onboarded_by"] == "admin"
+    # Maker-checker binds a superuser too: their own submission waits for someone else.
+    own = client.post(f"/api/v1/vendors/{r.json()['id']}/status/", {"status": "active"}, format="json")
+    assert own.status_code == 403
+    assert own.json()["error"]["code"] == "own_submission"
+    submitted = client_for(cast.volunteer).post(
+        "/api/v1/vendors/", new_vendor(cast.market, phone="0977 111 222", account_number="5550001112"), format="json"
+    )
+    assert submitted.status_code == 201, submitted.content
     assert (
-        client.post(f"/api/v1/vendors/{r.json()['id']}/status/", {"status": "active"}, format="json").status_code == 200
+        client.post(
+            f"/api/v1/vendors/{submitted.json()['id']}/status/", {"status": "active"}, format="json"
+        ).status_code
+        == 200
     )
 
 

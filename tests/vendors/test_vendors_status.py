@@ -63,7 +63,7 @@ def test_it_refuses_an_illegal_transition(cast, start):
     assert r.status_code == 400
     error = r.json()["error"]
     assert error["code"] == "invalid_transition"
-    assert "status" in error["message"]
+    assert error["field"] == "status"
     cast.vendor.refresh_from_db()
     assert cast.vendor.status == start
 
