@@ -165,9 +165,9 @@ def trader_new(request: HttpRequest, market_id: int) -> HttpResponse:
     except DomainError as error:
         if error.code == "client_ref_taken":
             # Someone else's submission id (a copied page): this form gets its own.
-            data = request.POST.copy()  # form.data is the request's immutable QueryDict
-            data["client_ref"] = str(uuid.uuid4())
-            form.data = data
+            fresh = request.POST.copy()
+            fresh["client_ref"] = str(uuid.uuid4())
+            form.data = fresh
         field, message = _refusal_message(error.code)
         form.add_error(field, message)
         return _form_page(request, market, form, status=error.status)
