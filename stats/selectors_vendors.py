@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Count, DateField, Exists, F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import TruncMonth
@@ -22,17 +21,29 @@ from vendors.models import Vendor
 
 
 def person(user: Any) -> dict[str, Any] | None:
-    """A user as a list shows them: name, and phone when known (the username
-    is a Vietnamese mobile number, or the user is also a vendor)."""
+    """A user as a list shows them: name, and phone when known (the phone on
+    record for them, else their username when it is a Vietnamese mobile
+    number, else the phone of their stall when they are also a vendor)."""
     if user is None:
         return None
-    phone = normalize_vn_mobile(user.get_username())
-    if phone is None:
-        vendor = getattr(user, "vendor", None)  # the reverse one-to-one: absent when not a vendor
-        phone = vendor.phone if vendor is not None else None
+    recorded = getattr(user, "phone", None)  # accounts.UserPhone: absent for most logins
+    vendor = getattr(user, "vendor", None)  # the reverse one-to-one: absent when not a vendor
+    return _person(
+        user.pk,
+        user.get_username(),
+        user.get_full_name(),
+        recorded.phone if recorded is not None else None,
+        vendor.phone if vendor is not None else None,
+    )
+
+
+def _person(
+    user_id: int, username: str, full_name: str, recorded_phone: str | None, stall_phone: str | None
+) -> dict[str, Any]:
+    phone = recorded_phone or normalize_vn_mobile(username) or stall_phone
     return {
-        "id": user.pk,
-        "name": user.get_full_name() or user.get_username(),
+        "id": user_id,
+        "name": full_name.strip() or username,
         "phone": display_vn_mobile(phone) if phone else None,
     }
 
@@ -64,12 +75,25 @@ def follow_up(market_id: int, end: dt.date) -> list[dict[str, Any]]:
             "onboarded_at",
             "onboarded_by_id",
             "last_receipt",
+            # Who onboarded them, in the same query (the few volunteers of a market).
+            by_username=F("onboarded_by__username"),
+            by_first=F("onboarded_by__first_name"),
+            by_last=F("onboarded_by__last_name"),
+            by_phone=F("onboarded_by__phone__phone"),
+            by_stall_phone=F("onboarded_by__vendor__phone"),
         )
     )
-    # Rows, not model instances (a market has hundreds); the few volunteers once each.
-    onboarders = {row["onboarded_by_id"] for row in vendors} - {None}
-    users = get_user_model().objects.filter(pk__in=onboarders).select_related("vendor")
-    people = {user.pk: person(user) for user in users}
+    people = {
+        row["onboarded_by_id"]: _person(
+            row["onboarded_by_id"],
+            row["by_username"],
+            f"{row['by_first']} {row['by_last']}",
+            row["by_phone"],
+            row["by_stall_phone"],
+        )
+        for row in vendors
+        if row["onboarded_by_id"] is not None
+    }
     return [
         {
             "vendor_id": vendor["id"],

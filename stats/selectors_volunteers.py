@@ -59,7 +59,7 @@ def volunteer_stats(scope: Scope, period: Period, *, only_user: int | None = Non
             row["reached"] += 1
         elif since + dt.timedelta(days=ONBOARDING_WINDOW_DAYS - 1) >= today:
             row["in_window"] += 1
-    users = get_user_model().objects.select_related("vendor").in_bulk(list(rows))
+    users = get_user_model().objects.select_related("vendor", "phone").in_bulk(list(rows))
     out: list[dict[str, Any]] = [
         {"volunteer": person(users[user_id]), **row, "reached_share": ratio(row["reached"], row["onboarded"])}
         for user_id, row in rows.items()

@@ -12,6 +12,7 @@ from django.db import connection
 from django.db.models import Count, Sum
 from django.test.utils import CaptureQueriesContext
 
+from accounts.models import UserPhone
 from market.models import LegacyProvince
 from payments.models import Payment
 from stats.figures import figures, figures_by
@@ -208,6 +209,14 @@ def test_follow_up_lists_qr_holders_without_a_receipt_in_30_days(data) -> None:
     october = scope_stats(market_scope(data.market), Period(D(2026, 10, 1), D(2026, 10, 31)))["follow_up"]
     assert {row["name"] for row in october} == {"Phạm Thị Lan", "Đỗ Văn Nam"}
     assert [row["last_receipt"] for row in october if row["name"] == "Phạm Thị Lan"] == ["2026-09-12"]
+
+
+def test_follow_up_gives_the_phone_an_invitation_recorded_for_the_volunteer(data) -> None:
+    """A volunteer invited by SMS has their phone on record (accounts.UserPhone)
+    whatever their username: the board can call them too."""
+    UserPhone.objects.create(user=data.cast.volunteer, phone="+84977123456")
+    follow_up = scope_stats(market_scope(data.market), NOV)["follow_up"]
+    assert follow_up[0]["onboarded_by"] == {"id": data.cast.volunteer.pk, "name": "volunteer", "phone": "0977 123 456"}
 
 
 def test_province_ranks_its_markets_and_groups_the_former_bac_kan(data) -> None:
