@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Count, DateField, Exists, F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import TruncMonth
@@ -75,25 +76,12 @@ def follow_up(market_id: int, end: dt.date) -> list[dict[str, Any]]:
             "onboarded_at",
             "onboarded_by_id",
             "last_receipt",
-            # Who onboarded them, in the same query (the few volunteers of a market).
-            by_username=F("onboarded_by__username"),
-            by_first=F("onboarded_by__first_name"),
-            by_last=F("onboarded_by__last_name"),
-            by_phone=F("onboarded_by__phone__phone"),
-            by_stall_phone=F("onboarded_by__vendor__phone"),
         )
     )
-    people = {
-        row["onboarded_by_id"]: _person(
-            row["onboarded_by_id"],
-            row["by_username"],
-            f"{row['by_first']} {row['by_last']}",
-            row["by_phone"],
-            row["by_stall_phone"],
-        )
-        for row in vendors
-        if row["onboarded_by_id"] is not None
-    }
+    # Rows, not model instances (a market has hundreds); the few volunteers once each.
+    onboarders = {row["onboarded_by_id"] for row in vendors} - {None}
+    users = get_user_model().objects.filter(pk__in=onboarders).select_related("vendor", "phone")
+    people = {user.pk: person(user) for user in users}
     return [
         {
             "vendor_id": vendor["id"],
