@@ -130,6 +130,13 @@ def test_the_board_approves_from_the_queue(cast, submitted):
     assert VendorDecision.objects.filter(vendor=submitted, to_status="active", decided_by=cast.board).count() == 1
 
 
+def test_the_queue_shows_the_phone_to_call_as_people_write_it(cast, submitted):
+    Vendor.objects.filter(pk=submitted.pk).update(phone="+84912000777")
+    html = signed_in(cast.board).get(page(cast.market, "review/")).content.decode()
+
+    assert 'href="tel:+84912000777">0912 000 777</a>' in html
+
+
 def test_the_board_must_give_a_reason_to_reject(cast, submitted):
     client = signed_in(cast.board)
 
