@@ -342,6 +342,16 @@ def cohorts(scope: Scope, period: Period) -> list[dict[str, Any]]:
 # --- the whole ------------------------------------------------------------------------------
 
 
+# The reads that take longest (measured at 10 M payments), sent first so that the
+# pool's threads end together: the slowest query is not left to start last.
+_SLOWEST: Final = ("cohorts", "series_active", "figures:every_vendor", "follow_up", "figures:roster")
+
+
+def _slowest_first(reads: dict[str, Any]) -> dict[str, Any]:
+    first = {name: reads[name] for name in _SLOWEST if name in reads}
+    return {**first, **{name: read for name, read in reads.items() if name not in first}}
+
+
 def scope_stats(scope: Scope, period: Period) -> dict[str, Any]:
     """Everything the dashboard and the API show for ``scope`` over ``period``.
 
@@ -380,7 +390,7 @@ def scope_stats(scope: Scope, period: Period) -> dict[str, Any]:
         reads["legacy_names"] = legacy_names
     if scope.kind == "market":
         reads["follow_up"] = lambda: follow_up(int(scope.key), period.end)
-    got = concurrent.run(reads)
+    got = concurrent.run(_slowest_first(reads))
     if one_pass:
         got["figures:payments"] = got["market_days"]["by_market"]
         got["mix"] = got["market_days"]["mix"]
