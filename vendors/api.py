@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from common.filters import MAX_ID, IdFilter
 from market.models import Bank, Market
 from market.selectors import market_list
-from vendors import selectors, services
+from vendors import edits, selectors, services
 from vendors.models import Vendor
 
 
@@ -171,7 +171,7 @@ class VendorDetailApi(generics.RetrieveUpdateAPIView[Vendor]):
         vendor = self.get_object()
         data = VendorUpdateInput(data=request.data, partial=partial)
         data.is_valid(raise_exception=True)
-        vendor = services.vendor_update(actor=request.user, vendor=vendor, data=dict(data.validated_data))  # type: ignore[arg-type]
+        vendor = edits.vendor_update(actor=request.user, vendor=vendor, data=dict(data.validated_data))  # type: ignore[arg-type]
         return Response(VendorOutput(vendor).data)
 
 
@@ -189,7 +189,7 @@ class VendorStatusApi(APIView):
         vendor = generics.get_object_or_404(selectors.vendor_list(user=request.user), pk=pk)
         data = VendorStatusInput(data=request.data)
         data.is_valid(raise_exception=True)
-        vendor = services.vendor_change_status(
+        vendor = edits.vendor_change_status(
             actor=request.user,  # type: ignore[arg-type]
             vendor=vendor,
             status=data.validated_data["status"],

@@ -6,7 +6,7 @@ as ``pending``. Someone who manages the market and did not submit the
 registration — another board member, the province — approves it
 (``active``: its QR takes payments) or rejects it with a reason
 (``rejected``: no QR, no card). A rejected registration is corrected
-(``vendors.services.vendor_update``) and sent back for review
+(``vendors.edits.vendor_update``) and sent back for review
 (``vendor_resubmit``: ``pending`` again, whoever resent it now a maker too).
 
 Who may decide is ``market.roles.checker_refusal``, the rule a payout-account

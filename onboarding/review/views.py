@@ -26,7 +26,7 @@ from onboarding.review import selectors
 from onboarding.review.forms import CorrectionForm, ReasonForm
 from payments.cards import services as card_services
 from payments.models import CardBatch
-from vendors import payout_changes, reviews, services
+from vendors import edits, payout_changes, reviews
 from vendors.models import PayoutAccountChange, Vendor
 from vendors.payout_changes import PayoutChangeConflict
 
@@ -290,7 +290,7 @@ def correct(request: HttpRequest, market_id: int, vendor_id: int) -> HttpRespons
                 if field in form.changed_data or field in ("account_number", "account_name")
             }
             try:
-                services.vendor_correct(actor=request.user, vendor=vendor, data=changed)  # type: ignore[arg-type]
+                edits.vendor_correct(actor=request.user, vendor=vendor, data=changed)  # type: ignore[arg-type]
             except ValidationError as error:
                 for field, errors in error.message_dict.items():
                     form.add_error(field if field in form.fields else None, errors)

@@ -16,7 +16,8 @@ from stats import concurrent
 from stats.figures import figures_by
 from stats.periods import Period
 from stats.scopes import Scope, market_scope, nation, province_scope
-from stats.selectors import payment_mix, scope_stats, series, series_and_groups
+from stats.selectors import payment_mix, scope_stats
+from stats.selectors_series import series, series_and_groups
 from tests.conftest import needs_postgres
 from tests.stats.test_selectors import NOV, check_against_raw
 

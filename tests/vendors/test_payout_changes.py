@@ -16,7 +16,7 @@ from tests.conftest import client_for
 from tests.factories import VendorFactory, make_board
 from tests.payments.bank_credits.webhooks_support import sepay_body, sepay_post
 from tests.vendors.support import NEW_ACCOUNT, NEW_BANK, OLD_BANK, decision_url, qr_account, request_change, sms_to
-from vendors import services
+from vendors import edits
 from vendors.models import PayoutAccountChange, PayoutChangeStateError, Vendor
 
 pytestmark = pytest.mark.django_db
@@ -186,7 +186,7 @@ def test_it_does_not_undo_an_approval_with_an_edit_begun_before_it(cast):
     change_id = request_change(cast.volunteer, cast.vendor).json()["id"]
     client_for(cast.board).post(decision_url(change_id, cast.vendor, "approve"), {}, format="json")
 
-    services.vendor_update(actor=cast.volunteer, vendor=stale, data={"stall_label": "A-12c"})
+    edits.vendor_update(actor=cast.volunteer, vendor=stale, data={"stall_label": "A-12c"})
 
     assert qr_account(cast.vendor) == (NEW_BANK, NEW_ACCOUNT)
     assert Vendor.objects.get(pk=cast.vendor.pk).stall_label == "A-12c"

@@ -9,8 +9,8 @@ from common.errors import Conflict, Forbidden, Invalid
 from tests.conftest import client_for
 from tests.factories import VendorFactory, make_board
 from vendors import reviews
+from vendors.edits import vendor_change_status
 from vendors.models import Vendor, VendorDecision
-from vendors.services import vendor_change_status
 
 pytestmark = pytest.mark.django_db
 
@@ -192,11 +192,11 @@ def test_the_api_approval_by_another_board_member_is_recorded(cast, submitted):
     assert decisions(submitted) == [("pending", "active", "", "board")]
 
 
-# --- correcting a rejected registration (vendors.services.vendor_correct) -----------------
+# --- correcting a rejected registration (vendors.edits.vendor_correct) -----------------
 
 
 def test_a_correction_sends_it_back_and_its_sender_cannot_approve_it(cast, submitted):
-    from vendors.services import vendor_correct
+    from vendors.edits import vendor_correct
 
     reviews.vendor_reject(actor=cast.board, vendor=submitted, reason="sai số tài khoản")
     second = make_board(cast.market, "board2")
@@ -210,7 +210,7 @@ def test_a_correction_sends_it_back_and_its_sender_cannot_approve_it(cast, submi
 
 
 def test_only_a_rejected_registration_is_corrected(cast, submitted):
-    from vendors.services import vendor_correct
+    from vendors.edits import vendor_correct
 
     with pytest.raises(Conflict) as refused:
         vendor_correct(actor=cast.volunteer, vendor=submitted, data={"account_number": "0999111222"})
