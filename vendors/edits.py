@@ -29,6 +29,18 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 
+def _check_duplicates_of(*, actor: User, vendor: Vendor) -> None:
+    """``check_duplicates`` for the vendor as edited (itself left out)."""
+    check_duplicates(
+        actor=actor,
+        market=vendor.market,
+        phone=vendor.phone,
+        bank=vendor.bank,
+        account_number=vendor.account_number,
+        exclude=vendor.pk,
+    )
+
+
 def _payout_fields_changed(*, vendor: Vendor, data: dict[str, Any]) -> bool:
     """Whether ``data`` would change where the vendor's money goes. The same
     values sent back (a client that PUTs the whole record) change nothing."""
@@ -68,27 +80,13 @@ def vendor_update(*, actor: User, vendor: Vendor, data: dict[str, Any]) -> Vendo
         setattr(vendor, field, value)
     try:
         with transaction.atomic():
-            check_duplicates(
-                actor=actor,
-                market=vendor.market,
-                phone=vendor.phone,
-                bank=vendor.bank,
-                account_number=vendor.account_number,
-                exclude=vendor.pk,
-            )
+            _check_duplicates_of(actor=actor, vendor=vendor)
             vendor.full_clean(exclude=["user", "onboarded_by"], validate_unique=False, validate_constraints=False)
             # Only what was edited: writing back the account this instance
             # read would undo a payout change approved since it was loaded.
             vendor.save(update_fields=[*data, "updated_at"])
     except IntegrityError:
-        check_duplicates(
-            actor=actor,
-            market=vendor.market,
-            phone=vendor.phone,
-            bank=vendor.bank,
-            account_number=vendor.account_number,
-            exclude=vendor.pk,
-        )
+        _check_duplicates_of(actor=actor, vendor=vendor)
         raise
     return vendor
 
@@ -139,14 +137,7 @@ def vendor_correct(*, actor: User, vendor: Vendor, data: dict[str, Any], reason:
             )
         for field, value in values.items():
             setattr(locked, field, value)
-        check_duplicates(
-            actor=actor,
-            market=locked.market,
-            phone=locked.phone,
-            bank=locked.bank,
-            account_number=locked.account_number,
-            exclude=locked.pk,
-        )
+        _check_duplicates_of(actor=actor, vendor=locked)
         account_claim_check(
             actor=actor,
             market=locked.market,
@@ -159,14 +150,7 @@ def vendor_correct(*, actor: User, vendor: Vendor, data: dict[str, Any], reason:
             with transaction.atomic():
                 locked.save(update_fields=[*values, "updated_at"])
         except IntegrityError:
-            check_duplicates(
-                actor=actor,
-                market=locked.market,
-                phone=locked.phone,
-                bank=locked.bank,
-                account_number=locked.account_number,
-                exclude=locked.pk,
-            )
+            _check_duplicates_of(actor=actor, vendor=locked)
             raise
         return vendor_status_change(
             actor=actor, vendor=locked, status=Vendor.Status.PENDING, reason=reason, expect=Vendor.Status.REJECTED

@@ -72,40 +72,41 @@ def _page(request: HttpRequest, context: dict[str, Any], form: ImportForm, statu
     return render(request, "onboarding/imports/upload.html", context, status=status)
 
 
+def _import_page(request: HttpRequest, *, market: Market | None, province: Province | None) -> HttpResponse:
+    """The upload page of a market's import or of a province's (exactly one given)."""
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        done = _upload(request, market=market, province=province, form=form)
+        if done is not None:
+            return done
+    if market is not None:
+        context: dict[str, Any] = {
+            "market": market,
+            "scope_name": market.name,
+            "action": reverse("onboard:import", kwargs={"market_id": market.pk}),
+            "jobs": selectors.recent_imports(market_id=market.pk),
+        }
+    else:
+        assert province is not None
+        context = {
+            "province": province,
+            "scope_name": province.name,
+            "action": reverse("onboard:import-province", kwargs={"code": province.pk}),
+            "jobs": selectors.recent_imports(province_code=province.pk),
+        }
+    return _page(request, context, form, status=400 if form.errors else 200)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def market_import(request: HttpRequest, market_id: int) -> HttpResponse:
-    market = _market(request.user, market_id)
-    form = ImportForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        done = _upload(request, market=market, province=None, form=form)
-        if done is not None:
-            return done
-    context = {
-        "market": market,
-        "scope_name": market.name,
-        "action": reverse("onboard:import", kwargs={"market_id": market.pk}),
-        "jobs": selectors.recent_imports(market_id=market.pk),
-    }
-    return _page(request, context, form, status=400 if form.errors else 200)
+    return _import_page(request, market=_market(request.user, market_id), province=None)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def province_import(request: HttpRequest, code: str) -> HttpResponse:
-    province = _province(request.user, code)
-    form = ImportForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        done = _upload(request, market=None, province=province, form=form)
-        if done is not None:
-            return done
-    context = {
-        "province": province,
-        "scope_name": province.name,
-        "action": reverse("onboard:import-province", kwargs={"code": province.pk}),
-        "jobs": selectors.recent_imports(province_code=province.pk),
-    }
-    return _page(request, context, form, status=400 if form.errors else 200)
+    return _import_page(request, market=None, province=_province(request.user, code))
 
 
 @login_required
