@@ -63,9 +63,20 @@ def payment_mix_rows(scope: Scope, period: Period) -> list[dict[str, Any]]:
 def payment_mix_from(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """``payment_mix`` from its rows."""
 
-    def total(**match: str) -> dict[str, int]:
-        chosen = [row for row in rows if all(row[field] == value for field, value in match.items())]
-        return {"count": sum(row["count"] or 0 for row in chosen), "value": sum(row["value"] or 0 for row in chosen)}
+    # One pass: the sums by status, by (status, channel) and by (status, size bucket).
+    by_key: dict[tuple[str, ...], list[int]] = {}
+    for row in rows:
+        status = row["status"]
+        channel, bucket = str(row["channel"]), str(row["size_bucket"])
+        for key in ((status,), (status, "channel", channel), (status, "size_bucket", bucket)):
+            cell = by_key.setdefault(key, [0, 0])
+            cell[0] += row["count"] or 0
+            cell[1] += row["value"] or 0
+
+    def total(status: str, **match: str) -> dict[str, int]:
+        ((field, value),) = match.items() if match else ((None, None),)
+        count, amount = by_key.get((status, field, str(value)) if field else (status,), (0, 0))
+        return {"count": count, "value": amount}
 
     succeeded = total(status=SUCCEEDED)["count"]
     channels = []
