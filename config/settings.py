@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "payments",
     "stats",
     "onboarding",
+    "stall",
     "demo",
 ]
 
@@ -358,6 +359,14 @@ STATS_READ_FOLD_MAX = env_int("STATS_READ_FOLD_MAX", 50_000)
 # threads (each with its own connection) on PostgreSQL; 1 sends them one by one
 # (stats/concurrent.py).
 STATS_READ_THREADS = env_int("STATS_READ_THREADS", 3)
+# The stall page's live receipts (docs/stall.md): an event stream sends a
+# comment this often so proxies keep it open; it re-reads the ledger after
+# this many seconds without a Redis message (every second without Redis);
+# a payment not announced aloud by any of the stall's phones this long after
+# it was recorded puts the stall on its market's "speaker silent" list.
+STALL_KEEPALIVE_SECONDS = env_int("STALL_KEEPALIVE_SECONDS", 15)
+STALL_LEDGER_RECHECK_SECONDS = env_int("STALL_LEDGER_RECHECK_SECONDS", 15)
+STALL_SILENT_GRACE_SECONDS = env_int("STALL_SILENT_GRACE_SECONDS", 120)
 CELERY_BEAT_SCHEDULE["stats-fold-changes"] = {
     "task": "stats.fold_changes",
     "schedule": 15.0,

@@ -23,6 +23,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("dashboard/", include("stats.web_urls")),
     path("onboard/", include("onboarding.urls")),
+    path("stall/", include("stall.urls")),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

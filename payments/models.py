@@ -469,3 +469,38 @@ class CardBatch(models.Model):
     def transition(self, to: str, **fields: Any) -> None:
         """pending → running → done, or → failed; refused otherwise (``TransitionError``)."""
         _guarded_update(self, self.TRANSITIONS, to, **fields)
+
+
+class ReceiptAnnouncement(models.Model):
+    """A stall phone's acknowledgement that it announced a payment
+    (payments/receipts, docs/stall.md): one row per payment and device, so the
+    board sees the delay from credit to announcement and which stalls' phones
+    were silent while money arrived."""
+
+    class Method(models.TextChoices):
+        SPEECH = "speech", _("Spoken by the phone's voice")
+        CLIPS = "clips", _("Played from recorded clips")
+        SILENT = "silent", _("Shown only (sound off)")
+
+    payment = models.ForeignKey(
+        Payment, on_delete=models.CASCADE, related_name="announcements", verbose_name=_("payment")
+    )
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="+", verbose_name=_("vendor"))
+    market = models.ForeignKey(Market, on_delete=models.CASCADE, related_name="+", verbose_name=_("market"))
+    device_id = models.CharField(_("device"), max_length=64)
+    method = models.CharField(_("how"), max_length=16, choices=Method.choices)
+    # Server time the acknowledgement arrived, and its delay after the payment was recorded.
+    announced_at = models.DateTimeField(_("announced at"))
+    delay_ms = models.PositiveIntegerField(_("delay after recording (ms)"))
+
+    class Meta:
+        ordering = ["-announced_at"]
+        verbose_name = _("receipt announcement")
+        verbose_name_plural = _("receipt announcements")
+        constraints = [
+            models.UniqueConstraint(fields=["payment", "device_id"], name="uniq_announcement_per_device"),
+        ]
+        indexes = [models.Index(fields=["market", "announced_at"]), models.Index(fields=["vendor", "announced_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.payment_id} on {self.device_id} ({self.method})"
