@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
@@ -23,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from common.errors import DomainError, NotFound
 from market.models import Province
+from payments.receipts.selectors import announcement_delays, silent_stalls, vietnam_today
 from stats import dashboard, periods, scopes, selectors, services
 from stats.forms import PeriodForm, TargetForm
 from stats.periods import Period
@@ -130,6 +132,12 @@ def market(request: HttpRequest, market_id: int) -> HttpResponse:
     scope = _scope(request.user, "market", market_id)
     period, form = _period(request)
     context = _with_target_form(request, _page(request, scope, period, form), scope)
+    # Today's stall speakers (payments/receipts): whose phone stayed silent while money arrived.
+    context["speakers"] = {
+        "silent": silent_stalls(market_id),
+        "delays": announcement_delays(market_id, vietnam_today()),
+        "grace_minutes": max(1, settings.STALL_SILENT_GRACE_SECONDS // 60),
+    }
     if scope.province_code and _sees(request.user, "province", scope.province_code):
         province_name = Province.objects.get(pk=scope.province_code).name
         context["province_link"] = {

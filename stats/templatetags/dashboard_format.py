@@ -41,6 +41,15 @@ def pct(value: Any, places: int = 0) -> str:
 
 
 @register.filter
+def seconds(value: Any) -> str:
+    """A delay in milliseconds as seconds with one decimal: ``1500`` → ``1,5 s`` (``1.5 s`` in English)."""
+    if value in (None, ""):
+        return "–"
+    text = f"{int(value) / 1000:.1f}"
+    return f"{text.replace('.', ',') if _lang().startswith('vi') else text} s"
+
+
+@register.filter
 def vdate(value: Any) -> str:
     return formatting.format_date(value or None, lang=_lang())
 
