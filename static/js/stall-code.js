@@ -208,11 +208,11 @@
     }
 
     // --- offline check ----------------------------------------------------------------
-    function verdict(kind, title, body, tag) {
+    function verdict(kind, title, body, tag, outcome) {
       var box = el("div", "verdict verdict--" + kind);
       box.setAttribute("role", "alert");
       box.setAttribute("data-testid", "verdict");
-      box.setAttribute("data-outcome", kind);
+      box.setAttribute("data-outcome", outcome || kind);
       if (tag) box.appendChild(el("span", "verdict__tag", tag));
       box.appendChild(el("p", "verdict__title", title));
       if (body) box.appendChild(el("p", "", body));
@@ -223,7 +223,7 @@
     function checkOffline(code, amount) {
       var key = load(keyName, null);
       if (!key) {
-        verdict("offline", strings.nokey_title, strings.nokey_body);
+        verdict("offline", strings.nokey_title, strings.nokey_body, "", "nokey");
         return Promise.resolve();
       }
       var used = key.used || [];
@@ -237,7 +237,8 @@
       return Promise.all(tries.map(function (c) { return hotp(key.key, c, amount); })).then(function (found) {
         var index = found.indexOf(code);
         if (index < 0) {
-          verdict("wrong", strings.nomatch_title, strings.nomatch_body);
+          // Maybe a code beyond the window: "check online", not a flat refusal (docs/code-entry.md §4).
+          verdict("offline", strings.nomatch_title, strings.nomatch_body, "", "nomatch");
           return;
         }
         var counter = tries[index];

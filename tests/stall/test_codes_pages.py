@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from payments.models import ConfirmationAttempt, ConfirmationCode, Payment
 from tests.payments.code_entry.support import code_in_sms, pay, sms, ussd_secret
-from tests.stall.tools_support import client_of
+from tests.stall.test_sale_pages import client_of
 
 __all__ = ["sms", "ussd_secret"]  # fixtures
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from stall.mine import stall_totals, week_start
 from tests.factories import PaymentFactory
-from tests.stall.tools_support import client_of
+from tests.stall.test_sale_pages import client_of
 from vendors.models import Vendor
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +33,7 @@ def _pay(vendor: Vendor, when: dt.datetime, amount: int, **fields) -> None:
 
 
 def _row(html: str, day: dt.date) -> str:
-    return html.split(f'<tr data-date="{day:%Y-%m-%d}">', 1)[1].split("</tr>", 1)[0]
+    return html.split(f'<tr data-date="{day:%Y-%m-%d}"', 1)[1].split("</tr>", 1)[0]
 
 
 def test_it_counts_a_payment_at_half_past_eleven_at_night_on_that_vietnam_day(cast):

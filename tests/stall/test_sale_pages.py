@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -10,10 +12,41 @@ from django.utils import timezone
 
 from payments.models import Payment, PaymentRequest
 from tests.factories import PaymentFactory
-from tests.stall.tools_support import client_of
 from vendors.models import Vendor
 
 pytestmark = pytest.mark.django_db
+
+PASSWORD = "cho40-test-pass"
+
+
+def client_of(user: Any) -> Client:
+    """A browser signed in as ``user`` (the pages use the session, never a token)."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def sign_in(page: Any, base: str, next_path: str) -> None:
+    """Sign in on the real sign-in page, as the vendor does, landing on ``next_path``."""
+    page.goto(f"{base}/login/?next={next_path}")
+    page.get_by_label("Tên đăng nhập hoặc số điện thoại").fill("vendor")
+    page.get_by_label("Mật khẩu").fill(PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_url(f"**{next_path}")
+
+
+@pytest.fixture
+def vendor_in_browser(cast: Any, live_server: Any, page_at: Any) -> Callable[[str], Any]:
+    """``vendor_in_browser(path)``: a 360×740 phone page signed in as the cast's vendor, at ``path``."""
+    cast.vendor_user.set_password(PASSWORD)
+    cast.vendor_user.save()
+
+    def open_at(path: str) -> Any:
+        page = page_at(360, height=740)
+        sign_in(page, live_server.url, path)
+        return page
+
+    return open_at
 
 
 def _sale(cast, amount: int = 64_000) -> PaymentRequest:
@@ -167,3 +200,17 @@ def test_it_answers_the_status_of_the_anonymous_in_json():
     response = Client().get("/stall/sale/1/status/")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "not_authenticated"
+
+
+def test_it_speaks_english_when_switched(cast):
+    from django.conf import settings
+
+    client = client_of(cast.vendor_user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    html = client.get("/stall/sale/").content.decode()
+    assert "Make the QR code" in html and "Tạo mã QR" not in html
+    sale = _sale(cast)
+    PaymentRequest.objects.filter(pk=sale.pk).update(expires_at=timezone.now())
+    assert "Expired — make a new code" in client.get(f"/stall/sale/{sale.pk}/").content.decode()
+    assert "<h1>Check a code</h1>" in client.get("/stall/code/").content.decode()
+    assert "<h1>My stall</h1>" in client.get("/stall/payments/").content.decode()
