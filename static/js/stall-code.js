@@ -113,10 +113,11 @@
       keyState.setAttribute("data-ready", key ? "1" : "0");
     }
 
-    // The offline key, once per phone (the server hands it out once per device id).
+    // The offline key. The server hands it out once per device id (409 after
+    // that: keep what is stored), and again after a rotation revoked the
+    // phone's grant: asked on every online visit, so a rotated key replaces the old one.
     function fetchKey() {
       if (root.getAttribute("data-offline-ready") !== "1" || !navigator.onLine) return Promise.resolve();
-      if (load(keyName, null)) return Promise.resolve();
       var url = root.getAttribute("data-key-url") + "?device_id=" + encodeURIComponent(deviceId());
       return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" }, cache: "no-store" })
         .then(function (response) {

@@ -111,3 +111,21 @@ def test_an_online_check_shows_the_servers_answer(live_server, vendor_in_browser
     page.get_by_role("button", name="Kiểm tra", exact=True).click()
     page.wait_for_selector("[data-testid=verdict][data-outcome=used]")
     screenshot(page, "stall-code-used")
+
+
+def test_a_rotated_key_replaces_the_one_kept_on_the_phone(live_server, vendor_in_browser, cast):
+    from payments.code_entry.offline import vendor_rotate_code_secret
+
+    page = vendor_in_browser("/stall/code/")
+    _wait_for_key(page)
+    stored = f"JSON.parse(localStorage.getItem('cho40.codekey.{cast.vendor.pk}')).key"
+    cast.vendor.refresh_from_db()
+    assert page.evaluate(stored) == cast.vendor.code_secret
+    page.reload()  # a second visit: 409, the stored key stays
+    _wait_for_key(page)
+    assert page.evaluate(stored) == cast.vendor.code_secret
+
+    vendor_rotate_code_secret(actor=cast.board, vendor=cast.vendor)  # the phone was lost, then found
+    cast.vendor.refresh_from_db()
+    page.reload()
+    page.wait_for_function(f"{stored} === '{cast.vendor.code_secret}'")

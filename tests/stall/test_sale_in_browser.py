@@ -50,6 +50,11 @@ def _post_webhook(base: str, body: dict[str, Any]) -> int:
 
 def test_the_keypad_makes_a_qr_that_turns_green_when_paid(live_server, vendor_in_browser, provider_keys):
     page = vendor_in_browser("/stall/sale/")
+    # Count the chime's notes: WebAudio oscillators started on this page.
+    page.context.add_init_script(
+        "(() => { const start = OscillatorNode.prototype.start; window.notes = 0;"
+        " OscillatorNode.prototype.start = function (...a) { window.notes++; return start.apply(this, a); }; })()"
+    )
     for key in ("6", "4", "000"):
         page.locator(f"[data-key='{key}']").click()
     page.locator("[data-key='0']").click()
@@ -76,6 +81,7 @@ def test_the_keypad_makes_a_qr_that_turns_green_when_paid(live_server, vendor_in
     page.get_by_test_id("sale-paid").wait_for(timeout=10_000)
     assert page.get_by_test_id("sale-paid").inner_text() == "Đã nhận 64.000 đồng"
     assert page.evaluate("document.body.dataset.chime") == "played"
+    assert page.evaluate("window.notes") == 2  # the two notes of the chime
     assert page.locator("[data-state=pending]").is_hidden()
     payment = Payment.objects.get(payment_request=sale)
     assert payment.status == "succeeded" and payment.channel == "dynamic_qr"
