@@ -71,11 +71,12 @@ def _shows_qr(vendor: Vendor) -> bool:
 @vendor_page
 @require_GET
 def payments_page(request: HttpRequest, vendor: Vendor) -> HttpResponse:
+    today = timezone.localdate()
     context = {
         "vendor": vendor,
         "shows_qr": _shows_qr(vendor),
-        "today": timezone.localdate(),
-        **stall_totals(user=request.user, vendor=vendor, today=timezone.localdate()),
+        "today": today,
+        **stall_totals(user=request.user, vendor=vendor, today=today),
     }
     return render(request, "stall/mine.html", context)
 

@@ -109,7 +109,7 @@ def sale(request: HttpRequest, vendor: Vendor) -> HttpResponse:
     except DomainError as error:
         form.add_error(None, _refusal(error))
         return _form_page(request, form, status=409 if error.status == 409 else 400)
-    return redirect("stall:sale-show", pk=sale_request.pk, permanent=False)
+    return redirect("stall:sale-show", pk=sale_request.pk)
 
 
 def _own_request(vendor: Vendor, pk: int) -> PaymentRequest | None:
