@@ -49,8 +49,14 @@
       input.value = value;
       show();
     });
+    // Which button sent the form (event.submitter is missing on older phones).
+    var quickTapped = false;
+    form.addEventListener("click", function (event) {
+      var button = event.target.closest("button[type=submit]");
+      if (button) quickTapped = button.name === "quick";
+    });
     form.addEventListener("submit", function (event) {
-      var quick = event.submitter && event.submitter.name === "quick";
+      var quick = event.submitter ? event.submitter.name === "quick" : quickTapped;
       if (!quick && !input.value) {
         event.preventDefault();
         display.classList.add("sale-display--shake");

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 import urllib.request
 from typing import Any
 
 import pytest
 from django.utils import timezone
 
+from payments.bank_credits.providers import sepay
 from payments.models import Payment, PaymentRequest
 from tests.browser import screenshot
-from tests.payments.bank_credits.webhooks_support import SEPAY_URL, provider_keys, sepay_body
+from tests.payments.bank_credits.webhooks_support import SEPAY_SECRET, SEPAY_URL, provider_keys, sepay_body
 from tests.stall.test_sale_pages import vendor_in_browser
 
 __all__ = ["provider_keys", "vendor_in_browser"]  # fixtures
@@ -37,13 +39,15 @@ def _fits_a_phone(page: Any) -> None:
 
 
 def _post_webhook(base: str, body: dict[str, Any]) -> int:
-    """A signed SePay delivery (API-key header, as SePay sends it) to the live server."""
-    request = urllib.request.Request(
-        base + SEPAY_URL,
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", "Authorization": "Apikey test-sepay-api-key"},
-        method="POST",
-    )
+    """A SePay delivery signed with HMAC-SHA256 over "<timestamp>.<body>", as SePay signs it, to the live server."""
+    data = json.dumps(body).encode()
+    timestamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        "X-SePay-Timestamp": timestamp,
+        "X-SePay-Signature": sepay.hmac_signature(SEPAY_SECRET, timestamp, data),
+    }
+    request = urllib.request.Request(base + SEPAY_URL, data=data, headers=headers, method="POST")
     with urllib.request.urlopen(request, timeout=10) as response:
         return int(response.status)
 
