@@ -105,6 +105,7 @@
     var keyState = root.querySelector("[data-key-state]");
     var csrf = form.querySelector("[name=csrfmiddlewaretoken]").value;
     var syncing = false;
+    var shownUuid = null; // the queued item whose provisional answer the box shows
 
     function showKeyState() {
       var key = load(keyName, null);
@@ -193,6 +194,7 @@
             return item;
           });
           save(queueName, prune(stored));
+          settleShown(stored);
           // The server's counter moves the look-ahead window forward (docs/code-entry.md §4, step 3).
           var key = load(keyName, null);
           if (key && typeof body.counter === "number") {
@@ -219,6 +221,18 @@
       if (body) box.appendChild(el("p", "", body));
       resultBox.textContent = "";
       resultBox.appendChild(box);
+    }
+
+    // The server's final answer replaces the provisional one still on screen.
+    function settleShown(queue) {
+      var item = queue.filter(function (i) { return i.client_uuid === shownUuid; })[0];
+      if (!item || item.status === "queued" || item.status === "pending") return;
+      shownUuid = null;
+      if (item.status === "matched") {
+        verdict("valid", "✓ " + strings.settled_title, formatDong(item.amount) + " · ••••" + item.code.slice(-2), "", "matched");
+      } else {
+        verdict("wrong", "✗ " + strings.refused_title, statusText(item) + ". " + strings.refused_body, "", item.status);
+      }
     }
 
     function checkOffline(code, amount) {
@@ -261,7 +275,9 @@
           counter: counter,
         });
         save(queueName, queue);
+        shownUuid = queue[queue.length - 1].client_uuid;
         verdict("provisional", strings.provisional_title, strings.provisional_body, strings.provisional_tag);
+        form.reset(); // ready for the next customer
         drawQueue();
       });
     }
@@ -271,6 +287,7 @@
       var amount = Number(form.elements.amount.value);
       if (!/^\d{6}$/.test(code) || !(amount >= 1)) return; // the server explains what is wrong
       event.preventDefault();
+      shownUuid = null;
       if (!navigator.onLine) {
         checkOffline(code, amount);
         return;

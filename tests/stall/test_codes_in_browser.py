@@ -49,12 +49,15 @@ def test_an_offline_check_is_provisional_until_the_server_matches_it(
     code = code_in_sms(sms.outbox[0].body)
 
     page.context.set_offline(True)
-    page.get_by_label("Mã (6 chữ số)").fill(code)
-    page.get_by_label("Số tiền đã trả (đồng)").fill("20000")
-    page.get_by_role("button", name="Kiểm tra", exact=True).click()
-    verdict = page.get_by_test_id("verdict")
+    # A mistyped code first: not accepted on the phone, nothing queued ("check online", not a refusal).
+    _check_on_page(page, f"{(int(code) + 1) % 1_000_000:06d}", "20000")
+    page.wait_for_selector("[data-testid=verdict][data-outcome=nomatch]")
+    assert "Chưa xác nhận được trên máy này" in page.get_by_test_id("verdict").inner_text()
+    assert page.get_by_test_id("queue").locator("li").count() == 0
+
+    _check_on_page(page, code, "20000")
+    verdict = page.locator("[data-testid=verdict][data-outcome=provisional]")
     verdict.wait_for()
-    assert verdict.get_attribute("data-outcome") == "provisional"
     assert "Hợp lệ (tạm thời — máy chủ sẽ xác nhận)" in verdict.inner_text()
     assert "TẠM THỜI" in verdict.inner_text()
     item = page.get_by_test_id("queue").locator("li")
@@ -63,23 +66,12 @@ def test_an_offline_check_is_provisional_until_the_server_matches_it(
     assert not OfflineConfirmation.objects.exists()
     screenshot(page, "stall-code-offline-provisional")
 
-    # The same code again on this phone: refused.
-    page.get_by_label("Mã (6 chữ số)").fill(code)
-    page.get_by_label("Số tiền đã trả (đồng)").fill("20000")
-    page.get_by_role("button", name="Kiểm tra", exact=True).click()
-    page.wait_for_selector("[data-testid=verdict][data-outcome=used]")
-    assert "Đã dùng trên máy này" in page.get_by_test_id("verdict").inner_text()
-    # A wrong code: not accepted, and nothing queued.
-    page.get_by_label("Mã (6 chữ số)").fill(f"{(int(code) + 1) % 1_000_000:06d}")
-    page.get_by_label("Số tiền đã trả (đồng)").fill("20000")
-    page.get_by_role("button", name="Kiểm tra", exact=True).click()
-    page.wait_for_selector("[data-testid=verdict][data-outcome=nomatch]")
-    assert "Chưa xác nhận được trên máy này" in page.get_by_test_id("verdict").inner_text()
-    assert page.get_by_test_id("queue").locator("li").count() == 1
-
     page.context.set_offline(False)  # the `online` event uploads the queue
     page.wait_for_selector("[data-testid=queue] li[data-status=matched]")
     assert "Đã xác nhận" in page.get_by_test_id("queue").inner_text()
+    settled = page.locator("[data-testid=verdict][data-outcome=matched]")  # the server's answer replaces "provisional"
+    settled.wait_for()
+    assert "Máy chủ đã xác nhận" in settled.inner_text()
     row = OfflineConfirmation.objects.get()
     payment = Payment.objects.get()
     assert (row.status, row.payment_id, row.amount) == ("matched", payment.pk, 20_000)
@@ -87,10 +79,27 @@ def test_an_offline_check_is_provisional_until_the_server_matches_it(
     assert page.evaluate(f"JSON.parse(localStorage.getItem('cho40.codekey.{cast.vendor.pk}')).last") == 1
     screenshot(page, "stall-code-offline-settled")
 
-    # The answer survives a reload (kept on the phone), and the key is not asked for again.
+    # The answer survives a reload (kept on the phone), and the key is not handed out again.
     page.reload()
     page.wait_for_selector("[data-testid=queue] li[data-status=matched]")
     assert OfflineKeyGrant.objects.filter(vendor=cast.vendor).count() == 1
+
+
+def test_a_code_accepted_offline_is_refused_the_second_time_on_that_phone(
+    live_server, vendor_in_browser, cast, sms, ussd_secret
+):
+    page = vendor_in_browser("/stall/code/")
+    _wait_for_key(page)
+    pay("stall-offline-4", cast.vendor, 20_000)
+    code = code_in_sms(sms.outbox[0].body)
+    page.context.set_offline(True)
+    _check_on_page(page, code, "20000")
+    page.wait_for_selector("[data-testid=verdict][data-outcome=provisional]")
+    _check_on_page(page, code, "20000")
+    page.wait_for_selector("[data-testid=verdict][data-outcome=used]")
+    assert "Đã dùng trên máy này" in page.get_by_test_id("verdict").inner_text()
+    assert page.get_by_test_id("queue").locator("li").count() == 1
+    screenshot(page, "stall-code-offline-reused", full_page=False)
 
 
 def test_an_online_check_shows_the_servers_answer(live_server, vendor_in_browser, cast, sms, ussd_secret):
@@ -129,3 +138,49 @@ def test_a_rotated_key_replaces_the_one_kept_on_the_phone(live_server, vendor_in
     cast.vendor.refresh_from_db()
     page.reload()
     page.wait_for_function(f"{stored} === '{cast.vendor.code_secret}'")
+
+
+def _check_on_page(page: Any, code: str, amount: str) -> None:
+    page.get_by_label("Mã (6 chữ số)").fill(code)
+    page.get_by_label("Số tiền đã trả (đồng)").fill(amount)
+    page.get_by_role("button", name="Kiểm tra", exact=True).click()
+
+
+def test_a_check_whose_request_fails_on_the_network_is_made_on_the_phone(
+    live_server, vendor_in_browser, cast, sms, ussd_secret
+):
+    page = vendor_in_browser("/stall/code/")
+    _wait_for_key(page)
+    pay("stall-offline-2", cast.vendor, 35_000)
+    code = code_in_sms(sms.outbox[0].body)
+    # "Online" as far as the phone knows, but the request never arrives (a dead mobile network).
+    page.route("**/stall/code/", lambda route: route.abort() if route.request.method == "POST" else route.continue_())
+    _check_on_page(page, code, "35000")
+    page.wait_for_selector("[data-testid=verdict][data-outcome=provisional]")
+    assert not OfflineConfirmation.objects.exists()
+
+
+def test_a_code_confirmed_elsewhere_meanwhile_comes_back_flagged(
+    live_server, vendor_in_browser, cast, sms, ussd_secret
+):
+    from payments.code_entry.confirmation import confirmation_code_confirm
+
+    page = vendor_in_browser("/stall/code/")
+    _wait_for_key(page)
+    pay("stall-offline-3", cast.vendor, 50_000)
+    code = code_in_sms(sms.outbox[0].body)
+    page.context.set_offline(True)
+    _check_on_page(page, code, "50000")
+    page.wait_for_selector("[data-testid=verdict][data-outcome=provisional]")
+    # The same SMS shown at another stall's phone of this vendor, online, first.
+    result = confirmation_code_confirm(vendor=cast.vendor, user=None, code=code, amount=50_000, remote_addr=None)
+    assert result.outcome == "confirmed"
+
+    page.context.set_offline(False)
+    page.wait_for_selector("[data-testid=queue] li[data-status=flagged]")
+    assert "Bị đánh dấu: mã đã được dùng ở nơi khác" in page.get_by_test_id("queue").inner_text()
+    refused = page.locator("[data-testid=verdict][data-outcome=flagged]")
+    refused.wait_for()
+    assert "Máy chủ không xác nhận mã này" in refused.inner_text()
+    assert OfflineConfirmation.objects.get().flag_reason == "code_already_used"
+    screenshot(page, "stall-code-offline-flagged", full_page=False)
