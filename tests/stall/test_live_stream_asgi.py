@@ -101,8 +101,10 @@ class EventStream:
 
     def next_block(self, timeout: float) -> str:
         """The next event or comment block ("" when none came within ``timeout``)."""
-        assert self.conn.sock is not None
-        self.conn.sock.settimeout(timeout)
+        # A response that ends with its connection (no chunking: a WSGI server)
+        # takes the socket over from the connection.
+        sock = self.conn.sock or self.response.fp.raw._sock  # type: ignore[union-attr]
+        sock.settimeout(timeout)
         lines = []
         try:
             while True:
