@@ -21,7 +21,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.http.response import HttpResponseBase
 from django.urls import path
 from django.utils.translation import gettext as _
+from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from common.api import error_body
@@ -91,12 +93,22 @@ def receipts(request: HttpRequest) -> HttpResponse:
     return JsonResponse(body, json_dumps_params={"ensure_ascii": False})
 
 
+def _csrf_refused(request: HttpRequest) -> bool:
+    """Django's own CSRF check (the ``X-CSRFToken`` header against the
+    cookie, the Origin), run here so that a refusal is answered in JSON
+    rather than with the HTML failure page."""
+    return CsrfViewMiddleware(lambda r: HttpResponse()).process_view(request, None, (), {}) is not None
+
+
+@csrf_exempt  # checked below, with a JSON answer
 @require_POST
 def ack(request: HttpRequest, payment_id: int) -> HttpResponse:
     """``{"device_id", "method"}`` → ``{"ok": true, "delay_ms"}``."""
     vendor = _vendor_or_refusal(request)
     if isinstance(vendor, HttpResponse):
         return vendor
+    if _csrf_refused(request):
+        return _error(403, "csrf_failed", _("The page is out of date: reload it and try again."))
     try:
         data = json.loads(request.body or b"{}")
     except ValueError:

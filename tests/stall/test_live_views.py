@@ -204,7 +204,9 @@ def test_the_acknowledgement_needs_the_csrf_token(cast) -> None:
     client = Client(enforce_csrf_checks=True)
     client.force_login(cast.vendor_user)
 
-    assert ack(client, payment.pk).status_code == 403
+    refused = ack(client, payment.pk)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "csrf_failed"
+    assert not ReceiptAnnouncement.objects.exists()
     client.get(reverse("stall:receipts"))  # any page sets the token in practice; here ask for it
     from django.middleware.csrf import _get_new_csrf_string
 
