@@ -32,14 +32,17 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import os
+import threading
 import time
 import weakref
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from payments.receipts.cursor import Cursor
 from payments.receipts.publish import channel_name
@@ -49,6 +52,7 @@ logger = logging.getLogger(__name__)
 
 STREAM_MAX_SECONDS: Final = 30 * 60
 RETRY_MS: Final = 3000
+SYNC_PING_SECONDS: Final = 2.0
 _QUEUE_SIZE: Final = 256
 _RECHECK: Final = object()  # put in a queue: "read the ledger now"
 
@@ -79,7 +83,9 @@ class StreamState:
         self.today: dict[str, int] = {"count": 0, "value": 0}
         self.day: dt.date | None = None
 
-    def from_ledger(self, resume: Resume) -> list[str]:
+    def from_ledger(self, resume: Resume | None) -> list[str]:
+        if resume is None:  # the read failed: nothing learnt, the cursor stands
+            return []
         self.today, self.day = dict(resume.today), resume.day
         events = []
         for receipt in resume.receipts:
@@ -116,12 +122,61 @@ class StreamState:
         return event(self.cursor, {**receipt, "today": self.today})
 
 
-def _read(vendor_id: int, cursor: Cursor) -> Resume:
-    close_old_connections()  # as for a request: a connection past its age or broken is replaced
+def _read_safely(vendor_id: int, cursor: Cursor) -> Resume | None:
+    """One ledger read, or None when the database failed (logged): the
+    stream stays open, pings, and tries again at its next re-read."""
     try:
         return ledger_read(vendor_id, cursor)
+    except Exception:
+        logger.warning("ledger read for the receipt stream of vendor %s failed", vendor_id, exc_info=True)
+        return None
+
+
+def _read(vendor_id: int, cursor: Cursor) -> Resume | None:
+    """``_read_safely`` on a thread of the pool below, whose connection gets
+    a request's care: replaced before and after when past its age or broken."""
+    close_old_connections()
+    try:
+        return _read_safely(vendor_id, cursor)
     finally:
         close_old_connections()
+
+
+# The ASGI streams' ledger reads run on a small pool of threads of their own,
+# each with its own database connection kept between reads (DB_CONN_MAX_AGE):
+# READ_THREADS connections per process however many phones are connected
+# (a read takes a couple of milliseconds; 500 streams re-reading every 15 s
+# are ~35 reads a second).
+READ_THREADS: Final = 4
+_pool: tuple[int, ThreadPoolExecutor] | None = None  # (pid, pool): never inherited across a fork
+_pool_lock = threading.Lock()
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():
+            _pool = (os.getpid(), ThreadPoolExecutor(READ_THREADS, thread_name_prefix="receipts-read"))
+        return _pool[1]
+
+
+def shutdown() -> None:
+    """Close the read threads' connections and stop the pool (tests, so that
+    no connection outlives the test database)."""
+    global _pool
+    with _pool_lock:
+        found, _pool = _pool, None
+    if found is None or found[0] != os.getpid():
+        return
+    barrier = threading.Barrier(READ_THREADS)
+
+    def close_mine() -> None:
+        connection.close()
+        barrier.wait(timeout=30)
+
+    for future in [found[1].submit(close_mine) for _ in range(READ_THREADS)]:
+        future.result()
+    found[1].shutdown(wait=True)
 
 
 # --- ASGI: one subscriber per process ------------------------------------------------
@@ -148,6 +203,9 @@ class ReceiptHub:
                 await asyncio.wait_for(self.ready.wait(), wait)
             except TimeoutError:
                 logger.warning("receipt stream of vendor %s starts without Redis", vendor_id)
+            except BaseException:  # cancelled: the client left while we waited
+                self.detach(vendor_id, queue)
+                raise
         return queue
 
     def detach(self, vendor_id: int, queue: asyncio.Queue[Any]) -> None:
@@ -225,15 +283,15 @@ def hub() -> ReceiptHub | None:
 
 async def receipt_events(vendor_id: int, cursor: Cursor, *, max_seconds: float | None = None) -> AsyncIterator[str]:
     """The event stream of ``vendor_id``'s receipts after ``cursor`` (ASGI)."""
-    yield f"retry: {RETRY_MS}\n\n"
     the_hub = hub()
-    queue = await the_hub.attach(vendor_id) if the_hub else None  # subscribed before the first read
-    read = sync_to_async(_read, thread_sensitive=False)
+    read = sync_to_async(_read, thread_sensitive=False, executor=_executor())
     recheck = float(settings.STALL_LEDGER_RECHECK_SECONDS) if the_hub else 1.0
     keepalive = float(settings.STALL_KEEPALIVE_SECONDS)
     state = StreamState(cursor)
     loop = asyncio.get_running_loop()
+    queue = await the_hub.attach(vendor_id) if the_hub else None  # subscribed before the first read
     try:
+        yield f"retry: {RETRY_MS}\n\n"  # (after it: a client that has read this line is subscribed)
         started = now = loop.time()
         end = started + (max_seconds if max_seconds is not None else _max_seconds())
         for text in state.from_ledger(await read(vendor_id, state.cursor)):
@@ -255,7 +313,6 @@ async def receipt_events(vendor_id: int, cursor: Cursor, *, max_seconds: float |
                 if live is not None:
                     yield live
                     next_ping = now + keepalive
-                continue
             if item is _RECHECK or now >= next_read:
                 for text in state.from_ledger(await read(vendor_id, state.cursor)):
                     yield text
@@ -290,15 +347,19 @@ def _subscription() -> Any:
 def receipt_events_sync(vendor_id: int, cursor: Cursor, *, max_seconds: float | None = None) -> Iterator[str]:
     """The same stream for a WSGI server: the ledger every second, Redis
     messages (when there is REDIS_URL) as they come in between."""
-    yield f"retry: {RETRY_MS}\n\n"
     pubsub = _subscription()
+    yield f"retry: {RETRY_MS}\n\n"
     state = StreamState(cursor)
-    keepalive = float(settings.STALL_KEEPALIVE_SECONDS)
+    # A WSGI server learns that a phone left only when it next writes: a short
+    # ping frees the worker (and its database connection) within seconds.
+    keepalive = min(float(settings.STALL_KEEPALIVE_SECONDS), SYNC_PING_SECONDS)
     try:
         end = time.monotonic() + (max_seconds if max_seconds is not None else _max_seconds())
         next_ping = time.monotonic() + keepalive
-        while time.monotonic() < end:
-            yield from state.from_ledger(ledger_read(vendor_id, state.cursor))
+        while True:
+            yield from state.from_ledger(_read_safely(vendor_id, state.cursor))
+            if time.monotonic() >= end:
+                return
             next_read = time.monotonic() + 1.0
             while (now := time.monotonic()) < next_read:
                 if pubsub is None:
