@@ -197,8 +197,10 @@ def run() -> list[dict[str, Any]]:
         probe.start()
         print(f"   driving {rate:,.0f} signed credits/s for {WARMUP_SECONDS}+{seconds:.0f}s …", flush=True)
         mine.send("go")
-        if not mine.poll(seconds + WARMUP_SECONDS + 90):
-            raise RuntimeError("the webhook driver did not finish in time")
+        give_up = time.monotonic() + seconds + WARMUP_SECONDS + 90
+        while not mine.poll(1):
+            if not driver.is_alive() or time.monotonic() > give_up:
+                raise RuntimeError("the webhook driver stopped or did not finish in time (its error is above)")
         driven = mine.recv()
         server_cpu = _cpu_seconds(server.pid) - cpu_before
         time.sleep(LOST_AFTER)  # receipts later than this after their answer are lost anyway

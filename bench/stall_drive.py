@@ -14,7 +14,7 @@ import asyncio
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from bench.loadgen import _parse
 from bench.webhooks_load import PATH, delivery, signed
@@ -50,8 +50,7 @@ class _Conn(asyncio.Protocol):
     closed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
 
     def send(self, index: int, request: bytes) -> None:
         assert self.transport is not None

@@ -24,11 +24,13 @@ class RedisProbe:
         self.latencies_ms: list[float] = []
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._client: object = None
 
     def start(self) -> None:
         import redis
 
-        client = redis.Redis.from_url(self.url)
+        # Held on self: a client collected as garbage closes its connections, the subscriber's too.
+        self._client = client = redis.Redis.from_url(self.url)
         pubsub = client.pubsub(ignore_subscribe_messages=True)
         pubsub.subscribe(self.channel)
         pubsub.get_message(timeout=1)  # the subscription's confirmation

@@ -90,6 +90,7 @@ class SSEParser:
 
     comments: int = 0
     last_id: str | None = None
+    retry_ms: int | None = None  # the server's ``retry:``, the reconnection delay
     _pending: bytearray = field(default_factory=bytearray)
     _event: str = ""
     _data: list[str] = field(default_factory=list)
@@ -138,6 +139,8 @@ class SSEParser:
         elif name == "id" and "\0" not in value:
             self._id = value
             self.last_id = value
+        elif name == "retry" and value.isascii() and value.isdigit():
+            self.retry_ms = int(value)
         return None
 
     def _dispatch(self) -> Event | None:
@@ -183,14 +186,18 @@ def request_bytes(port: int, cookie: str, last_id: str | None, cursor: str | Non
 
 
 async def _follow(port: int, stream: Stream, stop: asyncio.Event) -> None:
-    """Hold ``stream`` open until ``stop``; reconnect with Last-Event-ID as a browser would."""
+    """Hold ``stream`` open until ``stop``, as a browser's EventSource would:
+    after the stream ends or breaks, reconnect with Last-Event-ID after the
+    server's ``retry:`` delay; an answer other than 200 text/event-stream
+    fails the stream for good (no reconnection, as the standard says)."""
     last_id: str | None = None
+    retry = 3.0  # browsers' usual default until the server says otherwise
     while not stop.is_set():
         try:
             reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 15)
         except (OSError, TimeoutError) as exc:
             stream.errors.append(f"connect: {exc!r}")
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(retry)
             continue
         try:
             writer.write(request_bytes(port, stream.cookie, last_id, stream.cursor))
@@ -201,14 +208,14 @@ async def _follow(port: int, stream: Stream, stop: asyncio.Event) -> None:
             if status != 200 or not headers.get("content-type", "").startswith("text/event-stream"):
                 stream.errors.append(f"answer {status} {headers.get('content-type', '')}")
                 stream.settled.set()
-                await asyncio.sleep(1)
-                continue
+                return
             stream.opened += 1
             stream.ready.set()
             stream.settled.set()
             chunked = "chunked" in headers.get("transfer-encoding", "").lower()
             decoder = ChunkedDecoder() if chunked else None
             parser = SSEParser(last_id=last_id)
+            keepalives = stream.keepalives
             while not stop.is_set():
                 data = await reader.read(65536)
                 now = time.monotonic()
@@ -219,7 +226,9 @@ async def _follow(port: int, stream: Stream, stop: asyncio.Event) -> None:
                     if event.event == "receipt":
                         stream.received.append((int(json.loads(event.data)["id"]), now, event.id))
                 last_id = parser.last_id
-                stream.keepalives = parser.comments
+                stream.keepalives = keepalives + parser.comments
+                if parser.retry_ms is not None:
+                    retry = parser.retry_ms / 1000
                 if decoder and decoder.done:
                     break
         except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as exc:
@@ -227,7 +236,7 @@ async def _follow(port: int, stream: Stream, stop: asyncio.Event) -> None:
         finally:
             writer.close()
         if not stop.is_set():
-            await asyncio.sleep(0.2)  # the server ended the stream: come back as EventSource does
+            await asyncio.sleep(retry)
 
 
 async def _listen(port: int, specs: list[tuple[int, str, str | None]], pipe: Any, open_timeout: float) -> None:

@@ -135,3 +135,9 @@ def test_join_leaves_out_the_warm_up_and_counts_unanswered(run_data):
     assert result["latencies"] == pytest.approx([0.5])
     assert result["failed"] == 1
     assert result["lost"] == 0
+
+
+def test_retry_field_sets_the_reconnection_delay():
+    parser = SSEParser()
+    assert parser.feed(b"retry: 3000\n\nretry: soon\n\n") == []
+    assert parser.retry_ms == 3000
