@@ -297,8 +297,10 @@ def receipt_events_sync(vendor_id: int, cursor: Cursor, *, max_seconds: float | 
     try:
         end = time.monotonic() + (max_seconds if max_seconds is not None else _max_seconds())
         next_ping = time.monotonic() + keepalive
-        while time.monotonic() < end:
+        while True:
             yield from state.from_ledger(ledger_read(vendor_id, state.cursor))
+            if time.monotonic() >= end:
+                return
             next_read = time.monotonic() + 1.0
             while (now := time.monotonic()) < next_read:
                 if pubsub is None:
