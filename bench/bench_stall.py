@@ -35,7 +35,9 @@ What it does, all on loopback and bounded in time (about 1½ minutes, at most 3)
 runs it alone. Knobs (environment): BENCH_STALL_N (stalls, 500),
 BENCH_STALL_SECONDS (30), BENCH_STALL_RATE (payments/s; default the intake
 rate), BENCH_STALL_WORKERS (2), BENCH_STALL_REDIS_URL
-(redis://127.0.0.1:6379/14), BENCH_POSTGRES_URL (as the intake benchmark).
+(redis://127.0.0.1:6379/14), BENCH_STALL_DB_CONNECTIONS (the scratch
+database's connection limit, 60: the PostgreSQL server is shared),
+BENCH_POSTGRES_URL (as the intake benchmark).
 """
 
 from __future__ import annotations
@@ -50,12 +52,15 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
 
 from bench.bench_webhooks import _cpu_seconds, _free_port, _wait_for_port
 from bench.stall_drive import build_requests, drive
 from bench.stall_probe import RedisProbe
 from bench.stall_sse import listener
-from bench.webhooks_db import admin, django_env, fresh_database
+from bench.webhooks_db import admin, db_url, django_env, fresh_database
 from bench.webhooks_load import SECRET, fire_python
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,6 +81,24 @@ def _django(env: dict[str, str], *args: str, timeout: float = 120) -> str:
     return subprocess.run(
         [sys.executable, *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True, timeout=timeout
     ).stdout
+
+
+def limited_role(db: str, limit: int) -> str:
+    """The URL of ``db`` for a role of its own (named after it) allowed
+    ``limit`` connections. The PostgreSQL server is shared: a server that held
+    a connection per open stream would otherwise take every slot from everyone
+    else (a superuser ignores connection limits). Capped, it fails here alone."""
+    admin(
+        f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{db}') "
+        f'THEN CREATE ROLE "{db}" LOGIN; END IF; END $$'
+    )
+    admin(f'ALTER ROLE "{db}" CONNECTION LIMIT {limit}')
+    with psycopg.connect(db_url(db), autocommit=True) as conn:
+        conn.execute(f'GRANT ALL ON ALL TABLES IN SCHEMA public TO "{db}"')  # type: ignore[arg-type]
+        conn.execute(f'GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO "{db}"')  # type: ignore[arg-type]
+    parts = urlsplit(db_url(db))
+    host = parts.hostname or "127.0.0.1"
+    return urlunsplit((parts.scheme, f"{db}@{host}:{parts.port or 5432}", parts.path, "", ""))
 
 
 def intake_rate_of_this_run() -> float | None:
@@ -117,6 +140,7 @@ def run() -> list[dict[str, Any]]:
     seconds = _env_num("BENCH_STALL_SECONDS", 30)
     workers = int(_env_num("BENCH_STALL_WORKERS", 2))
     redis_url = os.environ.get("BENCH_STALL_REDIS_URL") or "redis://127.0.0.1:6379/14"
+    db_limit = int(_env_num("BENCH_STALL_DB_CONNECTIONS", 60))
 
     print(f"   preparing {DB} with {stalls} signed-in vendors …", flush=True)
     fresh_database(DB)
@@ -124,6 +148,7 @@ def run() -> list[dict[str, Any]]:
     env.update(REDIS_URL=redis_url, DJANGO_SECURE_COOKIES="0")
     _django(env, "manage.py", "migrate", "--noinput", timeout=300)
     seeded = json.loads(_django(env, "-m", "bench.stall_seed", str(stalls)).strip().splitlines()[-1])
+    server_env = {**env, "DATABASE_URL": limited_role(DB, db_limit)}
     vendors: list[list[Any]] = seeded["vendors"]
     codes = [[code, account] for _, code, account, _ in vendors]
     vendor_ids = [int(row[0]) for row in vendors]
@@ -137,7 +162,7 @@ def run() -> list[dict[str, Any]]:
     ]  # fmt: skip
     server_log = tempfile.TemporaryFile()  # noqa: SIM115 (closed after the server stops)
     server = subprocess.Popen(
-        command, cwd=ROOT, env=env, start_new_session=True, stdout=server_log, stderr=subprocess.STDOUT
+        command, cwd=ROOT, env=server_env, start_new_session=True, stdout=server_log, stderr=subprocess.STDOUT
     )
     procs: list[Any] = []
     probe = RedisProbe(redis_url)
@@ -223,6 +248,7 @@ def run() -> list[dict[str, Any]]:
     by_txn = payments_by_txn(DB)
     try:
         admin(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
+        admin(f'DROP ROLE IF EXISTS "{DB}"')
     except Exception as exc:  # cleanup only
         print(f"   could not drop {DB}: {exc}", flush=True)
     return report(

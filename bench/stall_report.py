@@ -38,6 +38,8 @@ def join(
     """Latencies (seconds, answered → first arrival on the vendor's stream) of
     the measured payments, and every way a receipt can go wrong."""
     vendor_of = {pid: vendor for pid, vendor in by_txn.values()}
+    # A refused stream fails for good (EventSource): its page would poll instead.
+    failed_streams = {int(s["vendor_id"]) for s in streams if s.get("failed")}
     first_seen: dict[tuple[int, int], float] = {}  # (stream's vendor, payment) -> first arrival
     duplicates = misrouted = unexpected = 0
     for stream in streams:
@@ -55,7 +57,7 @@ def join(
     latencies: list[float] = []
     answer_times: list[float] = []
     end_to_end: list[float] = []
-    lost = late = failed = unrecorded = unattributed = 0
+    lost = late = failed = unrecorded = unattributed = unreachable = 0
     for k, answer in enumerate(answers):
         if answer is None or not 200 <= answer[2] < 300:
             failed += 1
@@ -70,6 +72,9 @@ def join(
             unattributed += 1
             continue
         seen = first_seen.get((vendor, pid))
+        if seen is None and vendor in failed_streams:
+            unreachable += 1
+            continue
         if seen is None or seen - answered > lost_after:
             lost += 1
             late += seen is not None
@@ -87,6 +92,7 @@ def join(
         "failed": failed,
         "unrecorded": unrecorded,
         "unattributed": unattributed,
+        "unreachable": unreachable,
         "duplicates": duplicates,
         "misrouted": misrouted,
         "unexpected": unexpected,
@@ -134,7 +140,11 @@ def report(
     stream_errors = sum(int(s["error_count"]) for s in streams)
     keepalives = sum(int(s["keepalives"]) for s in streams)
     recorded = len(driven["answers"]) - j["failed"] - j["unrecorded"]
-    wrong = j["lost"] + j["duplicates"] + j["misrouted"] + j["failed"] + j["unrecorded"] + j["unattributed"]
+    wrong = (
+        j["lost"] + j["duplicates"] + j["misrouted"] + j["failed"] + j["unrecorded"] + j["unattributed"]
+        + j["unreachable"]
+    )  # fmt: skip
+    refused = sum(1 for s in streams if s.get("failed"))
     load_note = f"load average {load[0]:.1f}→{load[1]:.1f} (shared 2-core machine)"
     shape = f"gunicorn -w {workers} uvicorn (config.asgi), {opened}/{stalls} streams"
     common = (
@@ -178,7 +188,9 @@ def report(
             "target": f"= {stalls}",
             "ok": opened == stalls,
             "note": (
-                f"one signed-in vendor each (session cookie, ?cursor= as the page); {reconnects} reconnections, "
+                f"one signed-in vendor each (session cookie, ?cursor= as the page); {refused} refused (failed for "
+                f"good, as EventSource does; {j['unreachable']} receipts for them not counted as lost); "
+                f"{reconnects} reconnections, "
                 f"{stream_errors} stream errors, {keepalives} keepalive comments seen"
             ),
         },

@@ -163,6 +163,7 @@ class Stream:
     opened: int = 0  # successful (re)connections
     errors: list[str] = field(default_factory=list)
     keepalives: int = 0
+    failed: bool = False  # refused once: failed for good, as EventSource does
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     settled: asyncio.Event = field(default_factory=asyncio.Event)  # open, or refused once
 
@@ -207,6 +208,7 @@ async def _follow(port: int, stream: Stream, stop: asyncio.Event) -> None:
             headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in header_lines if h)}
             if status != 200 or not headers.get("content-type", "").startswith("text/event-stream"):
                 stream.errors.append(f"answer {status} {headers.get('content-type', '')}")
+                stream.failed = True
                 stream.settled.set()
                 return
             stream.opened += 1
@@ -270,6 +272,7 @@ async def _listen(port: int, specs: list[tuple[int, str, str | None]], pipe: Any
                     "errors": s.errors[:5],
                     "error_count": len(s.errors),
                     "keepalives": s.keepalives,
+                    "failed": s.failed,
                 }
                 for s in streams
             ]

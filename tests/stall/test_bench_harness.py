@@ -141,3 +141,17 @@ def test_retry_field_sets_the_reconnection_delay():
     parser = SSEParser()
     assert parser.feed(b"retry: 3000\n\nretry: soon\n\n") == []
     assert parser.retry_ms == 3000
+
+
+def test_receipts_of_a_refused_stream_are_unreachable_not_lost(run_data):
+    answers, targets, by_txn = run_data
+    streams = [
+        {"vendor_id": 1, "received": [(10, 1.1, "10"), (12, 3.1, "12")]},
+        {"vendor_id": 2, "received": [], "failed": True},
+    ]
+    result = join(
+        answers=answers, targets=targets, first_id=100, warmup=0, streams=streams, by_txn=by_txn, lost_after=10
+    )
+    assert result["unreachable"] == 1
+    assert result["lost"] == 0
+    assert result["latencies"] == pytest.approx([0.1, 0.1])
