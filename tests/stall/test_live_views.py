@@ -5,6 +5,7 @@ gets anything."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from django.test import AsyncClient, Client
 from django.urls import reverse
 
 from payments.models import ReceiptAnnouncement
+from payments.receipts import stream
 from payments.receipts.cursor import Cursor
 from tests.factories import PaymentFactory, make_vendor_user
 
@@ -73,6 +75,20 @@ def test_the_stream_starts_with_a_retry_hint(cast) -> None:
     assert b"".join(response.streaming_content).decode().startswith("retry: ")
 
 
+@pytest.fixture
+def _read_pool() -> Iterator[None]:
+    yield
+    stream.shutdown()  # the ASGI stream's read threads hold connections
+    # …and so does the thread asgiref runs sync views in (thread_sensitive, outside async_to_sync).
+    import asyncio
+
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    asyncio.run(sync_to_async(connections.close_all)())
+
+
+@pytest.mark.usefixtures("_read_pool")
 @pytest.mark.django_db(transaction=True)
 def test_under_asgi_the_stream_is_the_async_one_and_reads_the_ledger(cast) -> None:
     import asyncio
