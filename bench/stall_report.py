@@ -145,13 +145,14 @@ def report(
         + j["unreachable"]
     )  # fmt: skip
     refused = sum(1 for s in streams if s.get("failed"))
+    open_at_end = sum(1 for s in streams if s.get("open_at_end"))
     load_note = f"load average {load[0]:.1f}→{load[1]:.1f} (shared 2-core machine)"
     shape = f"gunicorn -w {workers} uvicorn (config.asgi), {opened}/{stalls} streams"
     common = (
         f"{len(lat)} receipts measured (after a {warmup}-payment warm-up) of {recorded} recorded; "
         f"driven {driven['rate']:,.0f}/s (intake rate {rate:,.0f}/s from {source}); {shape}; {load_note}"
     )
-    ok_all = wrong == 0 and opened == stalls and bool(lat)
+    ok_all = wrong == 0 and opened == stalls and open_at_end == stalls and bool(lat)
     server_ms = round(server_cpu / recorded * 1000, 2) if recorded else None
     name = f"{NAME}: webhook answered → receipt on the stall's event stream ({stalls} streams)"
     return [
@@ -186,9 +187,9 @@ def report(
             "value": opened,
             "unit": "streams",
             "target": f"= {stalls}",
-            "ok": opened == stalls,
+            "ok": opened == stalls and open_at_end == stalls,
             "note": (
-                f"one signed-in vendor each (session cookie, ?cursor= as the page); {refused} refused (failed for "
+                f"{open_at_end} still open at the end; one signed-in vendor each (session cookie, ?cursor= as the page); {refused} refused (failed for "
                 f"good, as EventSource does; {j['unreachable']} receipts for them not counted as lost); "
                 f"{reconnects} reconnections, "
                 f"{stream_errors} stream errors, {keepalives} keepalive comments seen"

@@ -164,6 +164,7 @@ class Stream:
     errors: list[str] = field(default_factory=list)
     keepalives: int = 0
     failed: bool = False  # refused once: failed for good, as EventSource does
+    connected: bool = False  # a stream is being read now
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     settled: asyncio.Event = field(default_factory=asyncio.Event)  # open, or refused once
 
@@ -218,6 +219,7 @@ async def _follow(port: int, stream: Stream, stop: asyncio.Event) -> None:
             decoder = ChunkedDecoder() if chunked else None
             parser = SSEParser(last_id=last_id)
             keepalives = stream.keepalives
+            stream.connected = True
             while not stop.is_set():
                 data = await reader.read(65536)
                 now = time.monotonic()
@@ -236,6 +238,7 @@ async def _follow(port: int, stream: Stream, stop: asyncio.Event) -> None:
         except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as exc:
             stream.errors.append(f"stream: {exc!r}")
         finally:
+            stream.connected = False
             writer.close()
         if not stop.is_set():
             await asyncio.sleep(retry)
@@ -258,6 +261,7 @@ async def _listen(port: int, specs: list[tuple[int, str, str | None]], pipe: Any
     pipe.send({"open": sum(1 for s in streams if s.ready.is_set()), "errors": refused[:3]})
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, pipe.recv)  # the driver is done (and the drain waited)
+    open_at_end = [s.connected for s in streams]
     stop.set()
     for task in tasks:
         task.cancel()
@@ -273,8 +277,9 @@ async def _listen(port: int, specs: list[tuple[int, str, str | None]], pipe: Any
                     "error_count": len(s.errors),
                     "keepalives": s.keepalives,
                     "failed": s.failed,
+                    "open_at_end": still,
                 }
-                for s in streams
+                for s, still in zip(streams, open_at_end, strict=True)
             ]
         }
     )
