@@ -17,6 +17,7 @@ from typing import Any
 
 from django.core.handlers.wsgi import WSGIRequest
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -55,7 +56,7 @@ def _cursor(request: HttpRequest) -> Cursor:
 
 @never_cache
 @require_GET
-def events(request: HttpRequest) -> HttpResponse:
+def events(request: HttpRequest) -> HttpResponseBase:
     vendor = _vendor_or_refusal(request, anonymous_status=403)
     if isinstance(vendor, HttpResponse):
         return vendor

@@ -188,6 +188,9 @@ class ReceiptHub:
                 await asyncio.wait_for(self.ready.wait(), wait)
             except TimeoutError:
                 logger.warning("receipt stream of vendor %s starts without Redis", vendor_id)
+            except BaseException:  # cancelled: the client left while we waited
+                self.detach(vendor_id, queue)
+                raise
         return queue
 
     def detach(self, vendor_id: int, queue: asyncio.Queue[Any]) -> None:
@@ -265,15 +268,15 @@ def hub() -> ReceiptHub | None:
 
 async def receipt_events(vendor_id: int, cursor: Cursor, *, max_seconds: float | None = None) -> AsyncIterator[str]:
     """The event stream of ``vendor_id``'s receipts after ``cursor`` (ASGI)."""
-    yield f"retry: {RETRY_MS}\n\n"
     the_hub = hub()
-    queue = await the_hub.attach(vendor_id) if the_hub else None  # subscribed before the first read
     read = sync_to_async(_read, thread_sensitive=False, executor=_executor())
     recheck = float(settings.STALL_LEDGER_RECHECK_SECONDS) if the_hub else 1.0
     keepalive = float(settings.STALL_KEEPALIVE_SECONDS)
     state = StreamState(cursor)
     loop = asyncio.get_running_loop()
+    queue = await the_hub.attach(vendor_id) if the_hub else None  # subscribed before the first read
     try:
+        yield f"retry: {RETRY_MS}\n\n"  # (after it: a client that has read this line is subscribed)
         started = now = loop.time()
         end = started + (max_seconds if max_seconds is not None else _max_seconds())
         for text in state.from_ledger(await read(vendor_id, state.cursor)):
@@ -330,8 +333,8 @@ def _subscription() -> Any:
 def receipt_events_sync(vendor_id: int, cursor: Cursor, *, max_seconds: float | None = None) -> Iterator[str]:
     """The same stream for a WSGI server: the ledger every second, Redis
     messages (when there is REDIS_URL) as they come in between."""
-    yield f"retry: {RETRY_MS}\n\n"
     pubsub = _subscription()
+    yield f"retry: {RETRY_MS}\n\n"
     state = StreamState(cursor)
     keepalive = float(settings.STALL_KEEPALIVE_SECONDS)
     try:
