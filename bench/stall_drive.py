@@ -133,7 +133,7 @@ def drive(
     rate: float,
     warmup: int,
     connections: int = 128,
-    drain: float = 30,
+    drain: float = 15,
 ) -> None:
     """A process's entry point: wait for the word to go, drive, send back the answers."""
     try:
