@@ -46,6 +46,7 @@ import json
 import multiprocessing as mp
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -56,7 +57,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
-from bench.bench_webhooks import _cpu_seconds, _free_port, _wait_for_port
+from bench.bench_webhooks import _cpu_seconds, _free_port
 from bench.stall_drive import build_requests, drive
 from bench.stall_probe import RedisProbe
 from bench.stall_sse import listener
@@ -117,6 +118,23 @@ def _measure_intake(port: int, codes: list[list[str]], seconds: float) -> float:
     return min(load["ok"], load["sent"] - load["failed"]) / load["elapsed"] if load["elapsed"] > 0 else 0.0
 
 
+def _wait_until_serving(server: subprocess.Popen[bytes], port: int, timeout: float) -> None:
+    """Until ``/healthz`` answers on ``port``; fails at once if the server exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with status {server.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                if sock.recv(64).startswith(b"HTTP/1.1 200"):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"gunicorn did not answer /healthz on {port} within {timeout:.0f}s")
+
+
 def _stop(server: subprocess.Popen[bytes], procs: list[Any]) -> None:
     for proc in procs:
         if proc.is_alive():
@@ -134,7 +152,22 @@ def _stop(server: subprocess.Popen[bytes], procs: list[Any]) -> None:
             server.wait()
 
 
+def _drop() -> None:
+    try:
+        admin(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
+        admin(f'DROP ROLE IF EXISTS "{DB}"')
+    except Exception as exc:  # cleanup only
+        print(f"   could not drop {DB} or its role: {exc}", flush=True)
+
+
 def run() -> list[dict[str, Any]]:
+    try:
+        return _run()
+    finally:
+        _drop()  # also after a failure: no scratch database or role left behind
+
+
+def _run() -> list[dict[str, Any]]:
     began = time.monotonic()
     stalls = int(_env_num("BENCH_STALL_N", 500))
     seconds = _env_num("BENCH_STALL_SECONDS", 30)
@@ -168,11 +201,13 @@ def run() -> list[dict[str, Any]]:
     probe = RedisProbe(redis_url)
     try:
         try:
-            _wait_for_port(port, 60)
-        except RuntimeError:
+            _wait_until_serving(server, port, 60)
+        except RuntimeError as exc:
             server_log.seek(0)
             print(server_log.read().decode(errors="replace")[-3000:], flush=True)
-            raise RuntimeError("the ASGI server (gunicorn config.asgi) did not come up; its log is above") from None
+            raise RuntimeError(
+                f"the ASGI server (gunicorn config.asgi) did not come up: {exc}; its log is above"
+            ) from None
 
         rate = _env_num("BENCH_STALL_RATE", 0) or intake_rate_of_this_run()
         source = "BENCH_STALL_RATE" if os.environ.get("BENCH_STALL_RATE") else "the intake benchmark of this run"
@@ -246,11 +281,6 @@ def run() -> list[dict[str, Any]]:
     from bench.stall_report import payments_by_txn, report
 
     by_txn = payments_by_txn(DB)
-    try:
-        admin(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
-        admin(f'DROP ROLE IF EXISTS "{DB}"')
-    except Exception as exc:  # cleanup only
-        print(f"   could not drop {DB}: {exc}", flush=True)
     return report(
         stalls=stalls,
         opened=opened,
