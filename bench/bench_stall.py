@@ -198,7 +198,7 @@ def _run() -> list[dict[str, Any]]:
         command, cwd=ROOT, env=server_env, start_new_session=True, stdout=server_log, stderr=subprocess.STDOUT
     )
     procs: list[Any] = []
-    probe = RedisProbe(redis_url)
+    probe = RedisProbe(redis_url)  # replaced by one with the server's channel once it is known
     try:
         try:
             _wait_until_serving(server, port, 60)
@@ -217,7 +217,9 @@ def _run() -> list[dict[str, Any]]:
             source = "measured here for 5 s with the intake benchmark's Python generator, no stream open"
         print(f"   intake rate {rate:,.0f} payments/s ({source})", flush=True)
 
-        cursors = json.loads(_django(env, "-m", "bench.stall_seed", "--cursors").strip().splitlines()[-1])
+        live = json.loads(_django(env, "-m", "bench.stall_seed", "--cursors").strip().splitlines()[-1])
+        cursors = live["cursors"]
+        probe = RedisProbe(redis_url, channel=live["channel"], vendor_ids=vendor_ids)
         cookie = seeded["cookie"]
         specs = [(int(vid), f"{cookie}={key}", cursors.get(str(vid))) for vid, _, _, key in vendors]
         ctx = mp.get_context("fork")
@@ -293,6 +295,7 @@ def _run() -> list[dict[str, Any]]:
         streams=streams,
         by_txn=by_txn,
         probe=probe.latencies_ms,
+        injected=probe.injected,
         server_cpu=server_cpu,
         workers=workers,
         load=(load_start, load_end),

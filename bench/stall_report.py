@@ -21,6 +21,10 @@ def payments_by_txn(db: str) -> dict[int, tuple[int, int | None]]:
         return {int(txn): (int(pid), vendor) for txn, pid, vendor in rows if str(txn).isdigit()}
 
 
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
 def _ms(value: float | None) -> float | None:
     return None if value is None else round(value * 1000, 1)
 
@@ -34,10 +38,15 @@ def join(
     streams: list[dict[str, Any]],
     by_txn: dict[int, tuple[int, int | None]],
     lost_after: float,
+    injected: dict[int, tuple[int, float]] | None = None,
 ) -> dict[str, Any]:
     """Latencies (seconds, answered → first arrival on the vendor's stream) of
-    the measured payments, and every way a receipt can go wrong."""
+    the measured payments, and every way a receipt can go wrong; and of the
+    probe's ``injected`` messages (id → (vendor, published at)), published →
+    first arrival."""
+    injected = injected or {}
     vendor_of = {pid: vendor for pid, vendor in by_txn.values()}
+    vendor_of.update({fake: vendor for fake, (vendor, _) in injected.items()})
     # A refused stream fails for good (EventSource): its page would poll instead.
     failed_streams = {int(s["vendor_id"]) for s in streams if s.get("failed")}
     first_seen: dict[tuple[int, int], float] = {}  # (stream's vendor, payment) -> first arrival
@@ -54,6 +63,11 @@ def join(
                 unexpected += 1
             elif vendor_of[pid] != vendor:
                 misrouted += 1
+    through_server = [
+        first_seen[(vendor, fake)] - published
+        for fake, (vendor, published) in injected.items()
+        if (vendor, fake) in first_seen
+    ]
     latencies: list[float] = []
     answer_times: list[float] = []
     end_to_end: list[float] = []
@@ -96,6 +110,8 @@ def join(
         "duplicates": duplicates,
         "misrouted": misrouted,
         "unexpected": unexpected,
+        "through_server": through_server,
+        "injected": len(injected),
     }
 
 
@@ -112,6 +128,7 @@ def report(
     streams: list[dict[str, Any]],
     by_txn: dict[int, tuple[int, int | None]],
     probe: list[float],
+    injected: dict[int, tuple[int, float]],
     server_cpu: float,
     workers: int,
     load: tuple[float, float],
@@ -127,15 +144,19 @@ def report(
         streams=streams,
         by_txn=by_txn,
         lost_after=lost_after,
+        injected=injected,
     )
     lat = j["latencies"]
     p50, p95, p99 = (_ms(percentile(lat, q)) for q in (50, 95, 99))
     a50, a95 = (_ms(percentile(j["answer_times"], q)) for q in (50, 95))
-    e95 = _ms(percentile(j["end_to_end"], 95))
-    b50, b95 = (percentile(probe, q) for q in (50, 95))
-    b50 = None if b50 is None else round(b50, 2)
-    b95 = None if b95 is None else round(b95, 2)
-    ratio = round(p95 / b95, 1) if p95 is not None and b95 else None
+    e50, e95 = (_ms(percentile(j["end_to_end"], q)) for q in (50, 95))
+    b50, b95 = (_round(percentile(probe, q)) for q in (50, 95))  # bare Redis, already ms
+    s50, s95, s99 = (_ms(percentile(j["through_server"], q)) for q in (50, 95, 99))
+    # The baseline is the bank's own wait for the same deliveries (sent → answered):
+    # answered → receipt is ~0 by construction (both follow the same commit),
+    # so the meaningful ratio is when the page learns of the payment (sent →
+    # receipt) against when the bank does (sent → answer).
+    ratio = round(e95 / a95, 2) if e95 is not None and a95 else None
     reconnects = sum(max(0, int(s["opened"]) - 1) for s in streams)
     stream_errors = sum(int(s["error_count"]) for s in streams)
     keepalives = sum(int(s["keepalives"]) for s in streams)
@@ -165,8 +186,9 @@ def report(
             "ok": ok_all and p95 is not None and p95 <= target_ms,
             "note": (
                 f"p50 {p50} ms, p99 {p99} ms, min {_ms(min(lat)) if lat else None} ms (a receipt can reach "
-                f"the page before the bank's answer reaches the bank); webhook sent → receipt p95 {e95} ms; "
-                f"baseline bare Redis PUBLISH→subscriber p95 {b95} ms, ratio {ratio}x; {common}"
+                f"the page before the bank's answer reaches the bank); baseline, the same webhooks' answer time "
+                f"p95 {a95} ms: webhook sent → receipt p95 {e95} ms, ratio {ratio}x; server fan-out alone "
+                f"(PUBLISH → stream, no payment) p95 {s95} ms; bare Redis p95 {b95} ms; {common}"
             ),
         },
         {"name": f"{name}, p99", "value": p99, "unit": "ms", "target": "—", "ok": ok_all, "note": common},
@@ -216,15 +238,18 @@ def report(
             "note": f"over {sum(len(s['received']) for s in streams)} receipts received",
         },
         {
-            "name": f"{NAME}: baseline, bare Redis PUBLISH→subscriber round trip under the same load, p95",
-            "value": b95,
+            "name": f"{NAME}: baseline, the same webhooks' answer time (sent → answered), p95",
+            "value": a95,
             "unit": "ms",
             "target": "(baseline)",
-            "ok": b95 is not None,
+            "ok": a95 is not None,
             "note": (
-                f"p50 {b50} ms over {len(probe)} messages every 20 ms during the run; receipt p95 / this = "
-                f"{ratio}x: what the server's path (wake the stream, read the receipt, write it) adds to the "
-                f"transport; whole benchmark {elapsed:.0f} s"
+                f"p50 {a50} ms; webhook sent → receipt on the page p50 {e50} ms, p95 {e95} ms: {ratio}x the "
+                f"answer time (1x: the page knows when the bank does). Where the time goes: server fan-out "
+                f"alone (receipt messages that are no payment PUBLISHed on the server's channel every 20 ms, "
+                f"{len(j['through_server'])} of {j['injected']} arrived) p50 {s50} ms, p95 {s95} ms, p99 {s99} ms; "
+                f"bare Redis PUBLISH→subscriber p50 {b50} ms, p95 {b95} ms over {len(probe)}; "
+                f"whole benchmark {elapsed:.0f} s"
             ),
         },
     ]

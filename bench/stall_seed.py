@@ -89,19 +89,22 @@ def main(count: int) -> None:
 
 def cursors() -> None:
     """Each vendor's ``payments.receipts.selectors.cursor_now`` (what the page
-    puts in ``data-cursor``), as JSON ``{vendor id: cursor}``; ``{}`` where the
+    puts in ``data-cursor``) and the deployment's receipt channel, as JSON
+    ``{"cursors": {vendor id: cursor}, "channel": name}``; empty where the
     live part is not there."""
     import django
 
     django.setup()
     try:
+        from payments.receipts.publish import channel_name  # type: ignore[import-not-found,unused-ignore]
         from payments.receipts.selectors import cursor_now  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
-        print("{}")
+        print(json.dumps({"cursors": {}, "channel": None}))
         return
     from vendors.models import Vendor
 
-    print(json.dumps({str(v.pk): cursor_now(v) for v in Vendor.objects.all()}))
+    found = {str(v.pk): cursor_now(v) for v in Vendor.objects.all()}
+    print(json.dumps({"cursors": found, "channel": channel_name()}))
 
 
 if __name__ == "__main__":

@@ -155,3 +155,26 @@ def test_receipts_of_a_refused_stream_are_unreachable_not_lost(run_data):
     assert result["unreachable"] == 1
     assert result["lost"] == 0
     assert result["latencies"] == pytest.approx([0.1, 0.1])
+
+
+def test_probe_messages_are_timed_from_their_publish_and_not_unexpected(run_data):
+    answers, targets, by_txn = run_data
+    fake = 10**15
+    streams = [
+        {"vendor_id": 1, "received": [(10, 1.1, "10"), (12, 3.1, "12"), (fake, 5.004, "x")]},
+        {"vendor_id": 2, "received": [(11, 2.1, "11")]},
+    ]
+    result = join(
+        answers=answers,
+        targets=targets,
+        first_id=100,
+        warmup=0,
+        streams=streams,
+        by_txn=by_txn,
+        lost_after=10,
+        injected={fake: (1, 5.0), fake + 1: (2, 5.02)},  # the second never arrived
+    )
+    assert result["through_server"] == pytest.approx([0.004])
+    assert result["injected"] == 2
+    assert result["unexpected"] == 0
+    assert result["misrouted"] == 0
