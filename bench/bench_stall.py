@@ -24,10 +24,14 @@ What it does, all on loopback and bounded in time (about 1½ minutes, at most 3)
    receipt as its bytes arrive (one monotonic clock for all processes);
    latency = received − answered, joined through the payment's
    provider transaction id in the database;
-6. meanwhile, the baseline: a bare Redis PUBLISH → subscriber round trip on
-   the same Redis, every 20 ms, under the same load — the floor any
-   Redis-fed stream pays on this machine, so the ratio is what the server's
-   own path (waking the stream, reading the receipt, writing it out) adds;
+6. the baseline is the same webhooks' answer time (sent → answered): the
+   receipt is published after the commit the answer also waits for, so
+   answered → receipt is near zero by construction and the meaningful ratio
+   is sent → receipt against sent → answer (1x: the page learns of the
+   payment when the bank does). Where the time goes is timed beside it:
+   receipt messages that are no payment PUBLISHed every 20 ms on the
+   server's channel (the fan-out path alone) and a bare Redis round trip
+   (``bench/stall_probe.py``);
 7. counts receipts lost (not on their vendor's stream within 10 s of the
    answer), duplicated, or sent to another vendor's stream; all must be 0.
 
