@@ -298,7 +298,6 @@ async def receipt_events(vendor_id: int, cursor: Cursor, *, max_seconds: float |
                 if live is not None:
                     yield live
                     next_ping = now + keepalive
-                continue
             if item is _RECHECK or now >= next_read:
                 for text in state.from_ledger(await read(vendor_id, state.cursor)):
                     yield text

@@ -170,6 +170,7 @@ def test_a_webhook_reaches_the_open_stream_within_a_second_and_a_resume_misses_n
         assert arrived - answered < 1.0, f"receipt took {arrived - answered:.3f} s"
         first = Payment.objects.get(amount=64_000)
         assert (data["id"], data["amount_text"], data["today"]) == (first.pk, "64.000 ₫", {"count": 1, "value": 64_000})
+        assert data["channel_label"] == "QR tĩnh"  # Vietnamese, as the page
         stream.close()  # the phone drops off
 
         post_webhook(port, cast.vendor, 12_000)  # while nobody listens

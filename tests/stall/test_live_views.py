@@ -56,6 +56,7 @@ def test_the_vendor_streams_their_own_receipts_after_the_cursor(cast) -> None:
     events = events_of(response)
     assert [e["data"]["id"] for e in events] == [new.pk]
     assert events[0]["data"]["amount_text"] == "64.000 ₫"
+    assert events[0]["data"]["channel_label"] == "QR tĩnh"  # Vietnamese, as the page
     assert events[0]["data"]["today"] == {"count": 2, "value": 74_000}
     assert Cursor.parse(events[0]["id"]).covers(new.pk) and Cursor.parse(events[0]["id"]).covers(seen.pk)
 
