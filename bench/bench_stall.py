@@ -139,6 +139,21 @@ def _wait_until_serving(server: subprocess.Popen[bytes], port: int, timeout: flo
     raise RuntimeError(f"gunicorn did not answer /healthz on {port} within {timeout:.0f}s")
 
 
+def _log_summary(log: Any) -> None:
+    """The server's warnings and errors, counted by their first words (a
+    benchmark that went wrong says why without a second run)."""
+    log.seek(0)
+    counts: dict[str, int] = {}
+    for line in log.read().decode(errors="replace").splitlines():
+        for level in (" ERROR ", " WARNING ", " CRITICAL "):
+            if level in line:
+                key = line.split(level, 1)[1][:160]
+                key = " ".join(word for word in key.split() if not any(ch.isdigit() for ch in word))
+                counts[level.strip() + " " + key] = counts.get(level.strip() + " " + key, 0) + 1
+    for text, n in sorted(counts.items(), key=lambda item: -item[1])[:6]:
+        print(f"   server log: {n}× {text}", flush=True)
+
+
 def _stop(server: subprocess.Popen[bytes], procs: list[Any]) -> None:
     for proc in procs:
         if proc.is_alive():
@@ -282,6 +297,7 @@ def _run() -> list[dict[str, Any]]:
     finally:
         probe.stop()
         _stop(server, procs)
+        _log_summary(server_log)
         server_log.close()
 
     from bench.stall_report import payments_by_txn, report

@@ -161,6 +161,10 @@ def report(
     stream_errors = sum(int(s["error_count"]) for s in streams)
     keepalives = sum(int(s["keepalives"]) for s in streams)
     recorded = len(driven["answers"]) - j["failed"] - j["unrecorded"]
+    statuses: dict[int, int] = {}
+    for answer in driven["answers"]:
+        status = answer[2] if answer else 0
+        statuses[status] = statuses.get(status, 0) + 1
     wrong = (
         j["lost"] + j["duplicates"] + j["misrouted"] + j["failed"] + j["unrecorded"] + j["unattributed"]
         + j["unreachable"]
@@ -200,7 +204,7 @@ def report(
             "ok": driven["rate"] >= 0.95 * rate,
             "note": (
                 f"open loop, {driven['connections']} keep-alive connections, the most late request {driven['behind_s'] * 1000:.0f} ms behind its "
-                f"schedule; answers p50 {a50} ms, p95 {a95} ms; {j['failed']} not answered 2xx; "
+                f"schedule; answers p50 {a50} ms, p95 {a95} ms; {j['failed']} not answered 2xx (answers by status, 0 = none: {dict(sorted(statuses.items()))}); "
                 f"server CPU {server_ms} ms/payment (master + workers); {load_note}"
             ),
         },
