@@ -81,12 +81,12 @@ def join(
         if payment is None:
             unrecorded += 1
             continue
-        pid, vendor = payment
-        if vendor != targets[k]:
+        pid, paid = payment
+        if paid is None or paid != targets[k]:
             unattributed += 1
             continue
-        seen = first_seen.get((vendor, pid))
-        if seen is None and vendor in failed_streams:
+        seen = first_seen.get((paid, pid))
+        if seen is None and paid in failed_streams:
             unreachable += 1
             continue
         if seen is None or seen - answered > lost_after:
