@@ -139,6 +139,18 @@ def _wait_until_serving(server: subprocess.Popen[bytes], port: int, timeout: flo
     raise RuntimeError(f"gunicorn did not answer /healthz on {port} within {timeout:.0f}s")
 
 
+def _check_redis(url: str) -> None:
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        raise RuntimeError(
+            f"live receipts need Redis at {url} (BENCH_STALL_REDIS_URL): {exc}; without it the streams "
+            "read the ledger every second and there is no push path to measure"
+        ) from None
+
+
 def _log_summary(log: Any) -> None:
     """The server's warnings and errors, counted by their first words (a
     benchmark that went wrong says why without a second run)."""
@@ -194,6 +206,7 @@ def _run() -> list[dict[str, Any]]:
     redis_url = os.environ.get("BENCH_STALL_REDIS_URL") or "redis://127.0.0.1:6379/14"
     db_limit = int(_env_num("BENCH_STALL_DB_CONNECTIONS", 60))
 
+    _check_redis(redis_url)
     print(f"   preparing {DB} with {stalls} signed-in vendors …", flush=True)
     fresh_database(DB)
     env = django_env(DB, sepay_secret=SECRET)
