@@ -82,7 +82,9 @@ class StreamState:
         self.today: dict[str, int] = {"count": 0, "value": 0}
         self.day: dt.date | None = None
 
-    def from_ledger(self, resume: Resume) -> list[str]:
+    def from_ledger(self, resume: Resume | None) -> list[str]:
+        if resume is None:  # the read failed: nothing learnt, the cursor stands
+            return []
         self.today, self.day = dict(resume.today), resume.day
         events = []
         for receipt in resume.receipts:
@@ -119,10 +121,22 @@ class StreamState:
         return event(self.cursor, {**receipt, "today": self.today})
 
 
-def _read(vendor_id: int, cursor: Cursor) -> Resume:
-    close_old_connections()  # as for a request: a connection past its age or broken is replaced
+def _read_safely(vendor_id: int, cursor: Cursor) -> Resume | None:
+    """One ledger read, or None when the database failed (logged): the
+    stream stays open, pings, and tries again at its next re-read."""
     try:
         return ledger_read(vendor_id, cursor)
+    except Exception:
+        logger.warning("ledger read for the receipt stream of vendor %s failed", vendor_id, exc_info=True)
+        return None
+
+
+def _read(vendor_id: int, cursor: Cursor) -> Resume | None:
+    """``_read_safely`` on a thread of the pool below, whose connection gets
+    a request's care: replaced before and after when past its age or broken."""
+    close_old_connections()
+    try:
+        return _read_safely(vendor_id, cursor)
     finally:
         close_old_connections()
 
@@ -340,7 +354,7 @@ def receipt_events_sync(vendor_id: int, cursor: Cursor, *, max_seconds: float | 
         end = time.monotonic() + (max_seconds if max_seconds is not None else _max_seconds())
         next_ping = time.monotonic() + keepalive
         while True:
-            yield from state.from_ledger(ledger_read(vendor_id, state.cursor))
+            yield from state.from_ledger(_read_safely(vendor_id, state.cursor))
             if time.monotonic() >= end:
                 return
             next_read = time.monotonic() + 1.0

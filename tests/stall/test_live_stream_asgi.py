@@ -28,6 +28,7 @@ from django.db import connection
 from django.test import Client
 
 from payments.models import Payment
+from payments.receipts import stream as stream_module
 from payments.receipts.selectors import cursor_now
 from tests.conftest import free_port, needs_postgres
 from tests.payments.bank_credits.webhooks_support import SEPAY_API_KEY, SEPAY_URL, encode, sepay_body
@@ -101,8 +102,10 @@ class EventStream:
 
     def next_block(self, timeout: float) -> str:
         """The next event or comment block ("" when none came within ``timeout``)."""
-        assert self.conn.sock is not None
-        self.conn.sock.settimeout(timeout)
+        # A response that ends with its connection (no chunking: a WSGI server)
+        # takes the socket over from the connection.
+        sock = self.conn.sock or self.response.fp.raw._sock  # type: ignore[union-attr]
+        sock.settimeout(timeout)
         lines = []
         try:
             while True:
@@ -137,6 +140,15 @@ class EventStream:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def server_connections() -> int:
+    """Connections to the test database other than this test's own."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return int(cursor.fetchone()[0])
 
 
 def post_webhook(port: int, vendor: Any, amount: int) -> float:
@@ -180,6 +192,15 @@ def test_a_webhook_reaches_the_open_stream_within_a_second_and_a_resume_misses_n
         resumed = EventStream(port, cookie, cursor="0", last_event_id=event_id)
         got = resumed.receipts(within=3)  # the initial read and a re-read of the ledger
         resumed.close()
+
+        # Ten more phones hold no database connection each: the streams share the read pool.
+        before = server_connections()
+        phones = [EventStream(port, cookie, cursor="0") for _ in range(10)]
+        time.sleep(0.5)
+        during = server_connections()
+        for phone in phones:
+            phone.close()
+        assert during - before <= stream_module.READ_THREADS, (before, during)
 
     assert [d["id"] for _, d in got] == [missed.pk]
     assert got[0][1]["today"] == {"count": 2, "value": 76_000}

@@ -190,3 +190,26 @@ def test_the_wsgi_variant_sends_the_ledger_and_ends_on_time(cast, settings: Any)
     assert chunks[0].startswith("retry: ")
     assert sum(f'"id": {payment.pk},' in c for c in chunks) == 1
     assert timezone.now() - started < dt.timedelta(seconds=4)
+
+
+@pytest.mark.django_db
+def test_a_failed_ledger_read_keeps_the_stream_open_and_the_next_one_delivers(
+    cast, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.REDIS_URL = ""
+    payment = PaymentFactory(vendor=cast.vendor)
+    calls: list[int] = []
+    real = stream.ledger_read
+
+    def flaky(vendor_id: int, cursor: Cursor) -> Any:
+        calls.append(vendor_id)
+        if len(calls) == 1:
+            raise ConnectionError("database restarting")  # as a dropped connection would
+        return real(vendor_id, cursor)
+
+    monkeypatch.setattr(stream, "ledger_read", flaky)
+
+    chunks = list(stream.receipt_events_sync(cast.vendor.pk, Cursor(), max_seconds=1.2))
+
+    assert len(calls) >= 2
+    assert sum(f'"id": {payment.pk},' in c for c in chunks) == 1
