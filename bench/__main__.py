@@ -16,11 +16,14 @@ import sys
 import traceback
 from pathlib import Path
 
+import bench
+
 MODULES = [
     "bench.bench_vietqr",
     "bench.bench_qr_images",
     "bench.bench_cards",
     "bench.bench_webhooks",
+    "bench.bench_stall",  # after bench_webhooks: drives the intake at the rate that one measured
     "bench.bench_stats",
     "bench.bench_import",
 ]
@@ -68,6 +71,7 @@ def main(argv: list[str]) -> int:
         results = result if isinstance(result, list) else [result]
         for row in results:
             rows.append(row)
+            bench.RESULTS.append(row)
             print(
                 f"   {row.get('name')}: {row.get('value')} {row.get('unit')} (target {row.get('target')}) "
                 f"{'OK' if row.get('ok') else 'BELOW TARGET'}{' — ' + str(row['note']) if row.get('note') else ''}"

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-PGBENCH_DB = "cho40_pgbench"
+PGBENCH_DB = "cho40_bench_pgbench"  # the bench's scratch databases are all cho40_bench*
 
 
 def server_url() -> str:
