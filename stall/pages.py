@@ -1,7 +1,91 @@
-"""(filled by the pages part of the stall issue)"""
+"""``/stall/`` (``stall:home``): the trader's own page on their phone.
+
+Server-rendered: today's total and today's receipts, newest first, with links
+to the stall's other pages; it works without JavaScript (a reload link).
+``static/js/stall.js`` then keeps it live (the event stream ``stall:events``,
+polling ``stall:receipts`` where streams fail), announces each new receipt
+(a chime, the amount full screen, the amount spoken in Vietnamese or played
+from the word clips of ``static/audio/vi/``) and acknowledges it
+(``stall:ack``). docs/stall.md.
+
+Who: a signed-in vendor, their own stall only. Not signed in → the sign-in
+page with ``?next=``; signed in without a stall → a 403 page.
+"""
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from typing import Any
 
-urlpatterns: list[URLPattern] = []
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import NoReverseMatch, path, reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from vendors.selectors import vendor_for_user
+
+try:
+    from payments.receipts.selectors import cursor_now, receipts_today, today_total
+except ImportError:  # the live part (branch stall-live) is not merged yet
+    from stall.pages_fallback import cursor_now, receipts_today, today_total  # type: ignore[assignment]
+
+# The other pages of the stall (the tools part of the issue), linked by path.
+TOOL_LINKS = {
+    "sale": "/stall/sale/",
+    "code": "/stall/code/",
+    "payments": "/stall/payments/",
+    "qr": "/stall/qr/",
+    "card": "/stall/card/",
+}
+
+
+def _strings() -> dict[str, str]:
+    """What static/js/stall.js writes on the page, in the page's language."""
+    return {
+        "received": _("Received"),
+        "test_title": _("Speaker test"),
+        "speaker_on": _("Speaker on"),
+        "off": _("The speaker is off: tap “Turn the speaker on” to hear each payment."),
+        "muted": _("Muted: payments show on screen without sound."),
+        "voice": _("Payments are read aloud by the phone's Vietnamese voice."),
+        "clips": _("Payments are read aloud with Chợ 4.0's recorded voice (this phone has no Vietnamese voice)."),
+        "live_stream": _("Live: new payments appear at once."),
+        "live_polling": _("Live: checking for new payments every 2 seconds."),
+        "live_reconnecting": _("Connection lost: reconnecting…"),
+        "live_offline": _("No connection: retrying…"),
+    }
+
+
+def _url(name: str, fallback: str, *args: Any) -> str:
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:  # that endpoint's part of the issue is not merged yet
+        return fallback
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    vendor = vendor_for_user(user=request.user)
+    if vendor is None:
+        return render(request, "stall/forbidden.html", status=403)
+    today = today_total(vendor)
+    context = {
+        "vendor": vendor,
+        "receipts": receipts_today(vendor),
+        "today": today,
+        "cursor": cursor_now(vendor),
+        "events_url": _url("stall:events", "/stall/events/"),
+        "receipts_url": _url("stall:receipts", "/stall/receipts.json"),
+        # The page puts each payment's id in place of the 0.
+        "ack_url": _url("stall:ack", "/stall/receipts/0/ack/", 0),
+        "links": TOOL_LINKS,
+        "strings": _strings(),
+        "today_text": f"{today['value']:,} ₫".replace(",", "."),
+    }
+    return render(request, "stall/home.html", context)
+
+
+urlpatterns = [path("", home, name="home")]
