@@ -22,6 +22,7 @@ from payments.bank_credits import webhook_limits as limits
 from payments.bank_credits.attribution import candidates, decide, lookup
 from payments.bank_credits.providers.base import BankCredit, WebhookError, storable
 from payments.models import Payment, WebhookDelivery
+from payments.receipts.publish import publish_payments_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -115,9 +116,12 @@ def _record_many(plain: list[_Pending], finishes: list[tuple[int, str, str, str]
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     recorded = {int(delivery): payment_id for delivery, payment_id in rows}
+    inserted: list[Payment] = []
     for p in plain:
         if p.delivery_id in recorded and p.payment is not None:
             bulk_sql.inserted(p.payment, (recorded[p.delivery_id],))
+            inserted.append(p.payment)
+    publish_payments_on_commit(inserted)  # the statement committed on its own: published at once
     return set(recorded)
 
 

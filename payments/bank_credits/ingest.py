@@ -20,8 +20,10 @@ constraint: on PostgreSQL the second INSERT waits for the first transaction,
 then inserts nothing; the second delivery reads the winner's row, is marked
 ``duplicate`` and answers success (so the provider stops retrying).
 
-Nothing here talks to Redis or Celery: a broker outage cannot block or lose a
-payment. Work derived from payments is picked up from the database.
+Nothing here waits on Redis or Celery: a broker outage cannot block or lose a
+payment. Work derived from payments is picked up from the database; the one
+message sent, the live receipt to the stall's phone, goes after the commit
+and its failure is only logged (payments.receipts.publish).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from payments.bank_credits.providers.base import (
     storable,
 )
 from payments.models import Payment, PaymentEvent, TransitionError, WebhookDelivery, local_date
+from payments.receipts.publish import publish_payments_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -193,6 +196,7 @@ def payment_record_credit(*, credit: BankCredit, delivery_id: int | None = None)
         # to settle, flags, or an existing payment — goes the long way below.
         and bulk_sql.insert_and_finish(payment, delivery_id) is not None
     ):
+        publish_payments_on_commit([payment])  # autocommit: at once, the statement has committed
         return payment, True
     with transaction.atomic():
         created = bulk_sql.insert_one(payment, unless_exists=("source", "provider_txn_id")) is not None
@@ -216,6 +220,7 @@ def payment_record_credit(*, credit: BankCredit, delivery_id: int | None = None)
             )
         if delivery_id is not None:
             bulk_sql.finish(delivery_id, Status.PROCESSED, txn_id=credit.provider_txn_id, payment_id=payment.pk)
+        publish_payments_on_commit([payment])  # a sale QR settled, or flagged: still money that arrived
     return payment, True
 
 

@@ -42,6 +42,7 @@ from payments.models import (
     UssdSession,
     local_date,
 )
+from payments.receipts.publish import publish_payments_on_commit
 from vendors.models import Vendor
 
 if TYPE_CHECKING:
@@ -232,6 +233,7 @@ def code_entry_payment_settle(*, payment_id: int, result: RailResult, notify_fai
                 code, expires_at = confirmation_code_issue(payment=payment, now=now)
                 queue_success_sms(payment=payment, code=code, expires_at=expires_at)
                 enqueue_on_commit("payments.tasks.code_entry.reconcile_offline_confirmations", payment.vendor_id)
+                publish_payments_on_commit([payment], late=True)  # recorded as pending a while ago
             elif result.status == "declined":
                 payment.transition(
                     Payment.Status.FAILED,

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from common.errors import Conflict, DomainError, Invalid, NotFound
 from payments.ledger.selectors import payment_is_managed_by, vendors_assignable_by
 from payments.models import Payment, PaymentEvent, TransitionError
+from payments.receipts.publish import publish_receipts_on_commit
 from vendors.models import Vendor
 
 if TYPE_CHECKING:
@@ -133,6 +134,7 @@ def payment_assign(*, actor: User, payment: Payment, vendor: Vendor, note: str =
                 "previous_attribution": previous_attribution,
             },
         )
+        publish_receipts_on_commit([payment.pk], late=True)  # a receipt only if it is a succeeded one
     payment.vendor, payment.market_id = vendor, vendor.market_id
     payment.attribution, payment.updated_at = Payment.Attribution.MANUAL, now
     return payment
@@ -151,6 +153,8 @@ def _payment_mark(
             raise TransitionError(f"{payment.status} → {to} is not this action")
         with transaction.atomic():
             payment.transition(to, actor=actor, data={"note": note} if note else None)
+            if to == Payment.Status.SUCCEEDED:  # a dispute resolved for the vendor: the money is theirs again
+                publish_receipts_on_commit([payment.pk], late=True)
     except TransitionError:
         current = Payment.objects.filter(pk=payment.pk).values_list("status", flat=True).first()
         raise Conflict(
@@ -233,5 +237,6 @@ def payment_reassign(*, actor: User, payment: Payment, vendor: Vendor, note: str
                 "note": note,
             },
         )
+        publish_receipts_on_commit([payment.pk], late=True)  # now a receipt of the new vendor
     payment.vendor, payment.attribution, payment.updated_at = vendor, Payment.Attribution.MANUAL, now
     return payment

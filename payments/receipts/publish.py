@@ -1,0 +1,120 @@
+"""Tell the connected stall pages that a payment became a receipt.
+
+Every path where a payment becomes a succeeded payment of a vendor calls
+``publish_receipts_on_commit`` (or ``publish_payments_on_commit`` when it
+holds the rows already, to save the hot webhook path a read): the bank-credit
+ingest (one delivery, sale-QR matches included), the intake's batches, the
+USSD approval, and the ledger's assignments and resolved disputes.
+
+After the transaction commits (never before: a rolled-back payment was never
+money), one compact JSON message per receipt is PUBLISHed on ONE Redis
+channel per deployment, with ``vendor_id`` in it. One channel rather than
+one per vendor because each web process holds a single subscriber for all
+its streams (payments.receipts.stream): a fixed subscription made once at
+start-up, so "subscribed before the first ledger read" is a one-off
+handshake rather than a SUBSCRIBE/UNSUBSCRIBE per phone (500 phones
+reconnect every 30 min), and the message volume is the province's payment
+rate — a few hundred small messages a second at worst — which each process
+filters by ``vendor_id`` with one dict lookup. Redis pub/sub ignores the
+database number, so the channel carries it: two deployments (or test runs)
+on one Redis stay apart.
+
+Redis is only a messenger: without REDIS_URL nothing is published (the
+streams then read the ledger every second), and a Redis error is logged and
+swallowed — the payment is in the ledger, where every stream's periodic
+re-read finds it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import transaction
+
+from payments.models import Payment
+from payments.receipts.selectors import receipt_dict
+
+logger = logging.getLogger(__name__)
+
+
+def channel_name(redis_url: str | None = None) -> str:
+    """``cho40:<db>:receipts``: the one channel of this deployment."""
+    path = urlsplit(redis_url if redis_url is not None else settings.REDIS_URL or "").path.strip("/")
+    return f"cho40:{path or '0'}:receipts"
+
+
+def message(payment: Payment, *, late: bool = False) -> str:
+    """The published JSON: ``receipt_dict`` plus ``vendor_id``, ``local_date``
+    and ``late`` (a payment that became a receipt after it was recorded: an
+    assignment, an approval, a resolved dispute — see stream.py)."""
+    data: dict[str, Any] = receipt_dict(payment)
+    data.update(vendor_id=payment.vendor_id, local_date=payment.local_date.isoformat(), late=late)
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+@functools.cache
+def _client(url: str) -> Any:
+    import redis
+
+    # Short timeouts: a dead Redis must not hold up the request that recorded the payment.
+    return redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5, health_check_interval=30)
+
+
+def _send(messages: list[str]) -> None:
+    """PUBLISH ``messages`` on the channel, in one round trip."""
+    pipe = _client(settings.REDIS_URL).pipeline(transaction=False)
+    channel = channel_name()
+    for text in messages:
+        pipe.publish(channel, text)
+    pipe.execute()
+
+
+def _publish(messages: list[str]) -> None:
+    try:
+        _send(messages)
+    except Exception as exc:
+        # The ledger row is what counts: the streams' re-read finds the payment.
+        logger.warning(
+            "could not publish %d receipt(s) (%s); the streams will find them in the ledger", len(messages), exc
+        )
+
+
+def _is_receipt(payment: Payment) -> bool:
+    return payment.pk is not None and payment.vendor_id is not None and payment.status == Payment.Status.SUCCEEDED
+
+
+def _publish_ids(payment_ids: list[int], late: bool) -> None:
+    try:
+        payments = list(
+            Payment.objects.filter(pk__in=payment_ids, status=Payment.Status.SUCCEEDED, vendor__isnull=False)
+        )
+    except Exception:
+        logger.warning("could not read payments %s to publish them", payment_ids, exc_info=True)
+        return
+    if payments:
+        _publish([message(p, late=late) for p in payments])
+
+
+def publish_receipts_on_commit(payment_ids: Iterable[int], *, late: bool = False) -> None:
+    """After the current transaction commits (at once in autocommit), publish
+    the payments ``payment_ids`` that are succeeded payments of a vendor then.
+    A no-op without REDIS_URL."""
+    ids = sorted({int(i) for i in payment_ids})
+    if ids and settings.REDIS_URL:
+        transaction.on_commit(functools.partial(_publish_ids, ids, late))
+
+
+def publish_payments_on_commit(payments: Iterable[Payment], *, late: bool = False) -> None:
+    """As ``publish_receipts_on_commit`` for rows the caller holds, just
+    written (no read back): those that are succeeded payments of a vendor."""
+    if not settings.REDIS_URL:
+        return
+    receipts = [p for p in payments if _is_receipt(p)]
+    if receipts:
+        transaction.on_commit(lambda: _publish([message(p, late=late) for p in receipts]))
