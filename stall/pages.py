@@ -23,12 +23,8 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from payments.receipts.selectors import cursor_now, receipts_today, today_total
 from vendors.selectors import vendor_for_user
-
-try:
-    from payments.receipts.selectors import cursor_now, receipts_today, today_total
-except ImportError:  # the live part (branch stall-live) is not merged yet
-    from stall.pages_fallback import cursor_now, receipts_today, today_total  # type: ignore[assignment]
 
 # The other pages of the stall (the tools part of the issue), linked by path.
 TOOL_LINKS = {
