@@ -182,6 +182,13 @@
       });
     }
     if (sound.context && sound.context.state === "suspended") sound.context.resume();
+    if (window.speechSynthesis && window.SpeechSynthesisUtterance) {
+      // An empty utterance inside the tap: some phones allow speech only once one was started by a tap.
+      var warmUp = new window.SpeechSynthesisUtterance("");
+      warmUp.lang = "vi-VN";
+      warmUp.volume = 0;
+      try { window.speechSynthesis.speak(warmUp); } catch (e) { /* no speech: clips */ }
+    }
     if (soundOn) {
       soundOn.setAttribute("aria-pressed", "true");
       soundOn.textContent = STRINGS.speaker_on;

@@ -64,8 +64,8 @@ def _script(function: str, *args: Any) -> str:
 
 def _open_stall(live_server: Any, page_at: Any, user: Any, *, voices: list[dict[str, Any]]) -> Any:
     page = page_at(WIDTH, height=HEIGHT)
-    page.add_init_script(_script(SPEECH_SPY, voices))
-    page.add_init_script(_script(AUDIO_SPY))
+    page.context.add_init_script(_script(SPEECH_SPY, voices))
+    page.context.add_init_script(_script(AUDIO_SPY))
     client = Client()
     client.force_login(user)
     page.context.add_cookies(
@@ -231,3 +231,42 @@ def test_the_page_reads_amounts_exactly_as_the_python_library(live_server, page_
     )
     assert names == sorted(CLIP_FILES.values())  # the amounts used every word
     assert all(0.1 < s < 1.5 for s in seconds), dict(zip(names, seconds, strict=True))
+
+
+def test_two_tabs_of_one_phone_announce_a_payment_once(live_server, page_at, cast, provider_keys):
+    first = _open_stall(live_server, page_at, cast.vendor_user, voices=VI_VOICE)
+    second = first.context.new_page()  # same phone (browser profile), another tab
+    second.goto(live_server.url + "/stall/")
+    second.wait_for_selector("[data-stall][data-live]")
+    for page in (first, second):
+        page.bring_to_front()
+        page.get_by_role("button", name="Bật loa").click()
+
+    payment = _pay(cast.vendor, 50_000)
+
+    for page in (first, second):
+        page.locator(f'[data-payment-id="{payment.pk}"]').wait_for()
+    _announcement(payment)
+    first.wait_for_timeout(1500)
+    spoken = [u["text"] for page in (first, second) for u in page.evaluate("window.__spoken") if u["text"]]
+    assert spoken == ["Đã nhận năm mươi nghìn đồng"]
+    assert ReceiptAnnouncement.objects.filter(payment=payment).count() == 1
+
+
+def test_the_amount_closes_by_itself_and_the_page_says_when_it_cannot_keep_the_screen_on(live_server, page_at, cast):
+    page = page_at(WIDTH, height=HEIGHT)
+    page.add_init_script("delete Navigator.prototype.wakeLock;")  # a phone without the Wake Lock API
+    page.add_init_script(_script(SPEECH_SPY, VI_VOICE))
+    client = Client()
+    client.force_login(cast.vendor_user)
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    page.goto(live_server.url + "/stall/")
+
+    note = page.get_by_text("Điện thoại này không tự giữ màn hình sáng được")
+    note.wait_for()
+    screenshot(page, "stall-no-wake-lock")
+    page.get_by_role("button", name="Thử loa").click()
+    assert page.get_by_test_id("overlay").is_visible()
+    page.get_by_test_id("overlay").wait_for(state="hidden", timeout=6_000)  # after about 4 s
