@@ -14,16 +14,14 @@ page with ``?next=``; signed in without a stall → a 403 page.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from payments.receipts.selectors import cursor_now, receipts_today, today_total
+from payments.receipts.selectors import amount_text, cursor_now, receipts_today, today_total
 from vendors.selectors import vendor_for_user
 
 # The other pages of the stall (the tools part of the issue), linked by path.
@@ -53,13 +51,6 @@ def _strings() -> dict[str, str]:
     }
 
 
-def _url(name: str, fallback: str, *args: Any) -> str:
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:  # that endpoint's part of the issue is not merged yet
-        return fallback
-
-
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
@@ -73,13 +64,12 @@ def home(request: HttpRequest) -> HttpResponse:
         "receipts": receipts_today(vendor),
         "today": today,
         "cursor": cursor_now(vendor),
-        "events_url": _url("stall:events", "/stall/events/"),
-        "receipts_url": _url("stall:receipts", "/stall/receipts.json"),
-        # The page puts each payment's id in place of the 0.
-        "ack_url": _url("stall:ack", "/stall/receipts/0/ack/", 0),
+        "events_url": reverse("stall:events"),
+        "receipts_url": reverse("stall:receipts"),
+        "ack_url": reverse("stall:ack", args=[0]),  # the page puts each payment's id in place of the 0
         "links": TOOL_LINKS,
         "strings": _strings(),
-        "today_text": f"{today['value']:,} ₫".replace(",", "."),
+        "today_text": amount_text(today["value"]),
     }
     return render(request, "stall/home.html", context)
 

@@ -23,6 +23,7 @@ def _fresh_cache() -> None:
 def _reference_data() -> None:
     """No reference data either."""
 
+
 T0 = dt.datetime(2026, 12, 6, 2, 0, tzinfo=dt.UTC)
 
 
