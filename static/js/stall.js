@@ -353,6 +353,7 @@
     fetch(withCursor(root.getAttribute("data-receipts-url")), {
       credentials: "same-origin", headers: { Accept: "application/json" }
     }).then(function (answer) {
+      if (answer.status === 401) window.location.reload();  // signed out: the page asks to sign in again
       if (!answer.ok) throw new Error(String(answer.status));
       return answer.json();
     }).then(function (data) {

@@ -140,6 +140,10 @@ def test_a_payment_appears_on_top_and_is_spoken_in_vietnamese(live_server, page_
     assert _top_id(page) == payment.pk
     assert page.evaluate("window.__spoken") == []
     assert page.get_by_test_id("overlay").is_hidden()
+    remembered = page.evaluate(
+        "Object.keys(localStorage).filter(k => k.startsWith('cho40.announced.')).map(k => JSON.parse(localStorage[k]))"
+    )
+    assert len(remembered) == 1 and payment.pk in remembered[0]  # one key: today's (Vietnam) ids
     assert ReceiptAnnouncement.objects.filter(payment=payment).count() == 1
 
 
