@@ -29,8 +29,8 @@ TOOL_LINKS = {
     "sale": "/stall/sale/",
     "code": "/stall/code/",
     "payments": "/stall/payments/",
-    "qr": "/stall/qr/",
-    "card": "/stall/card/",
+    "qr": "/stall/qr.png",
+    "card": "/stall/card.pdf",
 }
 
 

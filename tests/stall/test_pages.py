@@ -53,7 +53,7 @@ def test_it_shows_the_trader_today_s_receipts_newest_first_with_the_total(client
     assert re.search(r'data-testid="today-count">2<', html)
     assert ">00:05</time>" in html  # Vietnam time (17:05 UTC the day before)
     assert "NGUYEN VAN A ***789" in html
-    assert "Mã QR của sạp" in html or "QR" in html  # the channel, translated
+    assert ">QR động (theo đơn)</span>" in html and ">QR tĩnh</span>" in html  # the channel, translated
     assert re.search(r'data-cursor="[^"]*"', html)
     assert 'data-ack-url="/stall/receipts/0/ack/"' in html
 
@@ -65,7 +65,7 @@ def test_it_works_without_javascript_and_links_the_stall_s_other_pages(client, c
 
     assert "Chưa có khoản nào hôm nay." in html
     assert 'href="/stall/"' in html  # reload
-    for path in ("/stall/sale/", "/stall/code/", "/stall/payments/", "/stall/qr/", "/stall/card/"):
+    for path in ("/stall/sale/", "/stall/code/", "/stall/payments/", "/stall/qr.png", "/stall/card.pdf"):
         assert f'href="{path}"' in html
     assert "Bật loa" in html
     assert 'lang="vi"' in html
