@@ -13,8 +13,9 @@
  *   phone's Vietnamese voice (speechSynthesis, lang vi-VN) or, where it has none,
  *   the word clips of static/audio/vi/ played in turn (words: stall-words.js).
  *   Announcements queue, one after the other;
- * - the acknowledgement of each announcement (POST data-ack-url, method speech,
- *   clips or silent) when it starts, so the board sees the delay and silent phones;
+ * - the acknowledgement of each announcement (POST data-ack-url, method speech or
+ *   clips once the sound started, silent when muted, not turned on or refused by the
+ *   phone), so the board sees the delay and the silent phones;
  * - the screen kept awake (Wake Lock API), with a note where the phone cannot.
  */
 (function () {
@@ -228,33 +229,37 @@
     });
   }
 
-  function speak(amount) {
+  // heard("speech") once the voice starts (or ends without saying it started).
+  function speak(amount, heard) {
     var text = window.Cho40Words.text(amount);
     return bounded(2000 + 400 * text.split(" ").length, function (end) {
       var utterance = new window.SpeechSynthesisUtterance(text);
       utterance.lang = "vi-VN";
       try { utterance.voice = sound.voice; } catch (e) { /* the lang alone picks a voice */ }
       utterance.rate = 0.95;
-      utterance.onend = end;
-      utterance.onerror = end;
+      utterance.onstart = function () { heard("speech"); };
+      utterance.onend = function () { heard("speech"); end(); };
+      utterance.onerror = end;  // not allowed, no engine: nothing heard
       window.speechSynthesis.speak(utterance);
     });
   }
 
-  function playClip(name) {
+  function playClip(name, heard) {
     return bounded(3000, function (end) {
       var clip = sound.clips[name] || new Audio(clipsBase + name + clipType);
       clip.onended = end;
       clip.onerror = end;
       try { clip.currentTime = 0; } catch (e) { /* not loaded yet */ }
       var playing = clip.play();
-      if (playing && playing.catch) playing.catch(end);
+      if (playing && playing.then) playing.then(function () { heard("clips"); }, end);
+      else heard("clips");
     });
   }
 
-  function playClips(amount) {
+  // heard("clips") once a clip plays (a phone refusing to play refuses them all).
+  function playClips(amount, heard) {
     return window.Cho40Words.clips(amount).reduce(function (chain, name) {
-      return chain.then(function () { return playClip(name); });
+      return chain.then(function () { return playClip(name, heard); });
     }, Promise.resolve());
   }
 
@@ -279,19 +284,27 @@
 
   var queue = Promise.resolve();
 
+  // The server is told how the payment was announced, once, as soon as it is known:
+  // "speech" or "clips" when the sound started, "silent" when muted, before "Bật loa",
+  // or when the phone did not play it.
   function announce(receipt, test) {
     queue = queue.then(function () {
+      var told = false;
+      function report(method) {
+        if (told) return;
+        told = true;
+        if (!test) acknowledge(receipt.id, method);
+      }
       showOverlay(receipt, test);
       if (muted || !sound.on) {
-        if (!test) acknowledge(receipt.id, "silent");
+        report("silent");
         return wait(300);
       }
       if (!sound.voice) pickVoice();  // the voices may have come since
-      var method = sound.voice && window.speechSynthesis ? "speech" : "clips";
-      if (!test) acknowledge(receipt.id, method);
+      var useSpeech = sound.voice && window.speechSynthesis;
       return chime().then(function () {
-        return method === "speech" ? speak(receipt.amount) : playClips(receipt.amount);
-      });
+        return useSpeech ? speak(receipt.amount, report) : playClips(receipt.amount, report);
+      }).then(function () { report("silent"); });
     }).catch(function () { /* the next one still plays */ });
     return queue;
   }
@@ -419,6 +432,10 @@
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "visible") keepAwake();
   });
+  var day = vietnamDay();
+  setInterval(function () {  // a new day in Vietnam: a new list and total
+    if (vietnamDay() !== day && overlay.hidden) window.location.reload();
+  }, 60000);
   pickVoice();
   keepAwake();
   connect();

@@ -161,6 +161,22 @@ def test_without_a_vietnamese_voice_it_plays_the_word_clips_in_order(live_server
     assert page.get_by_test_id("today-value").inner_text() == "1.120.000 ₫"
 
 
+def test_a_phone_that_refuses_to_play_is_reported_silent(live_server, page_at, cast, provider_keys):
+    page = _open_stall(live_server, page_at, cast.vendor_user, voices=EN_VOICE)
+    page.context.add_init_script(
+        "HTMLMediaElement.prototype.play = function () {"
+        " return Promise.reject(new DOMException('no sound before a tap', 'NotAllowedError')); };"
+    )
+    page.reload()
+    page.get_by_role("button", name="Bật loa").click()
+
+    payment = _pay(cast.vendor, 42_000)
+
+    page.get_by_test_id("overlay").wait_for()
+    assert _overlay(page) == ["Đã nhận", "42.000 ₫"]  # still on screen
+    assert _announcement(payment).method == "silent"
+
+
 def test_muted_it_only_shows_the_amount_and_says_so_to_the_server(live_server, page_at, cast, provider_keys):
     page = _open_stall(live_server, page_at, cast.vendor_user, voices=VI_VOICE)
     page.get_by_role("button", name="Bật loa").click()
