@@ -273,7 +273,10 @@
   }
 
   function showOverlay(receipt, test) {
-    overlay.querySelector("[data-overlay-amount]").textContent = receipt.amount_text || dong(receipt.amount);
+    var amount = overlay.querySelector("[data-overlay-amount]");
+    amount.textContent = receipt.amount_text || dong(receipt.amount);
+    // As big as fits on one line (a bold digit is about 0.62 em wide).
+    amount.style.fontSize = "min(6rem, 15vw, " + (88 / (0.62 * amount.textContent.length)).toFixed(1) + "vw)";
     overlay.querySelector("[data-overlay-title]").textContent = test ? STRINGS.test_title : STRINGS.received;
     overlay.hidden = false;
     clearTimeout(overlayTimer);
