@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import sys
 import time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -56,6 +57,33 @@ AUDIO_SPY = """() => {
 
 VI_VOICE = [{"name": "Tiếng Việt (Việt Nam)", "lang": "vi-VN", "default": False, "localService": True}]
 EN_VOICE = [{"name": "English (US)", "lang": "en-US", "default": True, "localService": True}]
+
+
+def _requests_in_flight() -> int:
+    """Threads of the live server still sending an answer (an event stream)."""
+    count = 0
+    for frame in sys._current_frames().values():
+        while frame is not None:
+            if frame.f_code.co_name == "finish_response":
+                count += 1
+                break
+            frame = frame.f_back
+    return count
+
+
+@pytest.fixture(autouse=True)
+def _streams_end_with_the_test(live_server: Any, browser: Any, settings: Any) -> Any:
+    """The live server answers an event stream from a thread that notices its
+    page is gone only when it next writes: pings every second here, and the
+    test waits for those threads to end before the database is emptied (with
+    SQLite the server's threads share the test's connection)."""
+    settings.STALL_KEEPALIVE_SECONDS = 1
+    yield
+    for context in browser.contexts:
+        context.close()
+    deadline = time.monotonic() + 8
+    while _requests_in_flight() and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 def _script(function: str, *args: Any) -> str:
@@ -124,6 +152,7 @@ def test_a_payment_appears_on_top_and_is_spoken_in_vietnamese(live_server, page_
     spoken = [u for u in page.evaluate("window.__spoken") if u["text"]]
     assert spoken == [{"text": "Đã nhận sáu mươi tư nghìn đồng", "lang": "vi-VN", "voice": "Tiếng Việt (Việt Nam)"}]
     assert page.evaluate("window.__played") == []
+    assert page.get_by_test_id("stall").get_attribute("data-chimes") == "1"  # the chime came first
     assert page.get_by_test_id("today-value").inner_text() == "84.000 ₫"
     assert page.get_by_test_id("today-count").inner_text() == "2"
     page.get_by_test_id("overlay").click()  # tap to close
@@ -189,6 +218,7 @@ def test_muted_it_only_shows_the_amount_and_says_so_to_the_server(live_server, p
     assert _announcement(payment).method == "silent"
     assert page.evaluate("window.__spoken.filter(u => u.text)") == []
     assert page.evaluate("window.__played") == []
+    assert page.get_by_test_id("stall").get_attribute("data-chimes") is None  # no chime either
     page.reload()
     assert page.get_by_label("Tắt tiếng").is_checked()  # remembered
 
