@@ -58,12 +58,15 @@ def home(request: HttpRequest) -> HttpResponse:
     vendor = vendor_for_user(user=request.user)
     if vendor is None:
         return render(request, "stall/forbidden.html", status=403)
+    # The cursor first: a payment recorded while the list is read comes again by the
+    # stream (and the page, which knows the ids it shows, keeps it once).
+    cursor = cursor_now(vendor)
     today = today_total(vendor)
     context = {
         "vendor": vendor,
         "receipts": receipts_today(vendor),
         "today": today,
-        "cursor": cursor_now(vendor),
+        "cursor": cursor,
         "events_url": reverse("stall:events"),
         "receipts_url": reverse("stall:receipts"),
         "ack_url": reverse("stall:ack", args=[0]),  # the page puts each payment's id in place of the 0
