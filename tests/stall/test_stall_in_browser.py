@@ -62,7 +62,8 @@ EN_VOICE = [{"name": "English (US)", "lang": "en-US", "default": True, "localSer
 def _requests_in_flight() -> int:
     """Threads of the live server still sending an answer (an event stream)."""
     count = 0
-    for frame in sys._current_frames().values():
+    for top in sys._current_frames().values():
+        frame: Any = top
         while frame is not None:
             if frame.f_code.co_name == "finish_response":
                 count += 1
@@ -92,6 +93,8 @@ def _script(function: str, *args: Any) -> str:
 
 def _open_stall(live_server: Any, page_at: Any, user: Any, *, voices: list[dict[str, Any]]) -> Any:
     page = page_at(WIDTH, height=HEIGHT)
+    page.errors = []  # the page's uncaught script errors
+    page.on("pageerror", lambda error: page.errors.append(error))
     page.context.add_init_script(_script(SPEECH_SPY, voices))
     page.context.add_init_script(_script(AUDIO_SPY))
     client = Client()
@@ -174,6 +177,7 @@ def test_a_payment_appears_on_top_and_is_spoken_in_vietnamese(live_server, page_
     )
     assert len(remembered) == 1 and payment.pk in remembered[0]  # one key: today's (Vietnam) ids
     assert ReceiptAnnouncement.objects.filter(payment=payment).count() == 1
+    assert page.errors == []
 
 
 def test_without_a_vietnamese_voice_it_plays_the_word_clips_in_order(live_server, page_at, cast, provider_keys):
@@ -188,6 +192,7 @@ def test_without_a_vietnamese_voice_it_plays_the_word_clips_in_order(live_server
     assert page.evaluate("window.__spoken.filter(u => u.text)") == []
     assert [_top_id(page), _announcement(first).method, _announcement(second).method] == [second.pk, "clips", "clips"]
     assert page.get_by_test_id("today-value").inner_text() == "1.120.000 ₫"
+    assert page.errors == []
 
 
 def test_a_phone_that_refuses_to_play_is_reported_silent(live_server, page_at, cast, provider_keys):
