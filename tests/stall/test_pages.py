@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,7 +25,7 @@ def _vietnam_midnight() -> dt.datetime:
     return timezone.now().astimezone(VIETNAM).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _paid(vendor, amount: int, *, at: dt.datetime | None = None, **fields) -> Payment:
+def _paid(vendor, amount: int, *, at: dt.datetime | None = None, **fields) -> Any:
     """A credit to ``vendor`` occurred and recorded ``at`` (now by default)."""
     payment = PaymentFactory(vendor=vendor, amount=amount, **fields)
     if at is not None:
