@@ -325,3 +325,21 @@ def test_the_amount_closes_by_itself_and_the_page_says_when_it_cannot_keep_the_s
     page.get_by_role("button", name="Thử loa").click()
     assert page.get_by_test_id("overlay").is_visible()
     page.get_by_test_id("overlay").wait_for(state="hidden", timeout=6_000)  # after about 4 s
+
+
+def test_without_javascript_the_list_and_the_reload_link_are_there(live_server, browser, cast, provider_keys):
+    payment = _pay(cast.vendor, 64_000)
+    context = browser.new_context(viewport={"width": WIDTH, "height": HEIGHT}, java_script_enabled=False)
+    client = Client()
+    client.force_login(cast.vendor_user)
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
+    page = context.new_page()
+    page.goto(live_server.url + "/stall/")
+
+    assert _top_id(page) == payment.pk
+    assert page.get_by_test_id("today-value").inner_text() == "64.000 ₫"
+    assert page.get_by_role("button", name="Bật loa").is_hidden()  # no sound without the script
+    assert page.get_by_role("link", name="Tải lại").is_visible()
+    screenshot(page, "stall-without-javascript", full_page=False)
+    page.get_by_role("link", name="Tải lại").click()
+    assert _top_id(page) == payment.pk
