@@ -82,7 +82,9 @@ class StreamState:
         self.today: dict[str, int] = {"count": 0, "value": 0}
         self.day: dt.date | None = None
 
-    def from_ledger(self, resume: Resume) -> list[str]:
+    def from_ledger(self, resume: Resume | None) -> list[str]:
+        if resume is None:  # the read failed: nothing learnt, the cursor stands
+            return []
         self.today, self.day = dict(resume.today), resume.day
         events = []
         for receipt in resume.receipts:
@@ -119,10 +121,22 @@ class StreamState:
         return event(self.cursor, {**receipt, "today": self.today})
 
 
-def _read(vendor_id: int, cursor: Cursor) -> Resume:
-    close_old_connections()  # as for a request: a connection past its age or broken is replaced
+def _read_safely(vendor_id: int, cursor: Cursor) -> Resume | None:
+    """One ledger read, or None when the database failed (logged): the
+    stream stays open, pings, and tries again at its next re-read."""
     try:
         return ledger_read(vendor_id, cursor)
+    except Exception:
+        logger.warning("ledger read for the receipt stream of vendor %s failed", vendor_id, exc_info=True)
+        return None
+
+
+def _read(vendor_id: int, cursor: Cursor) -> Resume | None:
+    """``_read_safely`` on a thread of the pool below, whose connection gets
+    a request's care: replaced before and after when past its age or broken."""
+    close_old_connections()
+    try:
+        return _read_safely(vendor_id, cursor)
     finally:
         close_old_connections()
 
@@ -188,6 +202,9 @@ class ReceiptHub:
                 await asyncio.wait_for(self.ready.wait(), wait)
             except TimeoutError:
                 logger.warning("receipt stream of vendor %s starts without Redis", vendor_id)
+            except BaseException:  # cancelled: the client left while we waited
+                self.detach(vendor_id, queue)
+                raise
         return queue
 
     def detach(self, vendor_id: int, queue: asyncio.Queue[Any]) -> None:
@@ -265,15 +282,15 @@ def hub() -> ReceiptHub | None:
 
 async def receipt_events(vendor_id: int, cursor: Cursor, *, max_seconds: float | None = None) -> AsyncIterator[str]:
     """The event stream of ``vendor_id``'s receipts after ``cursor`` (ASGI)."""
-    yield f"retry: {RETRY_MS}\n\n"
     the_hub = hub()
-    queue = await the_hub.attach(vendor_id) if the_hub else None  # subscribed before the first read
     read = sync_to_async(_read, thread_sensitive=False, executor=_executor())
     recheck = float(settings.STALL_LEDGER_RECHECK_SECONDS) if the_hub else 1.0
     keepalive = float(settings.STALL_KEEPALIVE_SECONDS)
     state = StreamState(cursor)
     loop = asyncio.get_running_loop()
+    queue = await the_hub.attach(vendor_id) if the_hub else None  # subscribed before the first read
     try:
+        yield f"retry: {RETRY_MS}\n\n"  # (after it: a client that has read this line is subscribed)
         started = now = loop.time()
         end = started + (max_seconds if max_seconds is not None else _max_seconds())
         for text in state.from_ledger(await read(vendor_id, state.cursor)):
@@ -295,7 +312,6 @@ async def receipt_events(vendor_id: int, cursor: Cursor, *, max_seconds: float |
                 if live is not None:
                     yield live
                     next_ping = now + keepalive
-                continue
             if item is _RECHECK or now >= next_read:
                 for text in state.from_ledger(await read(vendor_id, state.cursor)):
                     yield text
@@ -330,15 +346,15 @@ def _subscription() -> Any:
 def receipt_events_sync(vendor_id: int, cursor: Cursor, *, max_seconds: float | None = None) -> Iterator[str]:
     """The same stream for a WSGI server: the ledger every second, Redis
     messages (when there is REDIS_URL) as they come in between."""
-    yield f"retry: {RETRY_MS}\n\n"
     pubsub = _subscription()
+    yield f"retry: {RETRY_MS}\n\n"
     state = StreamState(cursor)
     keepalive = float(settings.STALL_KEEPALIVE_SECONDS)
     try:
         end = time.monotonic() + (max_seconds if max_seconds is not None else _max_seconds())
         next_ping = time.monotonic() + keepalive
         while True:
-            yield from state.from_ledger(ledger_read(vendor_id, state.cursor))
+            yield from state.from_ledger(_read_safely(vendor_id, state.cursor))
             if time.monotonic() >= end:
                 return
             next_read = time.monotonic() + 1.0

@@ -149,10 +149,21 @@ def test_it_sends_each_providers_webhooks_to_the_intake(proxy: int, provider: st
     assert (seen["method"], seen["path"], seen["body"]) == ("POST", f"/api/v1/webhooks/{provider}/", '{"id": 1}')
 
 
+def test_it_sends_the_stall_pages_event_stream_to_the_asgi_service_unbuffered(proxy: int) -> None:
+    status, seen = _send(proxy, "GET", "/stall/events/?cursor=41-43")
+
+    assert status == 200
+    assert (seen["upstream"], seen["path"]) == ("webhooks", "/stall/events/?cursor=41-43")
+    block = CONF.read_text().split("location = /stall/events/ {", 1)[1].split("}", 1)[0]
+    assert "proxy_buffering off;" in block and "proxy_read_timeout 31m;" in block
+
+
 @pytest.mark.parametrize(
     "method,path",
     [
         ("GET", "/healthz"),
+        ("GET", "/stall/"),
+        ("GET", "/stall/receipts.json"),
         ("POST", "/api/v1/auth/token/"),
         ("GET", "/api/v1/payments/?market=3"),
         ("POST", "/api/v1/webhooks/unknown/"),

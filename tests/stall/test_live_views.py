@@ -56,6 +56,7 @@ def test_the_vendor_streams_their_own_receipts_after_the_cursor(cast) -> None:
     events = events_of(response)
     assert [e["data"]["id"] for e in events] == [new.pk]
     assert events[0]["data"]["amount_text"] == "64.000 ₫"
+    assert events[0]["data"]["channel_label"] == "QR tĩnh"  # Vietnamese, as the page
     assert events[0]["data"]["today"] == {"count": 2, "value": 74_000}
     assert Cursor.parse(events[0]["id"]).covers(new.pk) and Cursor.parse(events[0]["id"]).covers(seen.pk)
 
@@ -203,7 +204,9 @@ def test_the_acknowledgement_needs_the_csrf_token(cast) -> None:
     client = Client(enforce_csrf_checks=True)
     client.force_login(cast.vendor_user)
 
-    assert ack(client, payment.pk).status_code == 403
+    refused = ack(client, payment.pk)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "csrf_failed"
+    assert not ReceiptAnnouncement.objects.exists()
     client.get(reverse("stall:receipts"))  # any page sets the token in practice; here ask for it
     from django.middleware.csrf import _get_new_csrf_string
 

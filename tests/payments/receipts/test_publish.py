@@ -214,3 +214,25 @@ def test_the_intakes_batches_publish_what_they_insert(cast, published: Published
 
     assert all(not isinstance(o, Exception) for o in outcomes)
     assert sorted(m["amount"] for m in published()) == [11_000, 12_000]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_single_delivery_fast_path_publishes_once_its_statement_commits(
+    cast, published: Published, provider_keys: None
+) -> None:
+    """On PostgreSQL outside a transaction a plain credit is one
+    self-committing statement (ingest.payment_record_credit's fast path)."""
+    from tests.conftest import needs_postgres
+
+    needs_postgres()
+    from payments.bank_credits.ingest import webhook_ingest
+    from payments.bank_credits.providers import sepay
+    from tests.payments.bank_credits.webhooks_support import SEPAY_API_KEY, encode
+
+    headers = {"Authorization": f"Apikey {SEPAY_API_KEY}", "Content-Type": "application/json"}
+    body = encode(sepay_body(content=f"CHO40 {cast.vendor.merchant_code}", amount=21_000))
+    result = webhook_ingest(provider=sepay, headers=headers, body=body)
+    webhook_ingest(provider=sepay, headers=headers, body=body)  # the provider's retry: a duplicate, not a receipt again
+
+    assert result.payment is not None
+    assert [(m["id"], m["amount"]) for m in published()] == [(result.payment.pk, 21_000)]

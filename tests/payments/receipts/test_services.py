@@ -83,3 +83,35 @@ def test_it_refuses_a_bad_device_id_or_method(cast, device_id: str, method: str)
 
     with pytest.raises(Invalid):
         receipt_announce(vendor=cast.vendor, payment_id=payment.pk, device_id=device_id, method=method)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_racing_acknowledgements_from_one_device_record_one_row(cast) -> None:
+    """Eight requests at once for the same (payment, device), each on its own
+    connection: one row; every caller gets that row back."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from django.db import connection as main_connection
+    from django.db import connections
+
+    from tests.conftest import needs_postgres
+
+    needs_postgres()
+    payment = PaymentFactory(vendor=cast.vendor)
+    barrier = Barrier(8)
+
+    def acknowledge(_: int) -> int:
+        try:
+            barrier.wait(timeout=10)
+            return receipt_announce(
+                vendor=cast.vendor, payment_id=payment.pk, device_id="dev-1", method="speech"
+            ).announcement.pk
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(8) as pool:
+        rows = set(pool.map(acknowledge, range(8)))
+
+    assert main_connection.vendor == "postgresql"
+    assert rows == {ReceiptAnnouncement.objects.get().pk}
