@@ -11,7 +11,8 @@
  *   always; then, once "Bật loa" was tapped (browsers allow sound only after a
  *   tap) and unless muted, a chime (WebAudio) and "Đã nhận … đồng" spoken by the
  *   phone's Vietnamese voice (speechSynthesis, lang vi-VN) or, where it has none,
- *   the word clips of static/audio/vi/ played in turn (words: stall-words.js).
+ *   the word clips of static/audio/vi/ played in turn (stall-sound.js; the words:
+ *   stall-words.js).
  *   Announcements queue, one after the other;
  * - the acknowledgement of each announcement (POST data-ack-url, method speech or
  *   clips once the sound started, silent when muted, not turned on or refused by the
@@ -22,7 +23,7 @@
   "use strict";
 
   var root = document.querySelector("[data-stall]");
-  if (!root || !window.Cho40Words) return;
+  if (!root || !window.Cho40Words || !window.Cho40Sound) return;
 
   var STRINGS = JSON.parse(document.getElementById("stall-strings").textContent);
   var DEVICE_KEY = "cho40.device";
@@ -138,26 +139,17 @@
     });
   }
 
-  // --- sound ----------------------------------------------------------------------------
+  // --- sound (stall-sound.js) ---------------------------------------------------------
 
-  var sound = { on: false, context: null, voice: null, clips: {} };
   var muted = load(MUTE_KEY) === "1";
-  var clipsBase = root.getAttribute("data-clips");
-  var clipType = root.getAttribute("data-clip-ext") || ".ogg";
-
-  function wait(ms) {
-    return new Promise(function (done) { setTimeout(done, ms); });
-  }
-
-  function pickVoice() {
-    if (!window.speechSynthesis) return;
-    var voices = window.speechSynthesis.getVoices() || [];
-    sound.voice = null;
-    for (var i = 0; i < voices.length; i++) {
-      if (/^vi([-_]|$)/i.test(voices[i].lang || "")) { sound.voice = voices[i]; break; }
+  var sound = new window.Cho40Sound({
+    clipsBase: root.getAttribute("data-clips"),
+    clipType: root.getAttribute("data-clip-ext"),
+    onChange: showSoundState,
+    onChime: function () {
+      root.setAttribute("data-chimes", String(Number(root.getAttribute("data-chimes") || 0) + 1));
     }
-    showSoundState();
-  }
+  });
 
   function showSoundState() {
     root.setAttribute("data-voice", sound.voice ? "speech" : "clips");
@@ -167,100 +159,13 @@
     else soundState.textContent = sound.voice ? STRINGS.voice : STRINGS.clips;
   }
 
-  // Inside the tap: start the audio context, let speech and clips play from now on.
   function unlock() {
-    if (!sound.on) {
-      sound.on = true;
-      var Context = window.AudioContext || window.webkitAudioContext;
-      if (Context) {
-        try { sound.context = new Context(); } catch (e) { sound.context = null; }
-      }
-      Object.keys(window.Cho40Words.CLIP_FILES).forEach(function (word) {
-        var name = window.Cho40Words.CLIP_FILES[word];
-        var clip = new Audio(clipsBase + name + clipType);
-        clip.preload = "auto";
-        sound.clips[name] = clip;
-      });
-    }
-    if (sound.context && sound.context.state === "suspended") sound.context.resume();
-    if (window.speechSynthesis && window.SpeechSynthesisUtterance) {
-      // An empty utterance inside the tap: some phones allow speech only once one was started by a tap.
-      var warmUp = new window.SpeechSynthesisUtterance("");
-      warmUp.lang = "vi-VN";
-      warmUp.volume = 0;
-      try { window.speechSynthesis.speak(warmUp); } catch (e) { /* no speech: clips */ }
-    }
+    sound.unlock();
     if (soundOn) {
       soundOn.setAttribute("aria-pressed", "true");
       soundOn.textContent = STRINGS.speaker_on;
     }
-    pickVoice();
     keepAwake();
-  }
-
-  function chime() {
-    var context = sound.context;
-    if (!context) return Promise.resolve();
-    root.setAttribute("data-chimes", String(Number(root.getAttribute("data-chimes") || 0) + 1));
-    var now = context.currentTime;
-    [[880, 0], [1318.5, 0.16]].forEach(function (note) {
-      var oscillator = context.createOscillator();
-      var gain = context.createGain();
-      oscillator.type = "sine";
-      oscillator.frequency.value = note[0];
-      gain.gain.setValueAtTime(0.0001, now + note[1]);
-      gain.gain.exponentialRampToValueAtTime(0.5, now + note[1] + 0.02);
-      gain.gain.exponentialRampToValueAtTime(0.0001, now + note[1] + 0.4);
-      oscillator.connect(gain);
-      gain.connect(context.destination);
-      oscillator.start(now + note[1]);
-      oscillator.stop(now + note[1] + 0.45);
-    });
-    return wait(600);
-  }
-
-  // Resolves when the job ends, fails, or takes longer than it may (never blocks the queue).
-  function bounded(ms, start) {
-    return new Promise(function (done) {
-      var finished = false;
-      function end() { if (!finished) { finished = true; done(); } }
-      setTimeout(end, ms);
-      try { start(end); } catch (e) { end(); }
-    });
-  }
-
-  // heard("speech") once the voice starts (or ends without saying it started).
-  function speak(amount, heard) {
-    var text = window.Cho40Words.text(amount);
-    return bounded(2000 + 400 * text.split(" ").length, function (end) {
-      var utterance = new window.SpeechSynthesisUtterance(text);
-      utterance.lang = "vi-VN";
-      try { utterance.voice = sound.voice; } catch (e) { /* the lang alone picks a voice */ }
-      utterance.rate = 0.95;
-      utterance.onstart = function () { heard("speech"); };
-      utterance.onend = function () { heard("speech"); end(); };
-      utterance.onerror = end;  // not allowed, no engine: nothing heard
-      window.speechSynthesis.speak(utterance);
-    });
-  }
-
-  function playClip(name, heard) {
-    return bounded(3000, function (end) {
-      var clip = sound.clips[name] || new Audio(clipsBase + name + clipType);
-      clip.onended = end;
-      clip.onerror = end;
-      try { clip.currentTime = 0; } catch (e) { /* not loaded yet */ }
-      var playing = clip.play();
-      if (playing && playing.then) playing.then(function () { heard("clips"); }, end);
-      else heard("clips");
-    });
-  }
-
-  // heard("clips") once a clip plays (a phone refusing to play refuses them all).
-  function playClips(amount, heard) {
-    return window.Cho40Words.clips(amount).reduce(function (chain, name) {
-      return chain.then(function () { return playClip(name, heard); });
-    }, Promise.resolve());
   }
 
   // --- the overlay ------------------------------------------------------------------
@@ -301,13 +206,9 @@
       showOverlay(receipt, test);
       if (muted || !sound.on) {
         report("silent");
-        return wait(300);
+        return window.Cho40Sound.wait(300);
       }
-      if (!sound.voice) pickVoice();  // the voices may have come since
-      var useSpeech = sound.voice && window.speechSynthesis;
-      return chime().then(function () {
-        return useSpeech ? speak(receipt.amount, report) : playClips(receipt.amount, report);
-      }).then(function () { report("silent"); });
+      return sound.announce(receipt.amount, report).then(function () { report("silent"); });
     }).catch(function () { /* the next one still plays */ });
     return queue;
   }
@@ -428,10 +329,6 @@
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape") hideOverlay();
   });
-  if (window.speechSynthesis) {
-    if (window.speechSynthesis.addEventListener) window.speechSynthesis.addEventListener("voiceschanged", pickVoice);
-    else window.speechSynthesis.onvoiceschanged = pickVoice;
-  }
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "visible") keepAwake();
   });
@@ -439,7 +336,7 @@
   setInterval(function () {  // a new day in Vietnam: a new list and total
     if (vietnamDay() !== day && overlay.hidden) window.location.reload();
   }, 60000);
-  pickVoice();
+  sound.pickVoice();
   keepAwake();
   connect();
 })();
