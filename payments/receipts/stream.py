@@ -52,6 +52,7 @@ logger = logging.getLogger(__name__)
 
 STREAM_MAX_SECONDS: Final = 30 * 60
 RETRY_MS: Final = 3000
+SYNC_PING_SECONDS: Final = 2.0
 _QUEUE_SIZE: Final = 256
 _RECHECK: Final = object()  # put in a queue: "read the ledger now"
 
@@ -349,7 +350,9 @@ def receipt_events_sync(vendor_id: int, cursor: Cursor, *, max_seconds: float | 
     pubsub = _subscription()
     yield f"retry: {RETRY_MS}\n\n"
     state = StreamState(cursor)
-    keepalive = float(settings.STALL_KEEPALIVE_SECONDS)
+    # A WSGI server learns that a phone left only when it next writes: a short
+    # ping frees the worker (and its database connection) within seconds.
+    keepalive = min(float(settings.STALL_KEEPALIVE_SECONDS), SYNC_PING_SECONDS)
     try:
         end = time.monotonic() + (max_seconds if max_seconds is not None else _max_seconds())
         next_ping = time.monotonic() + keepalive

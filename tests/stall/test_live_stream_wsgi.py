@@ -20,7 +20,8 @@ def test_a_payment_reaches_the_stream_of_a_wsgi_server_within_about_a_second(
     cast, live_server: Any, settings: Any
 ) -> None:
     # A WSGI server learns that the client left only when it next writes: a
-    # ping every second ends the server's side soon after the test closes it.
+    # ping every second ends the server's side soon after the test closes it
+    # (the sync stream pings every 2 s at most anyway).
     settings.STALL_KEEPALIVE_SECONDS = 1
     client = Client()
     client.force_login(cast.vendor_user)

@@ -236,3 +236,20 @@ def test_the_single_delivery_fast_path_publishes_once_its_statement_commits(
 
     assert result.payment is not None
     assert [(m["id"], m["amount"]) for m in published()] == [(result.payment.pk, 21_000)]
+
+
+def test_a_ussd_payment_approved_at_the_later_status_check_is_published(
+    cast, published: Published, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The rail answered "pending" at first; the periodic status check finds it approved."""
+    from payments.code_entry.rails import SANDBOX_TIMEOUT_THEN_APPROVE
+    from payments.code_entry.ussd_payments import code_entry_payment_poll
+
+    pending = PaymentFactory(
+        vendor=cast.vendor, status="pending", source="ussd", channel="code_entry", amount=SANDBOX_TIMEOUT_THEN_APPROVE
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert code_entry_payment_poll(payment_id=pending.pk) == "succeeded"
+
+    assert [(m["id"], m["late"]) for m in published()] == [(pending.pk, True)]
