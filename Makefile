@@ -6,7 +6,7 @@ PIP    := $(VENV)/bin/pip
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format bench worker beat intake migrate demo clean messages
+.PHONY: run test lint format bench worker beat intake migrate demo clean messages clips
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH"; exit 1; }
@@ -60,6 +60,10 @@ beat: $(STAMP)
 messages: $(STAMP)
 	$(PY) manage.py makemessages -l vi --ignore=tests --ignore=bench --ignore=var
 	cd locale && ../$(PY) ../manage.py compilemessages -l vi
+
+# The stall page's Vietnamese word clips (static/audio/vi/, committed): needs espeak-ng and opus-tools.
+clips: $(STAMP)
+	$(PY) manage.py make_clips
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

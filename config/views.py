@@ -4,7 +4,7 @@
 - market board member: their market's dashboard (``dashboard:market``), the
   first market they sit on the board of;
 - volunteer: the onboarding pages (``onboard:start``: their market's new-trader form);
-- vendor: a page saying what is coming for them (the stall page) until it exists;
+- vendor: their stall page (``stall:home``);
 - anyone else signed in: a page saying their login holds no role yet.
 
 The dashboard (``stats``) registers the ``dashboard`` namespace; until it is
@@ -38,7 +38,6 @@ def _coming_soon(request: HttpRequest, role: str | None) -> HttpResponse:
         "officer": _("The province dashboard: coverage, active traders and payments of every market."),
         "board": _("Your market's dashboard: its traders, payments and who needs a follow-up call."),
         "volunteer": _("The onboarding page: registering traders, checking their QR and printing stall cards."),
-        "vendor": _("Your stall page: today's payments, your QR code and your stall card."),
     }
     return render(
         request,
@@ -57,4 +56,6 @@ def home(request: HttpRequest) -> HttpResponse:
             return HttpResponseRedirect(url)
     if role == "volunteer":
         return HttpResponseRedirect(reverse("onboard:start"))
+    if role == "vendor":
+        return HttpResponseRedirect(reverse("stall:home"))
     return _coming_soon(request, role)
