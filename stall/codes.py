@@ -33,7 +33,7 @@ from chopay import codes
 from chopay.vietqr import MAX_AMOUNT
 from common.client_address import client_address
 from payments.code_entry.confirmation import ConfirmResult, confirmation_code_confirm
-from stall.mine_access import dong, vendor_page
+from stall.access import dong, vendor_page
 from vendors.models import Vendor
 
 SESSION_RESULT = "stall_code_result"

@@ -30,7 +30,7 @@ from payments.cards.api import pdf_response
 from payments.cards.stall_qr import vendor_static_payload
 from payments.ledger.api import _csv_lines
 from payments.ledger.selectors import payment_daily_summary, payment_list
-from stall.mine_access import dong, vendor_page
+from stall.access import dong, vendor_page
 from vendors.models import Vendor
 
 DAYS_SHOWN = 30

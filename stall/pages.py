@@ -14,7 +14,6 @@ page with ``?next=``; signed in without a stall → a 403 page.
 
 from __future__ import annotations
 
-from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -22,7 +21,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from payments.receipts.selectors import amount_text, cursor_now, receipts_today, today_total
-from vendors.selectors import vendor_for_user
+from stall.access import vendor_page
+from vendors.models import Vendor
 
 # The other pages of the stall (the tools part of the issue), linked by path.
 TOOL_LINKS = {
@@ -52,12 +52,8 @@ def _strings() -> dict[str, str]:
 
 
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    vendor = vendor_for_user(user=request.user)
-    if vendor is None:
-        return render(request, "stall/forbidden.html", status=403)
+@vendor_page
+def home(request: HttpRequest, vendor: Vendor) -> HttpResponse:
     # The cursor first: a payment recorded while the list is read comes again by the
     # stream (and the page, which knows the ids it shows, keeps it once).
     cursor = cursor_now(vendor)

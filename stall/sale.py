@@ -31,7 +31,7 @@ from common.errors import DomainError
 from payments.models import Payment, PaymentRequest
 from payments.sale_qr.selectors import display_status
 from payments.sale_qr.services import payment_request_create
-from stall.mine_access import dong, dong_words, json_error, vendor_json, vendor_page
+from stall.access import dong, dong_words, json_error, vendor_json, vendor_page
 from vendors.models import Vendor
 
 QUICK_AMOUNTS = (10_000, 20_000, 50_000, 100_000)

@@ -1,4 +1,4 @@
-"""Who may open the trader's tool pages (sale QR, code check, my stall), and
+"""Who may open the trader's pages (the live page, sale QR, code check, my stall), and
 the little formatting they share.
 
 Every page under /stall/ is for a signed-in vendor and shows only their own
@@ -36,7 +36,7 @@ def vendor_page(view: VendorView[P]) -> Callable[Concatenate[HttpRequest, P], Ht
             return redirect_to_login(request.get_full_path())
         vendor = vendor_for_user(user=request.user)
         if vendor is None:
-            return render(request, "stall/mine_forbidden.html", status=403)
+            return render(request, "stall/forbidden.html", status=403)
         return view(request, vendor, *args, **kwargs)
 
     return wrapped
