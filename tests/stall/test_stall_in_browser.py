@@ -343,3 +343,35 @@ def test_without_javascript_the_list_and_the_reload_link_are_there(live_server, 
     screenshot(page, "stall-without-javascript", full_page=False)
     page.get_by_role("link", name="Tải lại").click()
     assert _top_id(page) == payment.pk
+
+
+def test_a_dropped_connection_resumes_without_a_missing_or_repeated_receipt(
+    live_server, page_at, cast, provider_keys, settings
+):
+    settings.STALL_STREAM_MAX_SECONDS = 2  # the server ends each stream after 2 s: the page reconnects
+    page = _open_stall(live_server, page_at, cast.vendor_user, voices=VI_VOICE)
+    page.get_by_role("button", name="Bật loa").click()
+    first = _pay(cast.vendor, 30_000)
+    page.locator(f'[data-receipts] > li[data-payment-id="{first.pk}"]').wait_for()
+
+    # The connection drops: the stream ends and every reconnection fails for a while,
+    # during which a payment is recorded.
+    page.route("**/stall/events/**", lambda route: route.abort("connectionreset"))
+    page.wait_for_function("document.querySelector('[data-stall]').dataset.live !== 'stream'", timeout=10_000)
+    missed = _pay(cast.vendor, 45_000)
+    page.wait_for_timeout(1500)
+    assert page.locator(f'[data-payment-id="{missed.pk}"]').count() == 0  # not there while disconnected
+    page.unroute("**/stall/events/**")
+
+    page.locator(f'[data-receipts] > li[data-payment-id="{missed.pk}"]').wait_for(timeout=20_000)
+    page.wait_for_function("window.__spoken.some(u => u.text.includes('bốn mươi lăm nghìn'))")
+    page.wait_for_timeout(3000)  # another reconnection or two: nothing may come twice
+    ids = [int(li.get_attribute("data-payment-id")) for li in page.locator("[data-receipts] > li").all()]
+    assert ids == [missed.pk, first.pk]
+    spoken = [u["text"] for u in page.evaluate("window.__spoken") if u["text"]]
+    assert spoken == ["Đã nhận ba mươi nghìn đồng", "Đã nhận bốn mươi lăm nghìn đồng"]
+    assert page.get_by_test_id("today-count").inner_text() == "2"
+    assert page.get_by_test_id("today-value").inner_text() == "75.000 ₫"
+    assert ReceiptAnnouncement.objects.filter(payment__in=[first, missed]).count() == 2
+    screenshot(page, "stall-resumed")
+    assert page.errors == []
