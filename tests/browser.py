@@ -43,6 +43,18 @@ BROWSER_LOCALE = "en-US"
 _saved: list[Path] = []
 
 
+# Every control a thumb must hit, at least 44 px high (a checkbox or radio
+# counts by its label, which is what the thumb taps); hidden and off-screen
+# ones are skipped. ``page.evaluate(TAP_TARGETS_TOO_SMALL)`` lists the offenders.
+TAP_TARGETS_TOO_SMALL = """() => [...document.querySelectorAll('a, button, input:not([type=hidden]), select, textarea, summary')]
+  .map(el => ['checkbox', 'radio'].includes(el.type) && el.closest('label') ? el.closest('label') : el)
+  .map(el => [el, el.getBoundingClientRect()])
+  .filter(([el, r]) => r.width > 0 && r.height > 0 && r.right > 0 && r.bottom > 0
+                       && getComputedStyle(el).visibility !== 'hidden')
+  .filter(([el, r]) => r.height < 44)
+  .map(([el, r]) => `${el.tagName.toLowerCase()} "${(el.innerText || el.name || '').trim()}" ${Math.round(r.height)}px`)"""
+
+
 def _unavailable(reason: str) -> None:
     if os.environ.get("REQUIRE_BROWSER") == "1":
         pytest.fail(f"{reason} (REQUIRE_BROWSER=1: browser tests must run here)", pytrace=False)

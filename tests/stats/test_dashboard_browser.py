@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser import screenshot
+from tests.browser import TAP_TARGETS_TOO_SMALL, screenshot
 from tests.stats.dashboard_data import month_of_payments
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -18,12 +18,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 PASSWORD = "cho40-test-pass"
 PHONE, DESKTOP = 360, 1280
 
-TAP_TARGETS_TOO_SMALL = """() => [...document.querySelectorAll('a, button, input:not([type=hidden]), select, summary')]
-  .map(el => [el, el.getBoundingClientRect()])
-  .filter(([el, r]) => r.width > 0 && r.height > 0 && r.right > 0 && r.bottom > 0
-                       && getComputedStyle(el).visibility !== 'hidden')
-  .filter(([el, r]) => r.height < 44)
-  .map(([el, r]) => `${el.tagName.toLowerCase()} "${(el.innerText || el.name || '').trim()}" ${Math.round(r.height)}px`)"""
 
 # The trend drawing shown at this width: its bars, and how many are taller than nothing.
 VISIBLE_TREND = """() => {

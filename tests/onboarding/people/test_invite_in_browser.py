@@ -14,19 +14,13 @@ from django.utils import timezone
 from accounts.models import Invitation
 from market.invitations import invite_board_member
 from tests.accounts.support import last_link_and_code
-from tests.browser import screenshot
+from tests.browser import TAP_TARGETS_TOO_SMALL, screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PASSWORD = "cho40-test-pass"
 NEW_PASSWORD = "Rau-sach-Dong-Quang-7"
 WIDTH, HEIGHT = 360, 740
-
-TAP_TARGETS_TOO_SMALL = """() => [...document.querySelectorAll('a, button, input:not([type=hidden]), select, textarea')]
-  .map(el => [el, el.getBoundingClientRect()])
-  .filter(([el, r]) => r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden')
-  .filter(([el, r]) => r.height < 44)
-  .map(([el, r]) => `${el.tagName.toLowerCase()} "${(el.innerText || el.name || '').trim()}" ${Math.round(r.height)}px`)"""
 
 
 def fits_a_phone(page: Any) -> None:

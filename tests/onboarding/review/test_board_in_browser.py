@@ -13,7 +13,7 @@ import pytest
 
 from chopay import vietqr
 from payments.cards.stall_qr import vendor_static_payload
-from tests.browser import screenshot
+from tests.browser import TAP_TARGETS_TOO_SMALL, screenshot
 from tests.factories import VendorFactory
 from vendors.models import PayoutAccountChange, Vendor, VendorDecision
 from vendors.payout_changes import payout_change_request
@@ -22,13 +22,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 PASSWORD = "cho40-test-pass"
 PHONE, PHONE_HEIGHT, DESKTOP = 360, 740, 1280
-
-TAP_TARGETS_TOO_SMALL = """() => [...document.querySelectorAll('a, button, input:not([type=hidden]), select, textarea')]
-  .map(el => [el, el.getBoundingClientRect()])
-  .filter(([el, r]) => r.width > 0 && r.height > 0 && r.right > 0 && r.bottom > 0
-                       && getComputedStyle(el).visibility !== 'hidden')
-  .filter(([el, r]) => r.height < 44)
-  .map(([el, r]) => `${el.tagName.toLowerCase()} "${(el.innerText || el.name || '').trim()}" ${Math.round(r.height)}px`)"""
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from tests.browser import TAP_TARGETS_TOO_SMALL
+
 PASSWORD = "cho40-test-pass"
 WIDTH, HEIGHT = 360, 740
 GOAL_TAPS, GOAL_SECONDS = 12, 60
@@ -15,12 +17,6 @@ GOAL_TAPS, GOAL_SECONDS = 12, 60
 # Whatever is meant to be tapped: links, buttons, fields (hidden ones aside).
 # Whatever is meant to be tapped: links, buttons, fields (hidden ones aside); a
 # checkbox or radio button is tapped through its label.
-TAP_TARGETS_TOO_SMALL = """() => [...document.querySelectorAll('a, button, input:not([type=hidden]), select, textarea')]
-  .map(el => ['checkbox', 'radio'].includes(el.type) && el.closest('label') ? el.closest('label') : el)
-  .map(el => [el, el.getBoundingClientRect()])
-  .filter(([el, r]) => r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden')
-  .filter(([el, r]) => r.height < 44)
-  .map(([el, r]) => `${el.tagName.toLowerCase()} "${(el.innerText || el.name || '').trim()}" ${Math.round(r.height)}px`)"""
 
 QUEUED_IN_INDEXEDDB = """() => new Promise(done => {
   const open = indexedDB.open('cho40-onboard', 1);
