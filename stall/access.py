@@ -62,11 +62,6 @@ def vendor_json(view: VendorView[P]) -> Callable[Concatenate[HttpRequest, P], Ht
     return wrapped
 
 
-def dong(amount: int | None) -> str:
-    """``64000`` → ``64.000 ₫``: the dot groups thousands, as Vietnamese write money."""
-    return f"{amount or 0:,} ₫".replace(",", ".")
-
-
 def dong_words(amount: int | None) -> str:
     """``64000`` → ``64.000`` (for "… đồng" in a sentence)."""
     return f"{amount or 0:,}".replace(",", ".")

@@ -33,7 +33,8 @@ from chopay import codes
 from chopay.vietqr import MAX_AMOUNT
 from common.client_address import client_address
 from payments.code_entry.confirmation import ConfirmResult, confirmation_code_confirm
-from stall.access import dong, vendor_page
+from payments.receipts.selectors import amount_text
+from stall.access import vendor_page
 from vendors.models import Vendor
 
 SESSION_RESULT = "stall_code_result"
@@ -76,8 +77,8 @@ def _result_context(result: dict[str, Any]) -> dict[str, Any]:
     wait = int(result.get("retry_after") or 0)
     return {
         **result,
-        "amount_text": dong(result["amount"]),
-        "payment_amount_text": dong(result["payment_amount"]) if result.get("payment_amount") else "",
+        "amount_text": amount_text(result["amount"]),
+        "payment_amount_text": amount_text(result["payment_amount"]) if result.get("payment_amount") else "",
         "paid_at": timezone.localtime(paid_at) if paid_at else None,
         "wait_minutes": (wait + 59) // 60,
     }

@@ -28,9 +28,10 @@ from common.http import image_response
 from payments.cards import card_pdf
 from payments.cards.api import pdf_response
 from payments.cards.stall_qr import vendor_static_payload
-from payments.ledger.api import _csv_lines
+from payments.ledger.api import csv_lines
 from payments.ledger.selectors import payment_daily_summary, payment_list
-from stall.access import dong, vendor_page
+from payments.receipts.selectors import amount_text
+from stall.access import vendor_page
 from vendors.models import Vendor
 
 DAYS_SHOWN = 30
@@ -54,10 +55,15 @@ def stall_totals(*, user: Any, vendor: Vendor, today: dt.date) -> dict[str, Any]
     def total(since: dt.date) -> dict[str, Any]:
         days = [d for d in summary["days"] if d["date"] >= since]
         value = sum(d["amount"] for d in days)
-        return {"count": sum(d["count"] for d in days), "value": value, "value_text": dong(value), "since": since}
+        return {
+            "count": sum(d["count"] for d in days),
+            "value": value,
+            "value_text": amount_text(value),
+            "since": since,
+        }
 
     shown = [
-        {"date": d["date"], "count": d["count"], "value": d["amount"], "value_text": dong(d["amount"])}
+        {"date": d["date"], "count": d["count"], "value": d["amount"], "value_text": amount_text(d["amount"])}
         for d in reversed(summary["days"])
         if d["date"] >= first_shown
     ]
@@ -123,7 +129,7 @@ def payments_csv(request: HttpRequest, vendor: Vendor) -> StreamingHttpResponse:
     """Every payment of this stall, newest first, in the ledger export's columns
     (UTF-8 with a BOM, so that Excel shows Vietnamese names)."""
     payments = payment_list(user=request.user).filter(vendor_id=vendor.pk).order_by("-occurred_at", "-id")
-    response = StreamingHttpResponse(_csv_lines(payments), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(csv_lines(payments), content_type="text/csv; charset=utf-8")
     filename = f"cho40-{vendor.merchant_code}-payments-{timezone.localdate():%Y-%m-%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "private, no-cache"

@@ -29,9 +29,10 @@ from chopay import qr_images
 from chopay.vietqr import MAX_AMOUNT
 from common.errors import DomainError
 from payments.models import Payment, PaymentRequest
+from payments.receipts.selectors import amount_text
 from payments.sale_qr.selectors import display_status
 from payments.sale_qr.services import payment_request_create
-from stall.access import dong, dong_words, json_error, vendor_json, vendor_page
+from stall.access import dong_words, json_error, vendor_json, vendor_page
 from vendors.models import Vendor
 
 QUICK_AMOUNTS = (10_000, 20_000, 50_000, 100_000)
@@ -70,7 +71,7 @@ def _form_page(request: HttpRequest, form: SaleForm, *, status: int = 200) -> Ht
     context = {
         "form": form,
         "key": uuid.uuid4().hex,
-        "quick_amounts": [(amount, dong(amount)) for amount in QUICK_AMOUNTS],
+        "quick_amounts": [(amount, amount_text(amount)) for amount in QUICK_AMOUNTS],
         "max_amount": MAX_AMOUNT,
     }
     response = render(request, "stall/sale.html", context, status=status)
@@ -144,7 +145,7 @@ def sale_show(request: HttpRequest, vendor: Vendor, pk: int) -> HttpResponse:
     context = {
         "sale": sale_request,
         "status": status,
-        "amount_text": dong(sale_request.amount),
+        "amount_text": amount_text(sale_request.amount),
         "paid_text": dong_words(paid_amount(sale_request) or sale_request.amount),
         "seconds_left": left,
         "countdown": f"{left // 60}:{left % 60:02d}",

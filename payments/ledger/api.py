@@ -229,7 +229,7 @@ _TIME_COLUMNS = (CSV_COLUMNS.index("occurred_at"), CSV_COLUMNS.index("recorded_a
 _ROWS_PER_CHUNK = 500
 
 
-def _csv_lines(payments: QuerySet[Payment]) -> Iterator[bytes]:
+def csv_lines(payments: QuerySet[Payment]) -> Iterator[bytes]:
     """The file in chunks of a few hundred rows, already encoded: one yield per
     row would cost more in the response machinery than the rows themselves."""
     tz = timezone.get_current_timezone()  # once, not per value
@@ -277,7 +277,7 @@ class PaymentExportCsvApi(_PaymentQueryApi):
     @extend_schema(responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV, UTF-8 with BOM")})
     def get(self, request: Request) -> StreamingHttpResponse:
         payments = self.filter_queryset(self.get_queryset())  # a bad filter raises 400 here, before streaming
-        response = StreamingHttpResponse(_csv_lines(payments), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(csv_lines(payments), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{_export_filename(request.query_params)}"'
         return response
 

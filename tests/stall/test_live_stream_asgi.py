@@ -11,9 +11,6 @@ import datetime as dt
 import http.client
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
 import time
 import urllib.request
@@ -32,6 +29,7 @@ from payments.receipts import stream as stream_module
 from payments.receipts.selectors import cursor_now
 from tests.conftest import free_port, needs_postgres
 from tests.payments.bank_credits.webhooks_support import SEPAY_API_KEY, SEPAY_URL, encode, sepay_body
+from tests.server_support import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,25 +63,8 @@ def uvicorn_server() -> Iterator[int]:
     }
     command = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--log-level", "warning", "--timeout-graceful-shutdown", "2"]
-    server = subprocess.Popen(command, cwd=ROOT, env=environ, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                assert server.poll() is None, "uvicorn exited"
-                assert time.monotonic() < deadline, "uvicorn did not start"
-                time.sleep(0.2)
+    with serving(command, port=port, env=environ):
         yield port
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=20)
 
 
 class EventStream:

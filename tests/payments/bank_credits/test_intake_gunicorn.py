@@ -11,7 +11,6 @@ import datetime as dt
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from django.db import connection
 from payments.models import Payment, WebhookDelivery
 from tests.conftest import free_port, needs_postgres
 from tests.payments.bank_credits.webhooks_support import SEPAY_API_KEY, SEPAY_URL, encode, sepay_body
+from tests.server_support import serving
 
 pytestmark = pytest.mark.usefixtures("provider_keys")
 
@@ -51,26 +51,10 @@ def _gunicorn_intake(*, log_level: str = "warning", **env: str) -> Iterator[tupl
     }
     command = [sys.executable, "-m", "gunicorn", "config.asgi:application", "-k", "uvicorn_worker.UvicornWorker"]
     command += ["-w", "1", "-b", f"127.0.0.1:{port}", "--log-level", log_level]
-    server = subprocess.Popen(command, cwd=ROOT, env=environ, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "gunicorn did not start"
-                time.sleep(0.2)
+    # stop_timeout: a request still hanging holds gunicorn's graceful shutdown; it is
+    # then stopped for good, so that the test reports its own failure and leaves no server.
+    with serving(command, port=port, env=environ, stop_timeout=30) as server:
         yield server, port
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            # A request still hanging holds gunicorn's graceful shutdown: stop it
-            # for good, so that the test reports its own failure and leaves no server.
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=30)
 
 
 @intake_db

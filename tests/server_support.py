@@ -1,0 +1,46 @@
+"""A real server process for the tests that need one (uvicorn, gunicorn):
+started in a session of its own, waited for until its port answers, and
+stopped with its whole process group at the end, even when the test fails."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextlib.contextmanager
+def serving(
+    command: list[str], *, port: int, env: dict[str, str], stop_timeout: float = 20
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``command`` (listening on 127.0.0.1:``port``) from the project's root
+    with ``env``; yield the process once the port accepts connections. At the
+    end: SIGTERM to its group, then SIGKILL after ``stop_timeout`` seconds (a
+    request still hanging would hold a graceful shutdown forever)."""
+    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    name = Path(command[2] if command[1] == "-m" else command[0]).name
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                assert server.poll() is None, f"{name} exited"
+                assert time.monotonic() < deadline, f"{name} did not start"
+                time.sleep(0.2)
+        yield server
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=stop_timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=stop_timeout)
