@@ -67,3 +67,4 @@ def test_no_silent_stall_says_so_and_another_markets_stalls_never_show(cast: Any
     assert "Trần Văn Bình" not in html
     assert "Chưa có khoản nào được đọc to" in html
     assert 'class="table speaker-silent"' not in html
+    assert "Hôm nay không có sạp nào nhận tiền mà điện thoại không đọc to trong vòng 2 phút." in html
