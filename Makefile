@@ -6,7 +6,7 @@ PIP    := $(VENV)/bin/pip
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format bench worker beat intake migrate demo clean messages clips
+.PHONY: run test lint format bench bench-quick drills drills-quick worker beat intake migrate demo clean messages clips
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH"; exit 1; }
@@ -46,6 +46,13 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+# Fault and abuse drills on services they start themselves → docs/reliability.md (docs/reliability.md says how).
+drills: $(STAMP)
+	$(PY) -m drills
+
+drills-quick: $(STAMP)
+	$(PY) -m drills --quick
 
 worker: $(STAMP)
 	$(VENV)/bin/celery -A config worker -l info

@@ -1,0 +1,78 @@
+"""`python -m drills [NAME ...] [--quick]`: run the drills, record each result in
+docs/reliability.json and regenerate docs/reliability.md.
+
+With no name every drill runs; ``--quick`` runs only those marked ``QUICK``
+(the ones CI runs). Exit status 1 when any drill run failed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import time
+import traceback
+
+from drills import report
+
+# In the order of the issue (docs/reliability.md follows it).
+DRILLS = [
+    "schemathesis_roles",
+    "role_matrix",
+    "pg_restart",
+    "pg_freeze",
+    "redis_stop",
+    "celery_kill",
+    "abuse",
+    "soak",
+    "deploy_check",
+]
+
+
+def _available() -> list[str]:
+    names = []
+    for name in DRILLS:
+        try:
+            importlib.import_module(f"drills.drill_{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"drills.drill_{name}":
+                raise
+            continue
+        names.append(name)
+    return names
+
+
+def main(argv: list[str]) -> int:
+    quick = "--quick" in argv
+    asked = [a for a in argv if not a.startswith("--")]
+    names = asked or _available()
+    unknown = [n for n in names if n not in DRILLS]
+    if unknown:
+        print(f"unknown drill(s): {', '.join(unknown)}; known: {', '.join(DRILLS)}", file=sys.stderr)
+        return 2
+    failed = False
+    for name in names:
+        module = importlib.import_module(f"drills.drill_{name}")
+        if quick and not getattr(module, "QUICK", False):
+            continue
+        print(f"== drill {name}: {module.TITLE}", flush=True)
+        started_at, started = report.now_iso(), time.monotonic()
+        try:
+            result = module.run()
+        except Exception:  # a drill that crashed is a failed drill, written up as such
+            result = report.DrillResult(name=name, title=module.TITLE)
+            result.failures.append("the drill itself crashed:\n\n```\n" + traceback.format_exc()[-3000:] + "```")
+            result.finish()
+        result.name, result.title = name, module.TITLE
+        result.started_at, result.duration_s, result.machine = started_at, time.monotonic() - started, report.machine()
+        report.store(result)
+        failed |= not result.ok
+        print(f"   {'PASS' if result.ok else 'FAIL'} in {result.duration_s:.0f} s", flush=True)
+        for failure in result.failures:
+            print(f"   - {failure}", flush=True)
+    report.DOC_PATH.write_text(report.render(DRILLS))
+    print(f"written: {report.DOC_PATH.relative_to(report.ROOT)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
