@@ -2,7 +2,9 @@
 docs/reliability.json and regenerate docs/reliability.md.
 
 With no name every drill runs; ``--quick`` runs only those marked ``QUICK``
-(the ones CI runs). Exit status 1 when any drill run failed.
+(the ones CI runs); ``--junit PATH`` also writes the results as a JUnit XML
+report, one test case per drill, which CI's summary line counts.
+Exit status 1 when any drill run failed.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import importlib
 import sys
 import time
 import traceback
+import xml.etree.ElementTree as ET
+from pathlib import Path
 
 from drills import report
 
@@ -41,8 +45,32 @@ def _available() -> list[str]:
     return names
 
 
+def _junit(path: Path, results: list[report.DrillResult]) -> None:
+    suite = ET.Element(
+        "testsuite",
+        name="drills",
+        tests=str(len(results)),
+        failures=str(sum(not r.ok for r in results)),
+        skipped="0",
+        errors="0",
+    )
+    for r in results:
+        case = ET.SubElement(suite, "testcase", classname="drills", name=r.name, time=f"{r.duration_s:.1f}")
+        if not r.ok:
+            ET.SubElement(case, "failure", message=r.failures[0][:200] if r.failures else "failed").text = "\n".join(
+                r.failures
+            )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+
+
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
+    junit: Path | None = None
+    if "--junit" in argv:
+        at = argv.index("--junit")
+        junit = Path(argv[at + 1])
+        argv = argv[:at] + argv[at + 2 :]
     asked = [a for a in argv if not a.startswith("--")]
     names = asked or _available()
     unknown = [n for n in names if n not in DRILLS]
@@ -50,6 +78,7 @@ def main(argv: list[str]) -> int:
         print(f"unknown drill(s): {', '.join(unknown)}; known: {', '.join(DRILLS)}", file=sys.stderr)
         return 2
     failed = False
+    results: list[report.DrillResult] = []
     for name in names:
         module = importlib.import_module(f"drills.drill_{name}")
         if quick and not getattr(module, "QUICK", False):
@@ -65,11 +94,14 @@ def main(argv: list[str]) -> int:
         result.name, result.title = name, module.TITLE
         result.started_at, result.duration_s, result.machine = started_at, time.monotonic() - started, report.machine()
         report.store(result)
+        results.append(result)
         failed |= not result.ok
         print(f"   {'PASS' if result.ok else 'FAIL'} in {result.duration_s:.0f} s", flush=True)
         for failure in result.failures:
             print(f"   - {failure}", flush=True)
     report.DOC_PATH.write_text(report.render(DRILLS))
+    if junit is not None:
+        _junit(junit, results)
     print(f"written: {report.DOC_PATH.relative_to(report.ROOT)}")
     return 1 if failed else 0
 
