@@ -49,10 +49,10 @@ bench: $(STAMP)
 
 # Fault and abuse drills on services they start themselves → docs/reliability.md (docs/reliability.md says how).
 drills: $(STAMP)
-	$(PY) -m drills
+	$(PY) -m drills $(DRILLS_ARGS)
 
 drills-quick: $(STAMP)
-	$(PY) -m drills --quick
+	$(PY) -m drills --quick $(DRILLS_ARGS)
 
 worker: $(STAMP)
 	$(VENV)/bin/celery -A config worker -l info
