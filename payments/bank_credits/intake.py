@@ -52,7 +52,13 @@ from django.utils.translation import gettext as _
 
 from common.api import error_body
 from common.client_address import client_address_from
-from common.database import database_unavailable, log_unavailable, unavailable_body, unavailable_headers
+from common.database import (
+    answer_deadline,
+    database_unavailable,
+    log_unavailable,
+    unavailable_body,
+    unavailable_headers,
+)
 from payments.bank_credits import webhook_limits
 from payments.bank_credits.batching import Delivery, Outcome, webhook_ingest_batch
 from payments.bank_credits.ingest import webhook_refuse_oversized
@@ -83,6 +89,9 @@ class Batcher:
     (the provider's retry brings it back); if a writer had it, the write goes
     on and may still record the payment when the database answers, and the
     retry then finds it (a duplicate, answered success): exactly once either way.
+    The writers work inside the same deadline (``common.database.answer_deadline``),
+    so that they are not stuck either: past it, their connection is closed and
+    the batch's deliveries are answered 503.
     """
 
     def __init__(self, *, writers: int, max_batch: int, answer_within: float | None = None) -> None:
@@ -145,14 +154,15 @@ class Batcher:
 
     def _write(self, deliveries: list[Delivery]) -> list[Outcome]:
         """On a writer thread: one batch, inside a request-like connection life cycle."""
-        close_old_connections()
-        try:
-            return webhook_ingest_batch(deliveries)
-        finally:
+        with answer_deadline(self.answer_within):  # a hung database: the writer is not stuck in it
             close_old_connections()
-            self.batches += 1
-            self.deliveries += len(deliveries)
-            self.largest = max(self.largest, len(deliveries))
+            try:
+                return webhook_ingest_batch(deliveries)
+            finally:
+                close_old_connections()
+                self.batches += 1
+                self.deliveries += len(deliveries)
+                self.largest = max(self.largest, len(deliveries))
 
     def shutdown(self) -> None:
         """Finish the batches in hand, close every writer's database connection, stop the threads."""
@@ -229,7 +239,7 @@ class WebhookIntake:
         self.batcher = Batcher(
             writers=writers if writers is not None else settings.WEBHOOK_INTAKE_WRITERS,
             max_batch=max_batch if max_batch is not None else settings.WEBHOOK_INTAKE_MAX_BATCH,
-            answer_within=settings.WEBHOOK_INTAKE_ANSWER_WITHIN,
+            answer_within=settings.WEBHOOK_ANSWER_WITHIN,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

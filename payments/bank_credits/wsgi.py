@@ -46,7 +46,13 @@ from django.utils.translation import gettext as _
 
 from common.api import error_body
 from common.client_address import client_address
-from common.database import database_unavailable, log_unavailable, unavailable_body, unavailable_headers
+from common.database import (
+    answer_deadline,
+    database_unavailable,
+    log_unavailable,
+    unavailable_body,
+    unavailable_headers,
+)
 from payments.bank_credits import ingest, webhook_limits
 from payments.bank_credits.providers import PROVIDERS
 from payments.bank_credits.providers.base import WebhookError
@@ -128,6 +134,23 @@ class WebhookLane:
 
         set_script_prefix(get_script_name(environ))
         set_urlconf(settings.ROOT_URLCONF)  # for handler500, should it be needed
+        with answer_deadline(settings.WEBHOOK_ANSWER_WITHIN):  # a hung database: 503 before the provider gives up
+            response = self._answer(request, provider, environ)
+        if response.status_code >= 400:  # (not twice: Django marks what it logged)
+            log_response("%s: %s", response.reason_phrase, request.path, response=response, request=request)
+        for name, value in security_headers():
+            response.headers.setdefault(name, value)
+        response.headers.setdefault("Content-Length", str(len(response.content)))
+
+        # The rest is WSGIHandler.__call__: the server's close() of the
+        # response sends request_finished (close_old_connections again).
+        response._handler_class = WSGIHandler  # type: ignore[attr-defined]
+        response._resource_closers.append(request.close)  # type: ignore[attr-defined]
+        headers = [*response.items(), *(("Set-Cookie", c.output(header="")) for c in response.cookies.values())]
+        start_response(f"{response.status_code} {response.reason_phrase}", headers)
+        return response
+
+    def _answer(self, request: WSGIRequest, provider: ModuleType, environ: dict[str, Any]) -> HttpResponse:
         # As WSGIHandler: receivers (close_old_connections, reset_queries) see the same sender.
         signals.request_started.send(sender=WSGIHandler, environ=environ)
         try:
@@ -151,16 +174,4 @@ class WebhookLane:
                     response.headers[name] = value
             else:  # Django's own answer: logged, 400 or JSON 500
                 response = response_for_exception(request, exc)
-        if response.status_code >= 400:  # (not twice: Django marks what it logged)
-            log_response("%s: %s", response.reason_phrase, request.path, response=response, request=request)
-        for name, value in security_headers():
-            response.headers.setdefault(name, value)
-        response.headers.setdefault("Content-Length", str(len(response.content)))
-
-        # The rest is WSGIHandler.__call__: the server's close() of the
-        # response sends request_finished (close_old_connections again).
-        response._handler_class = WSGIHandler  # type: ignore[attr-defined]
-        response._resource_closers.append(request.close)  # type: ignore[attr-defined]
-        headers = [*response.items(), *(("Set-Cookie", c.output(header="")) for c in response.cookies.values())]
-        start_response(f"{response.status_code} {response.reason_phrase}", headers)
         return response

@@ -153,11 +153,11 @@ def test_it_answers_500_in_json_and_keeps_the_delivery_when_recording_fails(cast
 def test_it_answers_503_in_time_while_the_database_hangs_and_the_retry_finds_the_payment_once(cast, settings) -> None:
     """PostgreSQL hangs (here: a lock that the delivery's first INSERT waits for,
     as a frozen server or a stuck transaction would make it wait): the provider
-    is answered 503 + Retry-After within WEBHOOK_INTAKE_ANSWER_WITHIN, not when
-    the database answers; the write goes on when it does, and the provider's
-    retry is then answered 200 without a second payment."""
+    is answered 503 + Retry-After within WEBHOOK_ANSWER_WITHIN, not when the
+    database answers; the writer gives up its connection too, and the
+    provider's retry is answered 200 and records the payment, once."""
     needs_postgres()
-    settings.WEBHOOK_INTAKE_ANSWER_WITHIN = 1
+    settings.WEBHOOK_ANSWER_WITHIN = 1
     intake = IntakeClient()
     body = encode(sepay_body(content=f"CHO40 {cast.vendor.merchant_code}", txn_id=9_200_001))
     headers = {"Authorization": f"Apikey {SEPAY_API_KEY}"}
@@ -190,4 +190,8 @@ def test_it_answers_503_in_time_while_the_database_hangs_and_the_retry_finds_the
     assert 1 <= waited < 2.5
     assert retried.status_code == 200
     assert Payment.objects.filter(provider_txn_id="9200001").count() == 1
-    assert sorted(WebhookDelivery.objects.values_list("status", flat=True)) == [Delivery.DUPLICATE, Delivery.PROCESSED]
+    # The first delivery's row may still be written when the lock goes, and then stays
+    # 'received' (the sweep marks it failed); the retry's row holds the payment.
+    statuses = list(WebhookDelivery.objects.values_list("status", flat=True))
+    assert statuses.count(Delivery.PROCESSED) == 1
+    assert set(statuses) <= {Delivery.PROCESSED, Delivery.RECEIVED}
