@@ -26,9 +26,8 @@ def test_a_statement_past_the_deadline_fails_in_time_and_the_next_one_gets_a_new
     locker.execute("LOCK TABLE payments_payment IN ACCESS EXCLUSIVE MODE")
     try:
         started = time.monotonic()
-        with answer_deadline(1), pytest.raises(OperationalError) as failed:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT count(*) FROM payments_payment")
+        with answer_deadline(1), pytest.raises(OperationalError) as failed, connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM payments_payment")
         waited = time.monotonic() - started
     finally:
         locker.close()
