@@ -32,4 +32,14 @@ def run() -> DrillResult:
         " answered 200. Every request must be answered within the providers' 10 s — 503 with Retry-After while"
         " the database hangs — and after the retries the payments recorded must equal the unique deliveries.",
     )
+    result.notes.append(
+        "What this drill found (2026-12-07) and what was changed: with PostgreSQL frozen for 15 s, no delivery"
+        " sent during the freeze was answered within 10 s on either lane (the intake's writer and the WSGI"
+        " lane's sync workers waited for the frozen server: `statement_timeout` is the server's and cannot"
+        " fire). Now every wait of a webhook lane for PostgreSQL ends after `WEBHOOK_ANSWER_WITHIN` (6 s) with"
+        " 503 + Retry-After (`common.database.answer_deadline`, backend `common.postgresql`); the intake also"
+        " bounds each delivery's wait for its batch, and a WSGI worker whose delivery waited in vain answers"
+        " the next 2 s of deliveries 503 at once instead of queueing them behind the hang (docs/webhooks.md,"
+        " 'When PostgreSQL is down, restarts or hangs')."
+    )
     return result.finish()

@@ -2,7 +2,8 @@
 bounded: inside ``common.database.answer_deadline(seconds)``, a connection
 waits for PostgreSQL's answer (a query, a commit, the health check's
 ``SELECT 1``) at most until the deadline, and a new connection is given at most
-the time left to connect (never more than ``DB_CONNECT_TIMEOUT``). Past it the
+the time left to connect (never more than ``DB_CONNECT_TIMEOUT``, never less
+than psycopg's shortest, 2 s; none once the deadline has passed). Past it the
 connection is closed (it is mid-statement: unusable) and the wait raises
 ``OperationalError`` (503 + Retry-After, ``common.database``).
 
@@ -50,6 +51,8 @@ class BoundedConnection(psycopg.Connection[Any]):
     def connect(cls, conninfo: str = "", **kwargs: Any) -> Any:  # type: ignore[override]
         left = answer_time_left()
         if left is not None:
+            if left <= 0:  # the deadline passed (say in the health check): not another 2 s to connect
+                raise psycopg.OperationalError("no time left within the request's deadline to connect to PostgreSQL")
             # psycopg counts connect_timeout in whole seconds, and at least 2.
             kwargs["connect_timeout"] = min(int(kwargs.get("connect_timeout") or 3600), max(2, math.ceil(left)))
         return super().connect(conninfo, **kwargs)

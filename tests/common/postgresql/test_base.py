@@ -38,3 +38,19 @@ def test_a_statement_past_the_deadline_fails_in_time_and_the_next_one_gets_a_new
     with connection.cursor() as cursor:  # no deadline: as before
         cursor.execute("SELECT count(*) FROM payments_payment")
         assert cursor.fetchone() == (0,)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_connection_is_begun_once_the_deadline_has_passed() -> None:
+    needs_postgres()
+    connection.close()
+    with answer_deadline(0.05), pytest.raises(OperationalError):
+        time.sleep(0.1)  # the deadline passes (say, in a health check's SELECT 1)
+        started = time.monotonic()
+        connection.ensure_connection()
+
+    assert time.monotonic() - started < 0.3  # refused at once: a connection attempt may take 2 s
+    connection.close()
+    with answer_deadline(5):
+        connection.ensure_connection()  # time enough: connected as usual
+    assert connection.is_usable()
