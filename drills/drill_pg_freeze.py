@@ -4,7 +4,7 @@ The intake first, then the WSGI lane. See drills/pg_outage.py."""
 
 from __future__ import annotations
 
-from drills.pg_outage import LANES, judge, run_phase
+from drills.pg_outage import LANES, judge, run_phase, sweep_stranded
 from drills.report import DrillResult
 from drills.services import Stack
 
@@ -17,11 +17,14 @@ FROZEN = 30.0  # seconds
 def run() -> DrillResult:
     result = DrillResult(name="pg_freeze", title=TITLE)
     first_id = 2_000_000
+    stranded = 0
     with Stack(vendors=100, name="pgfreeze") as stack:
         for lane in ("asgi", "wsgi"):
             phase = run_phase(stack, lane, "freeze", first_id=first_id, down=FROZEN)
             judge(result, phase)
+            stranded += len(phase.stranded)
             first_id = phase.ids.stop + 1000
+        sweep_stranded(stack, result, stranded)
     result.notes.insert(
         0,
         f"Two phases, each on a gunicorn started for it and never restarted: the {LANES['asgi']} and the"

@@ -4,7 +4,7 @@ crash (``immediate``). See drills/pg_outage.py for the phases and checks."""
 
 from __future__ import annotations
 
-from drills.pg_outage import LANES, judge, run_phase
+from drills.pg_outage import LANES, judge, run_phase, sweep_stranded
 from drills.report import DrillResult
 from drills.services import Stack
 
@@ -17,12 +17,15 @@ DOWN = 6.0  # seconds PostgreSQL stays stopped
 def run() -> DrillResult:
     result = DrillResult(name="pg_restart", title=TITLE)
     first_id = 1_000_000
+    stranded = 0
     with Stack(vendors=100, name="pgrestart") as stack:
         for lane in ("wsgi", "asgi"):
             for fault in ("stop-fast", "stop-immediate"):
                 phase = run_phase(stack, lane, fault, first_id=first_id, down=DOWN)
                 judge(result, phase)
+                stranded += len(phase.stranded)
                 first_id = phase.ids.stop + 1000
+        sweep_stranded(stack, result, stranded)
     result.notes.insert(
         0,
         "Four phases, each on a gunicorn started for it and never restarted: the "

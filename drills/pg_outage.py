@@ -24,7 +24,7 @@ from pathlib import Path
 
 from drills.providers import PATH, Answer, LoadReport, ProviderLoad, recorded
 from drills.report import DrillResult
-from drills.services import ScratchPostgres, Stack, children
+from drills.services import ScratchPostgres, Stack, children, manage
 
 PROVIDER_TIMEOUT = 10.0  # seconds a provider waits for an answer (the load's HTTP timeout)
 
@@ -143,6 +143,21 @@ def _count_in_log(path: Path, skip: int, needle: str) -> int:
     return sum(needle in line for line in _log_lines(path)[skip:])
 
 
+def sweep_stranded(stack: Stack, result: DrillResult, stranded: int) -> None:
+    """Run the periodic task that marks deliveries left ``received`` as failed
+    (at once, not 10 minutes later) and check that it leaves none."""
+    marked = manage(
+        stack.env(),
+        "shell",
+        "-c",
+        "import datetime as dt; from payments.bank_credits.ingest import webhook_deliveries_mark_stuck as m;"
+        " print(m(older_than=dt.timedelta(0)))",
+    ).split()[-1]  # (after the shell's note on what it imported)
+    left = stack.postgres.query("SELECT count(*) FROM payments_webhookdelivery WHERE status = 'received'")[0][0]
+    result.figures["deliveries left `received`, marked `failed` by the sweep"] = f"{stranded}, {marked}"
+    result.check(int(marked) == stranded and left == 0, f"the sweep marked {marked} of {stranded}; {left} left")
+
+
 def _s(seconds: float) -> str:
     return f"{seconds:.2f} s"
 
@@ -169,6 +184,8 @@ def judge(result: DrillResult, phase: Phase) -> None:
             when = "PostgreSQL out" if phase.fault_at <= a.at <= phase.back_at else "PostgreSQL back"
             groups[f"{a.status} POST {PATH}: {a.detail} [{label}, {when}]"] += 1
     result.errors_5xx.extend(f"{line} ×{n}" for line, n in sorted(groups.items()))
+    counted = "5xx answers in all (the row above counts their kinds)"
+    result.figures[counted] = str(int(result.figures.get(counted, "0")) + sum(groups.values()))
 
     result.figures[f"{label}: requests / unique deliveries / recorded / duplicates"] = (
         f"{rep.sent} / {rep.unique} / {phase.recorded} / {phase.duplicates}"
@@ -224,5 +241,6 @@ def judge(result: DrillResult, phase: Phase) -> None:
             f"{label}: {len(phase.stranded)} stored deliveries were left `received`: their request was cut off"
             " by the fault after the raw row was committed and before the outcome could be. The provider got no"
             " 200, retried, and the retry recorded the payment (each of them is counted in 'recorded' above);"
-            " the periodic task `payments.mark_stuck_webhook_deliveries` marks such rows `failed` after 10 minutes."
+            " the periodic task `payments.mark_stuck_webhook_deliveries` marks such rows `failed` after 10 minutes"
+            " (the drill runs it at once at the end: see the figures)."
         )
