@@ -16,8 +16,11 @@ every other page, by ``DatabaseUnavailableMiddleware``.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
@@ -56,6 +59,29 @@ def unavailable_headers() -> dict[str, str]:
 
 def log_unavailable(path: str, exc: BaseException) -> None:
     logger.error("Database unavailable: %s (%s: %s)", path, exc.__class__.__name__, exc, extra={"status_code": 503})
+
+
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("database_answer_deadline", default=None)
+
+
+@contextlib.contextmanager
+def answer_deadline(seconds: float | None) -> Iterator[None]:
+    """Inside, on this thread, PostgreSQL must answer every statement (and a new
+    connection must be made) within ``seconds`` from now, or the statement fails
+    with ``OperationalError`` and its connection is closed (``common.postgresql``;
+    server-side timeouts cannot end a wait on a server that hangs). ``None`` or 0:
+    no deadline."""
+    token = _deadline.set(time.monotonic() + seconds if seconds else None)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def answer_time_left() -> float | None:
+    """Seconds left before this thread's ``answer_deadline`` (None: no deadline)."""
+    deadline = _deadline.get()
+    return None if deadline is None else deadline - time.monotonic()
 
 
 class DatabaseUnavailableMiddleware:

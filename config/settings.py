@@ -125,6 +125,8 @@ if DATABASE_URL:
             conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", True),
         )
     }
+    # Django's backend, plus deadlines on waiting for the server (common/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "common.postgresql"
     options = DATABASES["default"].setdefault("OPTIONS", {})
     options["connect_timeout"] = DB_CONNECT_TIMEOUT
     options["options"] = f"{options.get('options', '')} -c statement_timeout={DB_STATEMENT_TIMEOUT_MS}".strip()
@@ -314,6 +316,11 @@ PAYOS_CHECKSUM_KEY = env_str("PAYOS_CHECKSUM_KEY")
 # writer threads per worker process, and the most deliveries one batch writes.
 WEBHOOK_INTAKE_WRITERS = env_int("WEBHOOK_INTAKE_WRITERS", 1)
 WEBHOOK_INTAKE_MAX_BATCH = env_int("WEBHOOK_INTAKE_MAX_BATCH", 200)
+# Seconds a webhook lane waits for PostgreSQL before answering 503 + Retry-After (a
+# hung server: frozen, stuck, a half-open connection), a connection included: under the
+# providers' own timeout (about 10 s), so that they get an answer and retry instead of
+# timing out. The intake also bounds a delivery's wait for its batch by it. 0: no bound.
+WEBHOOK_ANSWER_WITHIN = env_int("WEBHOOK_ANSWER_WITHIN", 6)
 USSD_SHARED_SECRET = env_str("USSD_SHARED_SECRET")
 # The number customers dial for code entry (e.g. "*123*45#"), printed on stall cards.
 USSD_DIAL_CODE = env_str("USSD_DIAL_CODE")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import http.client
 import json
 import random
+import select
 import threading
 import time
 from collections import Counter
@@ -34,6 +35,7 @@ class Answer:
     status: int  # 0: no answer (connection refused/reset, timeout)
     seconds: float
     detail: str  # error code from the body, Retry-After, or the exception
+    at: float = 0.0  # time.monotonic() when the request was sent (to place it against a fault)
 
 
 @dataclass
@@ -120,6 +122,8 @@ class ProviderLoad:
             "X-SePay-Timestamp": timestamp,
             "X-SePay-Signature": hmac_signature(self.secret, timestamp, body),
         }
+        if conn.sock is not None and select.select([conn.sock], [], [], 0)[0]:
+            conn.close()  # the server closed this idle keep-alive connection: reconnect, as HTTP clients do
         started = time.monotonic()
         status, detail = 0, ""
         try:
@@ -136,7 +140,7 @@ class ProviderLoad:
         seconds = time.monotonic() - started
         with self._lock:
             self.report.sent += 1
-            self.report.answers.append(Answer(txn, attempt, status, seconds, detail))
+            self.report.answers.append(Answer(txn, attempt, status, seconds, detail, started))
             if status == 200:
                 self.report.delivered += 1
             elif attempt <= len(self.retry_delays):
@@ -185,6 +189,10 @@ class ProviderLoad:
             self.report.gave_up.extend(txn for _, txn, _, _ in self._retries)
             self._retries.clear()
         return self.report
+
+    def stop_new(self) -> None:
+        """No new deliveries from now on (retries go on): ends ``run``'s sending early."""
+        self._stop_new.set()
 
     def ids(self) -> range:
         return range(self.first_id, self.next_id)

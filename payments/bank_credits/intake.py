@@ -46,13 +46,19 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connections
+from django.db import OperationalError, close_old_connections, connections
 from django.http.request import HttpHeaders, split_domain_port, validate_host
 from django.utils.translation import gettext as _
 
 from common.api import error_body
 from common.client_address import client_address_from
-from common.database import database_unavailable, log_unavailable, unavailable_body, unavailable_headers
+from common.database import (
+    answer_deadline,
+    database_unavailable,
+    log_unavailable,
+    unavailable_body,
+    unavailable_headers,
+)
 from payments.bank_credits import webhook_limits
 from payments.bank_credits.batching import Delivery, Outcome, webhook_ingest_batch
 from payments.bank_credits.ingest import webhook_refuse_oversized
@@ -74,11 +80,24 @@ class Batcher:
     is free it takes everything queued (up to ``max_batch``) — so batches are
     as large as the load makes them and no larger, and nothing waits for a
     timer.
+
+    With ``answer_within`` (seconds), a delivery whose outcome is not known by
+    then is answered with an ``OperationalError`` (the lane answers 503 +
+    Retry-After) instead of holding its provider past the provider's own
+    timeout: PostgreSQL hangs (frozen, a lock held, a half-open connection)
+    and the writers are stuck in it. If it was still queued it is dropped
+    (the provider's retry brings it back); if a writer had it, the write goes
+    on and may still record the payment when the database answers, and the
+    retry then finds it (a duplicate, answered success): exactly once either way.
+    The writers work inside the same deadline (``common.database.answer_deadline``),
+    so that they are not stuck either: past it, their connection is closed and
+    the batch's deliveries are answered 503.
     """
 
-    def __init__(self, *, writers: int, max_batch: int) -> None:
+    def __init__(self, *, writers: int, max_batch: int, answer_within: float | None = None) -> None:
         self.writers = max(1, writers)
         self.max_batch = max(1, max_batch)
+        self.answer_within = answer_within or None
         self._queue: list[tuple[Delivery, asyncio.Future[Outcome]]] = []
         self._busy = 0
         self._executor: ThreadPoolExecutor | None = None
@@ -87,6 +106,7 @@ class Batcher:
         self.batches = 0
         self.deliveries = 0
         self.largest = 0
+        self.overdue = 0  # deliveries answered "unavailable" after ``answer_within``
 
     def _pool(self) -> ThreadPoolExecutor:
         with self._lock:
@@ -99,7 +119,16 @@ class Batcher:
         future: asyncio.Future[Outcome] = loop.create_future()
         self._queue.append((delivery, future))
         self._start_writers(loop)
-        return await future
+        if self.answer_within is None:
+            return await future
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self.answer_within)
+        except TimeoutError:
+            self._queue = [queued for queued in self._queue if queued[1] is not future]
+            self.overdue += 1
+            return OperationalError(
+                f"no outcome from the database within {self.answer_within:g} s ({self._busy} batch(es) being written)"
+            )
 
     def _start_writers(self, loop: asyncio.AbstractEventLoop) -> None:
         while self._queue and self._busy < self.writers:
@@ -125,14 +154,15 @@ class Batcher:
 
     def _write(self, deliveries: list[Delivery]) -> list[Outcome]:
         """On a writer thread: one batch, inside a request-like connection life cycle."""
-        close_old_connections()
-        try:
-            return webhook_ingest_batch(deliveries)
-        finally:
+        with answer_deadline(self.answer_within):  # a hung database: the writer is not stuck in it
             close_old_connections()
-            self.batches += 1
-            self.deliveries += len(deliveries)
-            self.largest = max(self.largest, len(deliveries))
+            try:
+                return webhook_ingest_batch(deliveries)
+            finally:
+                close_old_connections()
+                self.batches += 1
+                self.deliveries += len(deliveries)
+                self.largest = max(self.largest, len(deliveries))
 
     def shutdown(self) -> None:
         """Finish the batches in hand, close every writer's database connection, stop the threads."""
@@ -209,6 +239,7 @@ class WebhookIntake:
         self.batcher = Batcher(
             writers=writers if writers is not None else settings.WEBHOOK_INTAKE_WRITERS,
             max_batch=max_batch if max_batch is not None else settings.WEBHOOK_INTAKE_MAX_BATCH,
+            answer_within=settings.WEBHOOK_ANSWER_WITHIN,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -30,6 +30,7 @@ is kept (the test client and the OpenAPI schema use it):
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterable, Mapping
 from types import ModuleType
 from typing import Any
@@ -39,6 +40,7 @@ from django.core import signals
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.exception import response_for_exception
 from django.core.handlers.wsgi import WSGIHandler, WSGIRequest, get_script_name
+from django.db import OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.urls import set_script_prefix, set_urlconf
 from django.utils.log import log_response
@@ -46,7 +48,13 @@ from django.utils.translation import gettext as _
 
 from common.api import error_body
 from common.client_address import client_address
-from common.database import database_unavailable, log_unavailable, unavailable_body, unavailable_headers
+from common.database import (
+    answer_deadline,
+    database_unavailable,
+    log_unavailable,
+    unavailable_body,
+    unavailable_headers,
+)
 from payments.bank_credits import ingest, webhook_limits
 from payments.bank_credits.providers import PROVIDERS
 from payments.bank_credits.providers.base import WebhookError
@@ -111,10 +119,24 @@ def security_headers() -> list[tuple[str, str]]:
 
 
 class WebhookLane:
-    """WSGI application: the webhook POSTs here, every other request to ``fallback``."""
+    """WSGI application: the webhook POSTs here, every other request to ``fallback``.
+
+    A hung PostgreSQL: each delivery waits for it at most ``WEBHOOK_ANSWER_WITHIN``
+    seconds (``common.database.answer_deadline``), then is answered 503 +
+    Retry-After. A sync worker serves one request at a time, so while the
+    database hangs the providers' requests would queue behind each other's
+    waits, past their timeout: once a delivery waited that long in vain, the
+    worker answers the deliveries of the next ``hung_pause`` seconds 503 at once,
+    without touching the database, then tries it again with the next one. A
+    database that refuses (down, restarting) fails fast and is tried every time.
+    """
+
+    hung_pause = 2.0  # seconds
+    slow_failure = 1.0  # seconds: a database failure that took this long is a hang
 
     def __init__(self, fallback: WSGIApp) -> None:
         self.fallback = fallback
+        self._hung_until = 0.0  # monotonic; per worker process (and thread-safe enough: one float)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         provider = ROUTES.get(environ.get("PATH_INFO", "")) if environ.get("REQUEST_METHOD") == "POST" else None
@@ -128,6 +150,30 @@ class WebhookLane:
 
         set_script_prefix(get_script_name(environ))
         set_urlconf(settings.ROOT_URLCONF)  # for handler500, should it be needed
+        if time.monotonic() < self._hung_until:  # PostgreSQL hung a moment ago: do not queue behind it
+            response = _unavailable(request.path, OperationalError("PostgreSQL hung a moment ago; not tried again yet"))
+        else:
+            started = time.monotonic()
+            with answer_deadline(settings.WEBHOOK_ANSWER_WITHIN):  # a hung database: 503 before the provider gives up
+                response, unavailable = self._answer(request, provider, environ)
+            if unavailable and time.monotonic() - started >= self.slow_failure:
+                self._hung_until = time.monotonic() + self.hung_pause
+            response._handler_class = WSGIHandler  # type: ignore[attr-defined]  # close() sends request_finished
+        if response.status_code >= 400:  # (not twice: Django marks what it logged)
+            log_response("%s: %s", response.reason_phrase, request.path, response=response, request=request)
+        for name, value in security_headers():
+            response.headers.setdefault(name, value)
+        response.headers.setdefault("Content-Length", str(len(response.content)))
+
+        # The rest is WSGIHandler.__call__: the server's close() of the
+        # response sends request_finished (close_old_connections again).
+        response._resource_closers.append(request.close)  # type: ignore[attr-defined]
+        headers = [*response.items(), *(("Set-Cookie", c.output(header="")) for c in response.cookies.values())]
+        start_response(f"{response.status_code} {response.reason_phrase}", headers)
+        return response
+
+    def _answer(self, request: WSGIRequest, provider: ModuleType, environ: dict[str, Any]) -> tuple[HttpResponse, bool]:
+        """The answer, and whether it is 503 for want of the database."""
         # As WSGIHandler: receivers (close_old_connections, reset_queries) see the same sender.
         signals.request_started.send(sender=WSGIHandler, environ=environ)
         try:
@@ -145,22 +191,14 @@ class WebhookLane:
                 response.headers[name] = value
         except Exception as exc:
             if database_unavailable(exc):  # nothing recorded; the provider retries on 503
-                log_unavailable(request.path, exc)
-                response = _json_response(503, unavailable_body())
-                for name, value in unavailable_headers().items():
-                    response.headers[name] = value
-            else:  # Django's own answer: logged, 400 or JSON 500
-                response = response_for_exception(request, exc)
-        if response.status_code >= 400:  # (not twice: Django marks what it logged)
-            log_response("%s: %s", response.reason_phrase, request.path, response=response, request=request)
-        for name, value in security_headers():
-            response.headers.setdefault(name, value)
-        response.headers.setdefault("Content-Length", str(len(response.content)))
+                return _unavailable(request.path, exc), True
+            response = response_for_exception(request, exc)  # Django's own answer: logged, 400 or JSON 500
+        return response, False
 
-        # The rest is WSGIHandler.__call__: the server's close() of the
-        # response sends request_finished (close_old_connections again).
-        response._handler_class = WSGIHandler  # type: ignore[attr-defined]
-        response._resource_closers.append(request.close)  # type: ignore[attr-defined]
-        headers = [*response.items(), *(("Set-Cookie", c.output(header="")) for c in response.cookies.values())]
-        start_response(f"{response.status_code} {response.reason_phrase}", headers)
-        return response
+
+def _unavailable(path: str, exc: Exception) -> HttpResponse:
+    log_unavailable(path, exc)
+    response = _json_response(503, unavailable_body())
+    for name, value in unavailable_headers().items():
+        response.headers[name] = value
+    return response

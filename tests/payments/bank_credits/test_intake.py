@@ -10,9 +10,12 @@ how batches form: test_intake_batches.py).
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
+import psycopg
 import pytest
+from django.db import connection
 from django.test import Client
 
 from payments.bank_credits import batching, ingest
@@ -144,3 +147,51 @@ def test_it_answers_500_in_json_and_keeps_the_delivery_when_recording_fails(cast
     delivery = WebhookDelivery.objects.get()
     assert delivery.status == Delivery.FAILED
     assert "disk on fire" in delivery.error
+
+
+@intake_db
+def test_it_answers_503_in_time_while_the_database_hangs_and_the_retry_finds_the_payment_once(cast, settings) -> None:
+    """PostgreSQL hangs (here: a lock that the delivery's first INSERT waits for,
+    as a frozen server or a stuck transaction would make it wait): the provider
+    is answered 503 + Retry-After within WEBHOOK_ANSWER_WITHIN, not when the
+    database answers; the writer gives up its connection too, and the
+    provider's retry is answered 200 and records the payment, once."""
+    needs_postgres()
+    settings.WEBHOOK_ANSWER_WITHIN = 1
+    intake = IntakeClient()
+    body = encode(sepay_body(content=f"CHO40 {cast.vendor.merchant_code}", txn_id=9_200_001))
+    headers = {"Authorization": f"Apikey {SEPAY_API_KEY}"}
+    db = connection.settings_dict
+    locker = psycopg.connect(
+        host=db["HOST"], port=db["PORT"] or None, dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"]
+    )
+    locker.execute("LOCK TABLE payments_webhookdelivery IN ACCESS EXCLUSIVE MODE")  # held until the rollback
+
+    async def scenario() -> tuple[Answer, float, Answer]:
+        started = time.monotonic()
+        try:
+            first = await intake.arequest("POST", SEPAY_URL, body, headers=headers)
+        finally:
+            waited = time.monotonic() - started
+            locker.rollback()  # the database answers again
+            locker.close()
+        while intake.intake.batcher.deliveries < 1:  # the stuck write goes on and ends
+            await asyncio.sleep(0.05)
+        return first, waited, await intake.arequest("POST", SEPAY_URL, body, headers=headers)
+
+    try:
+        first, waited, retried = asyncio.run(scenario())
+    finally:
+        intake.close()
+
+    assert first.status_code == 503
+    assert first.json()["error"]["code"] == "database_unavailable"
+    assert int(first.headers["retry-after"]) > 0
+    assert 1 <= waited < 2.5
+    assert retried.status_code == 200
+    assert Payment.objects.filter(provider_txn_id="9200001").count() == 1
+    # The first delivery's row may still be written when the lock goes, and then stays
+    # 'received' (the sweep marks it failed); the retry's row holds the payment.
+    statuses = list(WebhookDelivery.objects.values_list("status", flat=True))
+    assert statuses.count(Delivery.PROCESSED) == 1
+    assert set(statuses) <= {Delivery.PROCESSED, Delivery.RECEIVED}

@@ -88,3 +88,29 @@ def test_a_failed_write_answers_every_delivery_of_the_batch_with_the_error(monke
 
     assert [str(o) for o in outcomes] == ["database gone"] * 3
     batcher.shutdown()
+
+
+def test_a_stuck_write_answers_its_delivery_and_those_queued_behind_it_unavailable_in_time(monkeypatch) -> None:
+    from common.database import database_unavailable
+
+    writes = _Writes(seconds=1.0)  # a hung database: the writer is stuck in it
+    batcher = _batcher(monkeypatch, writes)
+    batcher.answer_within = 0.2
+
+    async def scenario() -> list[Any]:
+        first = asyncio.ensure_future(batcher.submit(_delivery()))
+        await asyncio.sleep(0.05)  # the writer has it and is stuck
+        queued = [asyncio.ensure_future(batcher.submit(_delivery())) for _ in range(3)]
+        outcomes = await asyncio.gather(first, *queued)
+        await asyncio.sleep(1.2)  # the stuck write ends; nothing queued is left to write
+        return outcomes
+
+    started = time.monotonic()
+    outcomes = asyncio.run(scenario())
+    answered = time.monotonic() - started - 1.2
+
+    assert all(database_unavailable(o) for o in outcomes), outcomes  # the lanes answer 503 + Retry-After
+    assert answered < 0.6  # not after the write: within answer_within
+    assert writes.sizes == [1]  # the queued deliveries were dropped (their providers retry them)
+    assert batcher.overdue == 4
+    batcher.shutdown()

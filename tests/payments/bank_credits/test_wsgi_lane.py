@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
 from django.core import signals
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.test import Client
 
 from payments.bank_credits.wsgi import WebhookLane
 from payments.models import Payment, WebhookDelivery
+from tests.conftest import needs_postgres
 from tests.payments.bank_credits.webhooks_support import (
     SEPAY_URL,
     casso_body,
@@ -217,3 +220,43 @@ def test_it_answers_500_in_json_and_keeps_the_delivery_when_recording_fails(cast
 
 
 # --- outside a test transaction, as in production (PostgreSQL) ---------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_while_the_database_hangs_it_answers_503_in_time_then_at_once_and_records_the_retry_once(
+    cast, settings
+) -> None:
+    """PostgreSQL hangs (a lock the delivery's first INSERT waits for, as it would
+    wait on a frozen server): the first delivery is answered 503 + Retry-After
+    after WEBHOOK_ANSWER_WITHIN, not when the database answers; the next ones,
+    for ``hung_pause`` seconds, at once without queueing behind the hang (a sync
+    worker serves one request at a time); once the database answers again, the
+    retry is recorded, once."""
+    needs_postgres()
+    settings.WEBHOOK_ANSWER_WITHIN = 1
+    lane = LaneClient(keep_connection=False)  # a real request life cycle: the broken connection is dropped
+    lane.lane.hung_pause = 0.5
+    body = encode(sepay_body(content=f"CHO40 {cast.vendor.merchant_code}", txn_id=9_300_001))
+    db = connection.settings_dict
+    locker = psycopg.connect(
+        host=db["HOST"], port=db["PORT"] or None, dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"]
+    )
+    locker.execute("LOCK TABLE payments_webhookdelivery IN ACCESS EXCLUSIVE MODE")  # held until the rollback
+    try:
+        timings = []
+        for _ in range(2):
+            started = time.monotonic()
+            answer = sepay_post(lane, None, raw=body)  # type: ignore[arg-type]
+            timings.append(time.monotonic() - started)
+            assert answer.status_code == 503
+            assert answer.json()["error"]["code"] == "database_unavailable"
+            assert int(answer.headers["Retry-After"]) > 0
+    finally:
+        locker.close()
+    time.sleep(0.5)  # the pause is over
+
+    retried = sepay_post(lane, None, raw=body)  # type: ignore[arg-type]
+
+    assert 1 <= timings[0] < 2.5 and timings[1] < 0.2
+    assert retried.status_code == 200
+    assert Payment.objects.filter(provider_txn_id="9300001").count() == 1

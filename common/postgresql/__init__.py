@@ -1,0 +1,1 @@
+"""Django's PostgreSQL backend with answer deadlines (see ``base``)."""
