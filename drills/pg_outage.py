@@ -184,8 +184,7 @@ def judge(result: DrillResult, phase: Phase) -> None:
             when = "PostgreSQL out" if phase.fault_at <= a.at <= phase.back_at else "PostgreSQL back"
             groups[f"{a.status} POST {PATH}: {a.detail} [{label}, {when}]"] += 1
     result.errors_5xx.extend(f"{line} ×{n}" for line, n in sorted(groups.items()))
-    counted = "5xx answers in all (the row above counts their kinds)"
-    result.figures[counted] = str(int(result.figures.get(counted, "0")) + sum(groups.values()))
+    result.five_xx = (result.five_xx or 0) + sum(groups.values())
 
     result.figures[f"{label}: requests / unique deliveries / recorded / duplicates"] = (
         f"{rep.sent} / {rep.unique} / {phase.recorded} / {phase.duplicates}"

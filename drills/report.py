@@ -35,7 +35,10 @@ class DrillResult:
     payments_expected: int | None = None  # unique deliveries that should be recorded
     payments_recorded: int | None = None  # distinct payments found afterwards
     duplicates: int | None = None  # payments recorded more than once
-    errors_5xx: list[str] = field(default_factory=list)  # "503 POST /path: cause" (one line each; counted if many)
+    errors_5xx: list[str] = field(
+        default_factory=list
+    )  # "503 POST /path: cause" (one line each, or one per cause "… ×N")
+    five_xx: int | None = None  # 5xx answers in all, when errors_5xx groups them by cause (else its length)
     figures: dict[str, str] = field(default_factory=dict)  # other measurements, e.g. "recovered after": "4.2 s"
     notes: list[str] = field(default_factory=list)  # what was done and seen, in sentences
     failures: list[str] = field(default_factory=list)  # why ok is False (each check that failed)
@@ -88,6 +91,11 @@ def _cell(value: object) -> str:
     return "—" if value is None else str(value)
 
 
+def _five_xx(r: dict[str, Any]) -> int:
+    total = r.get("five_xx")
+    return len(r["errors_5xx"]) if total is None else int(total)
+
+
 def render(order: list[str]) -> str:
     """docs/reliability.md from the stored results, drills in ``order`` (the runner's list)."""
     data = load()
@@ -101,7 +109,7 @@ def render(order: list[str]) -> str:
         out.append(
             f"| [{r['title']}](#{name.replace('_', '-')}) | {'PASS' if r['ok'] else '**FAIL**'} | {r['started_at'][:16].replace('T', ' ')}"
             f" | {r['duration_s']:.0f} | {r['requests_sent']} | {_cell(r['payments_expected'])}"
-            f" | {_cell(r['payments_recorded'])} | {_cell(r['duplicates'])} | {len(r['errors_5xx'])} |"
+            f" | {_cell(r['payments_recorded'])} | {_cell(r['duplicates'])} | {_five_xx(r)} |"
         )
     missing = [n for n in order if n not in data]
     if missing:
@@ -117,7 +125,7 @@ def render(order: list[str]) -> str:
             ("payments expected", _cell(r["payments_expected"])),
             ("payments recorded", _cell(r["payments_recorded"])),
             ("duplicates", _cell(r["duplicates"])),
-            ("5xx answers", len(r["errors_5xx"])),
+            ("5xx answers", _five_xx(r)),
             *r["figures"].items(),
         ]
         out.append("| measure | value |\n|---|---|")
