@@ -81,13 +81,14 @@ def pgbench_tps(seconds: int) -> float | None:
         env["PGUSER"] = parts.username
     if parts.password:
         env["PGPASSWORD"] = parts.password
+    import bench
+
+    name = bench.scratch(PGBENCH_DB)
     try:
-        fresh_database(PGBENCH_DB)
-        subprocess.run(
-            [pgbench, "-i", "-q", "-s", "10", PGBENCH_DB], env=env, check=True, capture_output=True, timeout=300
-        )
+        fresh_database(name)
+        subprocess.run([pgbench, "-i", "-q", "-s", "10", name], env=env, check=True, capture_output=True, timeout=300)
         out = subprocess.run(
-            [pgbench, "-N", "-c", "8", "-j", "2", "-T", str(seconds), PGBENCH_DB],
+            [pgbench, "-N", "-c", "8", "-j", "2", "-T", str(seconds), name],
             env=env,
             check=True,
             capture_output=True,
@@ -99,8 +100,8 @@ def pgbench_tps(seconds: int) -> float | None:
         return None
     finally:
         try:
-            admin(f'DROP DATABASE IF EXISTS "{PGBENCH_DB}" WITH (FORCE)')
+            admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         except Exception as exc:  # cleanup only
-            print(f"   could not drop {PGBENCH_DB}: {exc}", flush=True)
+            print(f"   could not drop {name}: {exc}", flush=True)
     match = re.search(r"tps = ([0-9.]+)", out)
     return float(match.group(1)) if match else None
