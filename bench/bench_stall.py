@@ -61,16 +61,17 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
+import bench
 from bench.bench_webhooks import _cpu_seconds, _free_port
 from bench.stall_drive import build_requests, drive
 from bench.stall_probe import RedisProbe
 from bench.stall_sse import listener
-from bench.webhooks_db import admin, db_url, django_env, fresh_database
+from bench.webhooks_db import admin, db_url, django_env, migrated_database
 from bench.webhooks_load import SECRET, fire_python
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-DB = "cho40_bench_stall"
+DB = bench.scratch("cho40_bench_stall")
 TARGET_MS = 1000
 WARMUP_SECONDS = 2
 LOST_AFTER = 10.0  # seconds after its answer a receipt counts as lost
@@ -108,8 +109,6 @@ def limited_role(db: str, limit: int) -> str:
 
 def intake_rate_of_this_run() -> float | None:
     """The payments/s the intake benchmark measured earlier in this ``make bench`` run."""
-    import bench
-
     for row in reversed(getattr(bench, "RESULTS", [])):
         if str(row.get("name", "")).startswith(INTAKE_ROW) and row.get("unit") == "payments/s":
             return float(row["value"])
@@ -200,18 +199,17 @@ def run() -> list[dict[str, Any]]:
 
 def _run() -> list[dict[str, Any]]:
     began = time.monotonic()
-    stalls = int(_env_num("BENCH_STALL_N", 500))
-    seconds = _env_num("BENCH_STALL_SECONDS", 30)
+    stalls = int(_env_num("BENCH_STALL_N", bench.size(500, 100)))
+    seconds = _env_num("BENCH_STALL_SECONDS", bench.size(30, 6))
     workers = int(_env_num("BENCH_STALL_WORKERS", 2))
     redis_url = os.environ.get("BENCH_STALL_REDIS_URL") or "redis://127.0.0.1:6379/14"
     db_limit = int(_env_num("BENCH_STALL_DB_CONNECTIONS", 60))
 
     _check_redis(redis_url)
     print(f"   preparing {DB} with {stalls} signed-in vendors …", flush=True)
-    fresh_database(DB)
+    migrated_database(DB)
     env = django_env(DB, sepay_secret=SECRET)
     env.update(REDIS_URL=redis_url, DJANGO_SECURE_COOKIES="0")
-    _django(env, "manage.py", "migrate", "--noinput", timeout=300)
     seeded = json.loads(_django(env, "-m", "bench.stall_seed", str(stalls)).strip().splitlines()[-1])
     server_env = {**env, "DATABASE_URL": limited_role(DB, db_limit)}
     vendors: list[list[Any]] = seeded["vendors"]

@@ -2,7 +2,8 @@
 
 What it does, all on loopback and bounded in time:
 
-1. creates a scratch database (``cho40_bench``), migrates it and seeds one
+1. creates a scratch database (``cho40_bench``), migrated (a copy of the
+   bench's template database, ``bench/webhooks_db.py``), and seeds one
    market with vendors;
 2. starts gunicorn with that database and a SePay HMAC secret: on
    ``config.asgi`` with uvicorn workers (the batching intake of
@@ -60,7 +61,7 @@ from pathlib import Path
 from typing import Any
 
 import bench
-from bench.webhooks_db import admin, backend_pids, django_env, fresh_database, pgbench_tps, scalar
+from bench.webhooks_db import admin, backend_pids, django_env, migrated_database, pgbench_tps, scalar
 from bench.webhooks_load import SECRET, choose_loadgen, fire_python, fire_wrk, signed_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -147,16 +148,8 @@ def run() -> list[dict[str, Any]]:
     db = bench.scratch(BENCH_DB)
 
     print(f"   preparing {db} …", flush=True)
-    fresh_database(db)
+    migrated_database(db)
     env = django_env(db, sepay_secret=SECRET)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
     seeded = subprocess.run(
         [sys.executable, "-m", "bench.webhooks_seed", "500"],
         cwd=ROOT,
