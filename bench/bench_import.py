@@ -3,8 +3,8 @@ PostgreSQL, beside a raw ``COPY`` of the same rows into the vendors table in
 the same run.
 
 1. A scratch PostgreSQL database (``cho40_bench_import``, BENCH_IMPORT_DB) is
-   created and migrated when missing, and reused otherwise (BENCH_IMPORT_FRESH=1
-   creates it anew).
+   made anew, a copy of the bench's migrated template (``bench/webhooks_db.py``),
+   and dropped at the end.
 2. Inside Django on that database (``python -m bench.bench_import --measure``,
    a subprocess), each run makes two new markets of Thái Nguyên with one board
    member, writes a CSV of BENCH_IMPORT_ROWS (10,000) traders as a person fills
@@ -59,40 +59,30 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _manage(*args: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=_env(), capture_output=True, text=True, check=False
-    )
-    if done.returncode:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-
-
 def prepare() -> None:
-    from bench.webhooks_db import admin, scalar
+    from bench.webhooks_db import migrated_database
 
-    exists = scalar("postgres", f"SELECT 1 FROM pg_database WHERE datname = '{DB}'")
-    if exists and os.environ.get("BENCH_IMPORT_FRESH") != "1":
-        print(f"   reusing {DB}", flush=True)
-    else:
-        admin(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
-        admin(f'CREATE DATABASE "{DB}"')
     started = time.monotonic()
-    _manage("migrate", "--noinput", "-v0")
-    _manage("createcachetable")
-    print(f"   migrated in {time.monotonic() - started:.0f} s", flush=True)
+    migrated_database(DB)
+    print(f"   {DB} ready in {time.monotonic() - started:.0f} s", flush=True)
 
 
 def run() -> dict[str, Any]:
+    from bench.webhooks_db import admin
+
     rows = _env_int("BENCH_IMPORT_ROWS", bench.size(10_000, 2_000))
     prepare()
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.bench_import", "--measure", str(rows)],
-        cwd=ROOT,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.bench_import", "--measure", str(rows)],
+            cwd=ROOT,
+            env=_env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        admin(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
     if done.returncode:
         raise RuntimeError(f"measure failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])

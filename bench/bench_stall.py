@@ -200,7 +200,7 @@ def run() -> list[dict[str, Any]]:
 def _run() -> list[dict[str, Any]]:
     began = time.monotonic()
     stalls = int(_env_num("BENCH_STALL_N", bench.size(500, 100)))
-    seconds = _env_num("BENCH_STALL_SECONDS", bench.size(30, 6))
+    seconds = _env_num("BENCH_STALL_SECONDS", bench.size(30, 5))
     workers = int(_env_num("BENCH_STALL_WORKERS", 2))
     redis_url = os.environ.get("BENCH_STALL_REDIS_URL") or "redis://127.0.0.1:6379/14"
     db_limit = int(_env_num("BENCH_STALL_DB_CONNECTIONS", 60))
@@ -242,9 +242,10 @@ def _run() -> list[dict[str, Any]]:
         rate = _env_num("BENCH_STALL_RATE", 0) or intake_rate_of_this_run()
         source = "BENCH_STALL_RATE" if os.environ.get("BENCH_STALL_RATE") else "the intake benchmark of this run"
         if not rate:
-            print("   measuring the intake rate (the intake benchmark's Python generator, 5 s) …", flush=True)
-            rate = _measure_intake(port, codes, 5)
-            source = "measured here for 5 s with the intake benchmark's Python generator, no stream open"
+            probe_seconds = bench.size(5, 3)
+            print(f"   measuring the intake rate (the intake benchmark's generator, {probe_seconds} s) …", flush=True)
+            rate = _measure_intake(port, codes, probe_seconds)
+            source = f"measured here for {probe_seconds} s with the intake benchmark's Python generator, no stream open"
         print(f"   intake rate {rate:,.0f} payments/s ({source})", flush=True)
 
         live = json.loads(_django(env, "-m", "bench.stall_seed", "--cursors").strip().splitlines()[-1])

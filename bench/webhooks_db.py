@@ -72,6 +72,21 @@ def migrated_database(name: str) -> None:
     admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
 
 
+def migrated_like_template(db: str) -> bool:
+    """Whether ``db`` has exactly the migrations of the template database, when
+    that was migrated in this process (so a reused database needs no migrate)."""
+    import bench
+
+    template = bench.scratch(TEMPLATE_DB)
+    if template not in _template_migrated:
+        return False
+    sql = "SELECT string_agg(app || '.' || name, ',' ORDER BY app, name) FROM django_migrations"
+    try:
+        return bool(scalar(db, sql) == scalar(template, sql))
+    except Exception:  # no such database or table: not like the template
+        return False
+
+
 def django_env(db: str, *, sepay_secret: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "CELERY_"))}
     env.update(
