@@ -200,7 +200,7 @@ def run() -> list[dict[str, Any]]:
 def _run() -> list[dict[str, Any]]:
     began = time.monotonic()
     stalls = int(_env_num("BENCH_STALL_N", bench.size(500, 100)))
-    seconds = _env_num("BENCH_STALL_SECONDS", bench.size(30, 5))
+    seconds = _env_num("BENCH_STALL_SECONDS", bench.size(30, 4))
     workers = int(_env_num("BENCH_STALL_WORKERS", 2))
     redis_url = os.environ.get("BENCH_STALL_REDIS_URL") or "redis://127.0.0.1:6379/14"
     db_limit = int(_env_num("BENCH_STALL_DB_CONNECTIONS", 60))

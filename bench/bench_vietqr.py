@@ -111,7 +111,7 @@ def _peer_round_trip(qr: VietQR) -> object:
 def run(seconds: float | None = None) -> list[dict[str, Any]]:
     """Measure and return the rows (round trips over ``seconds``, then encode
     and decode alone over a quarter of that each; the same for the baseline)."""
-    seconds = seconds if seconds is not None else (0.6 if bench.QUICK else 2.0)
+    seconds = seconds if seconds is not None else (0.4 if bench.QUICK else 2.0)
     values = make_payloads()
     payloads = [encode(qr) for qr in values]
     # A benchmark of a codec that does not round-trip would be meaningless.

@@ -211,7 +211,7 @@ def run() -> list[dict[str, Any]]:
             print(server_log.read().decode(errors="replace")[-3000:], flush=True)
             raise
         # Warm-up: every worker opens its database connection and fills its caches.
-        fire(1, bench.size(3, 2), clients * 200, shapes[-1])
+        fire(1, bench.size(3, 1), clients * 200, shapes[-1])
         time.sleep(1)  # let requests wrk abandoned at the warm-up's deadline finish before counting
         for n, conns in enumerate(shapes):
             measured.append(
@@ -261,7 +261,7 @@ def run() -> list[dict[str, Any]]:
                 "unit": "payments/s",
                 "target": goal,
                 "ok": reached and lost <= 0 and load["failed"] == 0 and unattributed == 0 and unfinished == 0,
-                "baseline": f"pgbench simple-update (-N, 8 clients, {pg_seconds} s): {tps:,.0f} TPS"
+                "baseline": f"pgbench simple-update (-N, 8 clients, scale {bench.size(10, 2)}, {pg_seconds} s): {tps:,.0f} TPS"
                 if tps is not None
                 else "pgbench unavailable",
                 "ratio": bench.ratio(m["rate"], tps),

@@ -128,7 +128,13 @@ def pgbench_tps(seconds: int) -> float | None:
     name = bench.scratch(PGBENCH_DB)
     try:
         fresh_database(name)
-        subprocess.run([pgbench, "-i", "-q", "-s", "10", name], env=env, check=True, capture_output=True, timeout=300)
+        subprocess.run(
+            [pgbench, "-i", "-q", "-s", str(bench.size(10, 2)), name],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
         out = subprocess.run(
             [pgbench, "-N", "-c", "8", "-j", "2", "-T", str(seconds), name],
             env=env,
