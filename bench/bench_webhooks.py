@@ -31,17 +31,23 @@ the number is what the whole stack does on this box, not the server alone.
 
 ``run() -> dict`` is used by ``make bench``; ``python -m bench.bench_webhooks``
 runs it alone. Knobs (environment): BENCH_POSTGRES_URL (server, default
-postgres://postgres@127.0.0.1:5432), BENCH_WEBHOOKS_SECONDS (duration of the
-measured run, 30), BENCH_WEBHOOKS_N (deliveries cap, Python generator only,
-20000), BENCH_WEBHOOKS_SERVER (``asgi``, default, or ``wsgi``),
-BENCH_WEBHOOKS_WORKERS (gunicorn workers, 2 for asgi, 6 for wsgi),
-BENCH_WEBHOOKS_THREADS (wsgi, >1: gthread workers with that many threads),
-BENCH_WEBHOOKS_CLIENTS (load threads/processes, 1 for wrk, 2 for Python),
-BENCH_WEBHOOKS_CONNS (connections per load thread/process: wrk 64 for asgi,
-16 for wsgi; 8 for Python),
-BENCH_WEBHOOKS_HEALTH_CHECKS (DB_CONN_HEALTH_CHECKS of the server, 0: no
-``SELECT 1`` per request), BENCH_WEBHOOKS_LOADGEN (``wrk`` or ``python``;
-default wrk when installed), BENCH_PGBENCH_SECONDS (10).
+postgres://postgres@127.0.0.1:5432), BENCH_WEBHOOKS_SECONDS (duration of each
+measured run, 30; 5 under ``--quick``), BENCH_WEBHOOKS_N (deliveries cap per run,
+Python generator only, 4,000 per second of run), BENCH_WEBHOOKS_SERVER
+(``asgi``, default, or ``wsgi``), BENCH_WEBHOOKS_WORKERS (gunicorn workers, 2
+for asgi, 6 for wsgi), BENCH_WEBHOOKS_THREADS (wsgi, >1: gthread workers with
+that many threads), BENCH_WEBHOOKS_CLIENTS (load threads/processes, 1 for wrk,
+2 for Python), BENCH_WEBHOOKS_CONNECTIONS (total connections of each measured
+run, comma-separated: "16,64" for asgi, "16" for wsgi; one row each),
+BENCH_WEBHOOKS_CONNS (the older knob: connections per load thread/process, one
+run only), BENCH_WEBHOOKS_HEALTH_CHECKS (DB_CONN_HEALTH_CHECKS of the server,
+0: no ``SELECT 1`` per request), BENCH_WEBHOOKS_LOADGEN (``wrk`` or
+``python``; default wrk when installed), BENCH_PGBENCH_SECONDS (10; 5 under
+``--quick``, at scale 2 instead of 10).
+
+Every row's baseline is pgbench's simple-update TPS of the same run, its
+ratio intake payments/s ÷ that TPS (the issue's goal: ≥ 1.0 at 64
+connections, and ≥ 1,000 payments/s at 16).
 
 The scratch databases and pgbench are in ``bench/webhooks_db.py``, the signed
 deliveries and the load generators in ``bench/webhooks_load.py``.
