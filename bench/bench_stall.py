@@ -4,7 +4,8 @@ while the intake runs at its measured rate (issue 14, "Speed"; goal p95 ≤ 1 s)
 
 What it does, all on loopback and bounded in time (about 1½ minutes, at most 3):
 
-1. creates a scratch database (``cho40_bench_stall``), migrates it and seeds
+1. creates a scratch database (``cho40_bench_stall``, a copy of the bench's
+   migrated template) and seeds
    ``BENCH_STALL_N`` (500) active vendors in five markets, each with a user and
    a signed-in session made by the project's session engine
    (``bench/stall_seed.py``);
@@ -36,8 +37,8 @@ What it does, all on loopback and bounded in time (about 1½ minutes, at most 3)
    answer), duplicated, or sent to another vendor's stream; all must be 0.
 
 ``run() -> list[dict]`` is used by ``make bench``; ``python -m bench.bench_stall``
-runs it alone. Knobs (environment): BENCH_STALL_N (stalls, 500),
-BENCH_STALL_SECONDS (30), BENCH_STALL_RATE (payments/s; default the intake
+runs it alone. Knobs (environment): BENCH_STALL_N (stalls, 500; 100 under
+``--quick``), BENCH_STALL_SECONDS (30; 4 under ``--quick``), BENCH_STALL_RATE (payments/s; default the intake
 rate), BENCH_STALL_WORKERS (2), BENCH_STALL_REDIS_URL
 (redis://127.0.0.1:6379/14), BENCH_STALL_DB_CONNECTIONS (the scratch
 database's connection limit, 60: the PostgreSQL server is shared),
