@@ -44,8 +44,13 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# Every benchmark beside its baseline of the same run → docs/benchmarks.md (docs/benchmarks.md says how
+# to read them). bench-quick: the same set at reduced sizes, under 2 minutes, marked "Quick run". Not in CI.
 bench: $(STAMP)
-	$(PY) -m bench
+	$(PY) -m bench $(BENCH_ARGS)
+
+bench-quick: $(STAMP)
+	$(PY) -m bench --quick $(BENCH_ARGS)
 
 # Fault and abuse drills on services they start themselves → docs/reliability.md (docs/reliability.md says how).
 drills: $(STAMP)

@@ -3,8 +3,8 @@ PostgreSQL, beside a raw ``COPY`` of the same rows into the vendors table in
 the same run.
 
 1. A scratch PostgreSQL database (``cho40_bench_import``, BENCH_IMPORT_DB) is
-   created and migrated when missing, and reused otherwise (BENCH_IMPORT_FRESH=1
-   creates it anew).
+   made anew, a copy of the bench's migrated template (``bench/webhooks_db.py``),
+   and dropped at the end.
 2. Inside Django on that database (``python -m bench.bench_import --measure``,
    a subprocess), each run makes two new markets of Thái Nguyên with one board
    member, writes a CSV of BENCH_IMPORT_ROWS (10,000) traders as a person fills
@@ -19,7 +19,8 @@ the same run.
    could reach. The ratio is import ÷ COPY. Both markets are deleted after.
 
 ``run() -> dict`` is used by ``make bench``; ``python -m bench.bench_import``
-runs it alone. BENCH_POSTGRES_URL as for the other benchmarks.
+runs it alone. BENCH_POSTGRES_URL as for the other benchmarks. Under
+``--quick``: 2,000 rows.
 """
 
 from __future__ import annotations
@@ -32,8 +33,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import bench
+
 ROOT = Path(__file__).resolve().parent.parent
-DB = os.environ.get("BENCH_IMPORT_DB") or "cho40_bench_import"
+DB = os.environ.get("BENCH_IMPORT_DB") or bench.scratch("cho40_bench_import")
 TARGET_SECONDS = 30.0
 
 
@@ -56,40 +59,30 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _manage(*args: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=_env(), capture_output=True, text=True, check=False
-    )
-    if done.returncode:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-
-
 def prepare() -> None:
-    from bench.webhooks_db import admin, scalar
+    from bench.webhooks_db import migrated_database
 
-    exists = scalar("postgres", f"SELECT 1 FROM pg_database WHERE datname = '{DB}'")
-    if exists and os.environ.get("BENCH_IMPORT_FRESH") != "1":
-        print(f"   reusing {DB}", flush=True)
-    else:
-        admin(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
-        admin(f'CREATE DATABASE "{DB}"')
     started = time.monotonic()
-    _manage("migrate", "--noinput", "-v0")
-    _manage("createcachetable")
-    print(f"   migrated in {time.monotonic() - started:.0f} s", flush=True)
+    migrated_database(DB)
+    print(f"   {DB} ready in {time.monotonic() - started:.0f} s", flush=True)
 
 
 def run() -> dict[str, Any]:
-    rows = _env_int("BENCH_IMPORT_ROWS", 10_000)
+    from bench.webhooks_db import admin
+
+    rows = _env_int("BENCH_IMPORT_ROWS", bench.size(10_000, 2_000))
     prepare()
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.bench_import", "--measure", str(rows)],
-        cwd=ROOT,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.bench_import", "--measure", str(rows)],
+            cwd=ROOT,
+            env=_env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        admin(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
     if done.returncode:
         raise RuntimeError(f"measure failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -100,11 +93,13 @@ def run() -> dict[str, Any]:
         "unit": "s",
         "target": f"<= {TARGET_SECONDS:.0f} s",
         "ok": seconds <= TARGET_SECONDS and result["created"] == result["rows"],
+        "baseline": f"raw COPY of the same {result['rows']:,} rows into vendors_vendor: {result['copy_seconds']:.2f} s",
+        "ratio": bench.ratio(seconds, result["copy_seconds"]),
+        "ratio_of": "import ÷ COPY, seconds",
         "note": (
             f"{result['rows'] / seconds:,.0f} rows/s; of which reading the file {result['parse_seconds']:.2f} s; "
-            f"raw COPY of the same {result['rows']:,} rows into vendors_vendor {result['copy_seconds']:.2f} s, "
-            f"ratio {seconds / result['copy_seconds']:.1f}x (the import also checks every row and writes "
-            f"{result['consents']:,} consent rows); status {result['status']}, {result['created']:,} created"
+            f"the import also checks every row and writes {result['consents']:,} consent rows, "
+            f"the COPY neither; status {result['status']}, {result['created']:,} created"
         ),
     }
 

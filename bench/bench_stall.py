@@ -4,7 +4,8 @@ while the intake runs at its measured rate (issue 14, "Speed"; goal p95 ≤ 1 s)
 
 What it does, all on loopback and bounded in time (about 1½ minutes, at most 3):
 
-1. creates a scratch database (``cho40_bench_stall``), migrates it and seeds
+1. creates a scratch database (``cho40_bench_stall``, a copy of the bench's
+   migrated template) and seeds
    ``BENCH_STALL_N`` (500) active vendors in five markets, each with a user and
    a signed-in session made by the project's session engine
    (``bench/stall_seed.py``);
@@ -36,8 +37,8 @@ What it does, all on loopback and bounded in time (about 1½ minutes, at most 3)
    answer), duplicated, or sent to another vendor's stream; all must be 0.
 
 ``run() -> list[dict]`` is used by ``make bench``; ``python -m bench.bench_stall``
-runs it alone. Knobs (environment): BENCH_STALL_N (stalls, 500),
-BENCH_STALL_SECONDS (30), BENCH_STALL_RATE (payments/s; default the intake
+runs it alone. Knobs (environment): BENCH_STALL_N (stalls, 500; 100 under
+``--quick``), BENCH_STALL_SECONDS (30; 4 under ``--quick``), BENCH_STALL_RATE (payments/s; default the intake
 rate), BENCH_STALL_WORKERS (2), BENCH_STALL_REDIS_URL
 (redis://127.0.0.1:6379/14), BENCH_STALL_DB_CONNECTIONS (the scratch
 database's connection limit, 60: the PostgreSQL server is shared),
@@ -61,16 +62,17 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
+import bench
 from bench.bench_webhooks import _cpu_seconds, _free_port
 from bench.stall_drive import build_requests, drive
 from bench.stall_probe import RedisProbe
 from bench.stall_sse import listener
-from bench.webhooks_db import admin, db_url, django_env, fresh_database
+from bench.webhooks_db import admin, db_url, django_env, migrated_database
 from bench.webhooks_load import SECRET, fire_python
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-DB = "cho40_bench_stall"
+DB = bench.scratch("cho40_bench_stall")
 TARGET_MS = 1000
 WARMUP_SECONDS = 2
 LOST_AFTER = 10.0  # seconds after its answer a receipt counts as lost
@@ -108,8 +110,6 @@ def limited_role(db: str, limit: int) -> str:
 
 def intake_rate_of_this_run() -> float | None:
     """The payments/s the intake benchmark measured earlier in this ``make bench`` run."""
-    import bench
-
     for row in reversed(getattr(bench, "RESULTS", [])):
         if str(row.get("name", "")).startswith(INTAKE_ROW) and row.get("unit") == "payments/s":
             return float(row["value"])
@@ -200,18 +200,17 @@ def run() -> list[dict[str, Any]]:
 
 def _run() -> list[dict[str, Any]]:
     began = time.monotonic()
-    stalls = int(_env_num("BENCH_STALL_N", 500))
-    seconds = _env_num("BENCH_STALL_SECONDS", 30)
+    stalls = int(_env_num("BENCH_STALL_N", bench.size(500, 100)))
+    seconds = _env_num("BENCH_STALL_SECONDS", bench.size(30, 4))
     workers = int(_env_num("BENCH_STALL_WORKERS", 2))
     redis_url = os.environ.get("BENCH_STALL_REDIS_URL") or "redis://127.0.0.1:6379/14"
     db_limit = int(_env_num("BENCH_STALL_DB_CONNECTIONS", 60))
 
     _check_redis(redis_url)
     print(f"   preparing {DB} with {stalls} signed-in vendors …", flush=True)
-    fresh_database(DB)
+    migrated_database(DB)
     env = django_env(DB, sepay_secret=SECRET)
     env.update(REDIS_URL=redis_url, DJANGO_SECURE_COOKIES="0")
-    _django(env, "manage.py", "migrate", "--noinput", timeout=300)
     seeded = json.loads(_django(env, "-m", "bench.stall_seed", str(stalls)).strip().splitlines()[-1])
     server_env = {**env, "DATABASE_URL": limited_role(DB, db_limit)}
     vendors: list[list[Any]] = seeded["vendors"]
@@ -244,9 +243,10 @@ def _run() -> list[dict[str, Any]]:
         rate = _env_num("BENCH_STALL_RATE", 0) or intake_rate_of_this_run()
         source = "BENCH_STALL_RATE" if os.environ.get("BENCH_STALL_RATE") else "the intake benchmark of this run"
         if not rate:
-            print("   measuring the intake rate (the intake benchmark's Python generator, 5 s) …", flush=True)
-            rate = _measure_intake(port, codes, 5)
-            source = "measured here for 5 s with the intake benchmark's Python generator, no stream open"
+            probe_seconds = bench.size(5, 3)
+            print(f"   measuring the intake rate (the intake benchmark's generator, {probe_seconds} s) …", flush=True)
+            rate = _measure_intake(port, codes, probe_seconds)
+            source = f"measured here for {probe_seconds} s with the intake benchmark's Python generator, no stream open"
         print(f"   intake rate {rate:,.0f} payments/s ({source})", flush=True)
 
         live = json.loads(_django(env, "-m", "bench.stall_seed", "--cursors").strip().splitlines()[-1])

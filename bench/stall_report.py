@@ -188,6 +188,9 @@ def report(
             "unit": "ms",
             "target": f"<= {target_ms}",
             "ok": ok_all and p95 is not None and p95 <= target_ms,
+            "baseline": f"the same webhooks' answer time (sent → answered): p95 {a95} ms",
+            "ratio": ratio,
+            "ratio_of": "webhook sent → receipt on the page ÷ sent → answered, p95",
             "note": (
                 f"p50 {p50} ms, p99 {p99} ms, min {_ms(min(lat)) if lat else None} ms (a receipt can reach "
                 f"the page before the bank's answer reaches the bank); baseline, the same webhooks' answer time "

@@ -8,11 +8,15 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+ROOT = Path(__file__).resolve().parent.parent
 PGBENCH_DB = "cho40_bench_pgbench"  # the bench's scratch databases are all cho40_bench*
+TEMPLATE_DB = "cho40_bench_template"  # migrated once per run, kept; fresh databases are copies of it
+_template_migrated: set[str] = set()
 
 
 def server_url() -> str:
@@ -43,6 +47,44 @@ def scalar(db: str, sql: str) -> Any:
 def fresh_database(name: str) -> None:
     admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin(f'CREATE DATABASE "{name}"')
+
+
+def migrated_database(name: str) -> None:
+    """A fresh, migrated database ``name``: a copy of the bench's template
+    database (``CREATE DATABASE … TEMPLATE``, a fraction of a second), which is
+    created when missing and migrated once per process, so that one run pays
+    for Django's migrations once, not once per benchmark."""
+    import bench
+
+    template = bench.scratch(TEMPLATE_DB)
+    if template not in _template_migrated:
+        if not scalar("postgres", f"SELECT 1 FROM pg_database WHERE datname = '{template}'"):
+            admin(f'CREATE DATABASE "{template}"')
+        env = django_env(template, sepay_secret="unused")
+        for args in (["migrate", "--noinput", "-v0"], ["createcachetable"]):
+            done = subprocess.run(
+                [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+            )
+            if done.returncode:
+                raise RuntimeError(f"manage.py {args[0]} on {template} failed:\n{done.stdout}\n{done.stderr}")
+        _template_migrated.add(template)
+    admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+
+
+def migrated_like_template(db: str) -> bool:
+    """Whether ``db`` has exactly the migrations of the template database, when
+    that was migrated in this process (so a reused database needs no migrate)."""
+    import bench
+
+    template = bench.scratch(TEMPLATE_DB)
+    if template not in _template_migrated:
+        return False
+    sql = "SELECT string_agg(app || '.' || name, ',' ORDER BY app, name) FROM django_migrations"
+    try:
+        return bool(scalar(db, sql) == scalar(template, sql))
+    except Exception:  # no such database or table: not like the template
+        return False
 
 
 def django_env(db: str, *, sepay_secret: str) -> dict[str, str]:
@@ -81,13 +123,20 @@ def pgbench_tps(seconds: int) -> float | None:
         env["PGUSER"] = parts.username
     if parts.password:
         env["PGPASSWORD"] = parts.password
+    import bench
+
+    name = bench.scratch(PGBENCH_DB)
     try:
-        fresh_database(PGBENCH_DB)
+        fresh_database(name)
         subprocess.run(
-            [pgbench, "-i", "-q", "-s", "10", PGBENCH_DB], env=env, check=True, capture_output=True, timeout=300
+            [pgbench, "-i", "-q", "-s", str(bench.size(10, 2)), name],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=300,
         )
         out = subprocess.run(
-            [pgbench, "-N", "-c", "8", "-j", "2", "-T", str(seconds), PGBENCH_DB],
+            [pgbench, "-N", "-c", "8", "-j", "2", "-T", str(seconds), name],
             env=env,
             check=True,
             capture_output=True,
@@ -99,8 +148,8 @@ def pgbench_tps(seconds: int) -> float | None:
         return None
     finally:
         try:
-            admin(f'DROP DATABASE IF EXISTS "{PGBENCH_DB}" WITH (FORCE)')
+            admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         except Exception as exc:  # cleanup only
-            print(f"   could not drop {PGBENCH_DB}: {exc}", flush=True)
+            print(f"   could not drop {name}: {exc}", flush=True)
     match = re.search(r"tps = ([0-9.]+)", out)
     return float(match.group(1)) if match else None

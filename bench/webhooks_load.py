@@ -132,7 +132,8 @@ def _fire(
         "failed": merged.failed,
         "statuses": merged.statuses,
         "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
-        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 1) if latencies else None,
+        "p95_ms": round(latencies[max(int(len(latencies) * 0.95) - 1, 0)], 1) if latencies else None,
+        "p99_ms": round(latencies[max(int(len(latencies) * 0.99) - 1, 0)], 1) if latencies else None,
     }
 
 
@@ -177,6 +178,7 @@ def fire_wrk(port: int, signed_file: Path, *, threads: int, conns: int, seconds:
         "failed": report["requests"] - ok + errors["connect"] + errors["read"] + errors["write"],
         "statuses": statuses,
         "p50_ms": report["p50_ms"],
+        "p95_ms": report["p95_ms"],
         "p99_ms": report["p99_ms"],
         "cpu": usage.ru_utime + usage.ru_stime,
     }

@@ -63,7 +63,7 @@ function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
     'WRK_JSON {"duration_us":%d,"requests":%d,"statuses":{%s},"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},'
-      .. '"p50_ms":%.1f,"p99_ms":%.1f}\n',
+      .. '"p50_ms":%.1f,"p95_ms":%.1f,"p99_ms":%.1f}\n',
     summary.duration, summary.requests, table.concat(parts, ","), e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000))
 end
