@@ -75,6 +75,8 @@ MIDDLEWARE = [
     # First: health checks answer whatever Host and scheme they use (see the class).
     "config.middleware.HealthzMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Bodies over the limits below: 413 before anything reads them (common/request_limits.py).
+    "common.request_limits.RequestSizeMiddleware",
     # Database unreachable or hanging past its timeouts: 503 + Retry-After, not 500.
     "common.database.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -88,6 +90,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# Request bodies (common/request_limits.py): a JSON or form body over DATA_UPLOAD_MAX_MEMORY_SIZE
+# (Django's 2.5 MB) or any body over this (a 10 MiB spreadsheet upload and its framing) is refused, 413.
+REQUEST_MAX_BODY_BYTES = env_int("REQUEST_MAX_BODY_BYTES", 11 * 1024 * 1024)
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
