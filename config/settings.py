@@ -72,6 +72,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: the security headers on every answer, /healthz and static files included.
+    "config.middleware.SecurityHeadersMiddleware",
     # First: health checks answer whatever Host and scheme they use (see the class).
     "config.middleware.HealthzMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -94,6 +96,15 @@ MIDDLEWARE = [
 # Request bodies (common/request_limits.py): a JSON or form body over DATA_UPLOAD_MAX_MEMORY_SIZE
 # (Django's 2.5 MB) or any body over this (a 10 MiB spreadsheet upload and its framing) is refused, 413.
 REQUEST_MAX_BODY_BYTES = env_int("REQUEST_MAX_BODY_BYTES", 11 * 1024 * 1024)
+
+# Sent on every answer (config.middleware.SecurityHeadersMiddleware): no page may be framed
+# (the modern X-Frame-Options), no plugins, forms and <base> only to this site. Scripts and
+# styles are not restricted yet (Swagger UI's page has an inline script, some templates inline
+# style attributes); DJANGO_CSP="" sends none.
+CONTENT_SECURITY_POLICY = env_str(
+    "DJANGO_CSP", "frame-ancestors 'none'; object-src 'none'; base-uri 'self'; form-action 'self'"
+)
+X_FRAME_OPTIONS = "DENY"
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
