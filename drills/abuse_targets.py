@@ -179,3 +179,19 @@ def set_field(body: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
     else:
         node[parts[-1]] = value
     return out
+
+
+def main() -> None:
+    """``python -m drills.abuse_targets``: the routes as JSON, for a drill's own process."""
+    import json
+    import os
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    django.setup()
+    print(json.dumps([[r.pattern, r.name, list(r.methods)] for r in routes()]))
+
+
+if __name__ == "__main__":
+    main()

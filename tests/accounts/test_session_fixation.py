@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from accounts.sessions import SessionStore
 from django.test import Client
+
+from accounts.sessions import SessionStore
 
 pytestmark = pytest.mark.django_db
 

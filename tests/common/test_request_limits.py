@@ -30,7 +30,9 @@ def test_every_write_endpoint_refuses_20_mb_with_413_json(cast) -> None:
     for route in routes:
         for method in route.methods:
             # Signed in too, except on the admin's ~140 model pages (time: CI is at its bound).
-            clients = [("anonymous", anonymous)] + ([] if route.pattern.startswith("/admin/") else [("superuser", admin)])
+            clients = [("anonymous", anonymous)] + (
+                [] if route.pattern.startswith("/admin/") else [("superuser", admin)]
+            )
             for who, client in clients:
                 answer = client.generic(method, route.path(), b"{}", content_type="application/json", **DECLARED)
                 body = answer.json() if answer.get("Content-Type") == "application/json" else {}

@@ -27,7 +27,13 @@ def test_every_post_without_the_csrf_token_is_refused_403(cast, signed_in: bool)
     for route in routes():
         if route.pattern.startswith(NO_SESSION) or (not signed_in and route.pattern.startswith("/api/")):
             continue  # signed out, the API answers 401 whatever the token: no session to ride
-        answer = client.post(route.path(), {"username": "admin", "password": "x"})
+        answer = client.post(  # from this site over HTTPS, as a browser would: only the token is missing
+            route.path(),
+            "username=admin&password=x",
+            content_type="application/x-www-form-urlencoded",
+            secure=True,
+            HTTP_ORIGIN="https://testserver",
+        )
         answered[route.pattern] = answer.status_code
 
     assert len(answered) > 100
