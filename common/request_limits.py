@@ -13,7 +13,10 @@ right after the HTTPS redirect, looks at ``Content-Length`` alone and answers
   (2.5 MB, Django's default): JSON and form posts are never that large.
 
 A request without ``Content-Length`` (chunked) is read by Django up to the
-declared length, i.e. not at all, under WSGI. The webhook lanes keep their
+declared length, i.e. not at all, under WSGI. Under ASGI Django reads the whole
+body before any middleware runs, so ``config.asgi``'s outermost application
+(payments/bank_credits/intake.py) applies the same rule before handing a
+request to Django. The webhook lanes keep their
 own, smaller cap (``WEBHOOK_MAX_BODY_BYTES``, payments/bank_credits/webhook_limits.py).
 """
 
@@ -36,13 +39,20 @@ def declared_size(request: HttpRequest) -> int:
         return 0
 
 
-def too_large(request: HttpRequest) -> bool:
-    size = declared_size(request)
+def too_large_body(size: int, content_type: str) -> bool:
+    """Whether a body of ``size`` bytes (as declared) and this Content-Type is refused."""
     if size > settings.REQUEST_MAX_BODY_BYTES:
         return True
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    multipart = request.META.get("CONTENT_TYPE", "").lower().startswith("multipart/")
-    return limit is not None and size > limit and not multipart
+    return limit is not None and size > limit and not content_type.lower().startswith("multipart/")
+
+
+def too_large(request: HttpRequest) -> bool:
+    return too_large_body(declared_size(request), request.META.get("CONTENT_TYPE", ""))
+
+
+def too_large_error() -> dict[str, dict[str, str]]:
+    return {"error": {"code": "request_too_large", "message": _("The request body is larger than the server accepts.")}}
 
 
 class RequestSizeMiddleware:
@@ -52,13 +62,5 @@ class RequestSizeMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if too_large(request):
             log.warning("%s %s refused unread: %s bytes", request.method, request.path, declared_size(request))
-            return JsonResponse(
-                {
-                    "error": {
-                        "code": "request_too_large",
-                        "message": _("The request body is larger than the server accepts."),
-                    }
-                },
-                status=413,
-            )
+            return JsonResponse(too_large_error(), status=413)
         return self.get_response(request)

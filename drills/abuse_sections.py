@@ -191,7 +191,9 @@ def webhook_forgery(port: int, codes: list[list[str]], query: Any, result: Drill
 # --- 20 MB bodies --------------------------------------------------------------------------------
 
 
-def huge_bodies(server: Any, routes: list[list[Any]], admin_token: str, result: DrillResult, size: int) -> None:
+def huge_bodies(
+    server: Any, routes: list[list[Any]], admin_token: str, result: DrillResult, size: int, lane: str = "WSGI"
+) -> None:
     from drills.abuse_targets import Route
 
     peak = [server.rss_kib()]
@@ -223,17 +225,19 @@ def huge_bodies(server: Any, routes: list[list[Any]], admin_token: str, result: 
     watcher.join()
     after = server.rss_kib()
     total = sum(answers.values())
-    result.figures["20 MB bodies: requests (every write route × method; API signed out and in)"] = str(total)
-    result.figures["20 MB bodies: answers"] = ", ".join(f"{n}× {k}" for k, n in answers.most_common())
-    result.figures["20 MB bodies: most body sent before the answer"] = (
+    result.figures[f"20 MB bodies, {lane}: requests"] = str(total)
+    result.figures[f"20 MB bodies, {lane}: answers"] = ", ".join(f"{n}× {k}" for k, n in answers.most_common())
+    result.figures[f"20 MB bodies, {lane}: most body sent before the answer"] = (
         f"{most_sent / 1024:.0f} KiB of {size // 2**20} MiB"
     )
-    result.figures["20 MB bodies: slowest answer"] = f"{slowest * 1000:.0f} ms"
-    result.figures["gunicorn RSS (master + 2 workers) before → peak → after"] = (
+    result.figures[f"20 MB bodies, {lane}: slowest answer"] = f"{slowest * 1000:.0f} ms"
+    result.figures[f"20 MB bodies, {lane}: gunicorn RSS (master + 2 workers) before → peak → after"] = (
         f"{before / 1024:.0f} → {peak[0] / 1024:.0f} → {after / 1024:.0f} MiB"
     )
-    result.check(not wrong, f"{len(wrong)} huge bodies not refused 413 request_too_large, e.g. {wrong[:5]}")
-    result.check(peak[0] - before < 64 * 1024, f"memory grew {(peak[0] - before) / 1024:.0f} MiB under huge bodies")
+    result.check(not wrong, f"{lane}: {len(wrong)} huge bodies not refused 413 request_too_large, e.g. {wrong[:5]}")
+    result.check(
+        peak[0] - before < 64 * 1024, f"{lane}: memory grew {(peak[0] - before) / 1024:.0f} MiB under huge bodies"
+    )
 
 
 # --- odd text ------------------------------------------------------------------------------------
@@ -343,7 +347,7 @@ def plant_session(query: Any) -> str:
     key = "drillplanted" + secrets.token_hex(10)
     query(
         "INSERT INTO accounts_usersession (session_key, session_data, expire_date, user_id)"
-        " VALUES (%s, %s, now() + interval '1 day', NULL)",
+        " VALUES (%s, %s, now() + interval '1 day', NULL) RETURNING session_key",
         [key, "e30:planted"],
     )
     return key
