@@ -54,6 +54,11 @@ class SecurityHeadersMiddleware:
             response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
         if not getattr(response, "xframe_options_exempt", False):
             response.headers.setdefault("X-Frame-Options", settings.X_FRAME_OPTIONS)
+        if settings.SECURE_HSTS_SECONDS and request.is_secure():  # /healthz asked over HTTPS too
+            hsts = f"max-age={settings.SECURE_HSTS_SECONDS}"
+            hsts += "; includeSubDomains" if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS else ""
+            hsts += "; preload" if settings.SECURE_HSTS_PRELOAD else ""
+            response.headers.setdefault("Strict-Transport-Security", hsts)
         if settings.SECURE_CONTENT_TYPE_NOSNIFF:
             response.headers.setdefault("X-Content-Type-Options", "nosniff")
         if settings.SECURE_REFERRER_POLICY:
