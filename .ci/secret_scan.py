@@ -33,6 +33,7 @@ def main() -> int:
     known = baseline.load(baseline.load_from_file(BASELINE), BASELINE)  # also applies its plugin settings
     found = SecretsCollection(root=str(ROOT))
     found.scan_files(*get_files_to_scan(".", should_scan_all_files=False, root=str(ROOT)))
+
     def key(name: str, secret: Any) -> tuple[str, str, str]:
         return (os.path.normpath(name), secret.type, secret.secret_hash)
 

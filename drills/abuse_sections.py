@@ -273,9 +273,21 @@ def odd_text(port: int, tokens: dict[str, str], ids: dict[str, Any], query: Any,
                         accepted.append(f"{who} {op.method} {op.path} {dotted}={label}: {answer.status}")
     fields = sum(len(op.text_fields) for op in ops)
     stored = stored_odd_text(query)
+    # How deep the sweep reached: the same bodies with plain text, sent after it (they may write).
+    plain: Counter[str] = Counter()
+    for op in ops:
+        values = dict(ids, id=ids["market_id"] if "/markets/{id}/" in op.path else ids["vendor_id"])
+        answer = Browser(port, "203.0.113.92", token=tokens["superuser"]).request(
+            op.method, op.url(values), json.dumps(op.body).encode(), "application/json"
+        )
+        count(result)
+        plain["accepted" if answer.status < 400 else f"refused {answer.status} {answer.error_code()}"] += 1
+    result.figures["odd text: the same bodies with plain text instead, as the superuser"] = ", ".join(
+        f"{n}× {k}" for k, n in plain.most_common()
+    )
     result.figures["odd text: write operations × text fields"] = f"{len(ops)} × {fields} fields"
     result.figures["odd text: answers"] = ", ".join(f"{n}× {s}" for s, n in sorted(answers.items()))
-    result.figures["odd text: columns holding it afterwards"] = ", ".join(stored) or "none"
+    result.figures["odd text: text columns holding any of it afterwards"] = ", ".join(stored) or "none"
     result.check(not accepted, f"odd text accepted: {accepted[:5]}")
     result.check(not stored, f"odd text stored in {stored}")
 

@@ -56,8 +56,7 @@ def run() -> DrillResult:
             ).stdout
         )
         write = [r for r in routes if r[2]]
-        server_env = {"TRUSTED_PROXIES": "127.0.0.1/32", "WEB_CONCURRENCY": "2"}
-        with stack.server("wsgi", workers=2, **server_env) as web:
+        with stack.server("wsgi", workers=2, TRUSTED_PROXIES="127.0.0.1/32") as web:
             port = web.port
             tokens = {}
             for who, name in (("superuser", "drill-admin"), ("board", "drill-board")):
