@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import secrets
 import threading
 import time
 from collections import Counter
@@ -12,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from drills.abuse_http import Browser, send_big
-from drills.abuse_targets import operations, set_field
+from drills.abuse_targets import operations, set_field, with_hints
 from drills.providers import PATH as SEPAY_PATH
 from drills.providers import recorded
 from drills.report import DrillResult
@@ -245,11 +244,26 @@ def huge_bodies(
 
 def odd_text(port: int, tokens: dict[str, str], ids: dict[str, Any], query: Any, result: DrillResult) -> None:
     schema = Browser(port, "203.0.113.90", token=tokens["superuser"]).get("/api/v1/schema/?format=json").json()
+    hints = {
+        "bank": "970436",
+        "bank_bin": "970436",
+        "ward": ids["ward"],
+        "market": ids["market_id"],
+        "vendor": ids["vendor_id"],
+        "phone": "0912345678",
+        "account_number": "0011001234567",
+        "account_name": "NGUYEN VAN A",
+        "full_name": "Nguyễn Văn A",
+        "merchant_code": ids["merchant"],
+        "amount": 20_000,
+    }
     ops = [
         op
         for op in operations(schema)
         if op.text_fields and not op.path.startswith(("/api/v1/webhooks/", "/api/v1/ussd/"))
     ]
+    for op in ops:
+        op.body = with_hints(op.body, hints)
     answers: Counter[int] = Counter()
     accepted = []
     for op in ops:
@@ -306,88 +320,3 @@ def stored_odd_text(query: Any) -> list[str]:
         if rows[0][0]:
             found.append(f"{table}.{column}")
     return found
-
-
-# --- CSRF and session fixation -------------------------------------------------------------------
-
-
-def signed_in_browser(port: int, address: str, username: str) -> Browser:
-    browser = Browser(port, address)
-    answer = browser.post_form("/login/", {"username": username, "password": PASSWORD})
-    if answer.status != 302:
-        raise RuntimeError(f"{username} could not sign in on /login/: {answer.status}")
-    return browser
-
-
-def csrf(port: int, routes: list[list[Any]], result: DrillResult) -> None:
-    from drills.abuse_targets import Route
-
-    wrong: list[str] = []
-    sent = 0
-    for who, browser in (
-        ("signed in", signed_in_browser(port, "203.0.113.120", "drill-admin")),
-        ("anonymous", Browser(port, "203.0.113.121")),
-    ):
-        browser.csrf_token()  # holds the CSRF cookie; the posts below carry no token
-        for pattern, _name, _methods in routes:
-            if pattern.startswith(NO_SESSION) or (who == "anonymous" and pattern.startswith("/api/")):
-                continue
-            path = Route(pattern, "", ()).path()
-            answer = browser.request("POST", path, b"username=x&password=y", "application/x-www-form-urlencoded")
-            sent += 1
-            five_xx(result, answer.status, "POST", pattern, f"CSRF sweep, {who}")
-            if answer.status not in ({403} if who == "signed in" else {401, 403}):
-                wrong.append(f"{who} POST {pattern}: {answer.status} {answer.body[:120]!r}")
-    count(result, sent)
-    result.figures["CSRF: POSTs without the token (every route but the signed machine endpoints)"] = str(sent)
-    result.figures["CSRF: not refused"] = str(len(wrong))
-    result.check(not wrong, f"POSTs without a CSRF token not refused: {wrong[:5]}")
-
-
-def session_key(browser: Browser) -> str:
-    return browser.cookies.get("sessionid", "")
-
-
-def markets_seen(port: int, key: str) -> int:
-    answer = Browser(port, "203.0.113.131", cookies={"sessionid": key}).get("/api/v1/markets/")
-    return int((answer.json() or {}).get("count", 0)) if answer.status == 200 else -answer.status
-
-
-def plant_session(query: Any) -> str:
-    """A live, signed-out session the attacker knows the key of (as one gets from any
-    page that opens a session before sign-in), written into the drill's database."""
-    key = "drillplanted" + secrets.token_hex(10)
-    query(
-        "INSERT INTO accounts_usersession (session_key, session_data, expire_date, user_id)"
-        " VALUES (%s, %s, now() + interval '1 day', NULL) RETURNING session_key",
-        [key, "e30:planted"],
-    )
-    return key
-
-
-def session_fixation(port: int, query: Any, result: DrillResult) -> None:
-    # The attacker plants a session key in the victim's browser; the victim signs in on the page.
-    web = []
-    for path in ("/login/", "/admin/login/"):
-        planted = plant_session(query)
-        browser = Browser(port, "203.0.113.130", cookies={"sessionid": planted})
-        name = "drill-board" if path == "/login/" else "drill-admin"
-        answer = browser.post_form(path, {"username": name, "password": PASSWORD, "next": "/"})
-        victim = session_key(browser)
-        web.append((path, answer.status, planted != victim, markets_seen(port, planted), markets_seen(port, victim)))
-    # The API token sign-in on a browser holding the attacker's own session: no session is made or changed.
-    browser = signed_in_browser(port, "203.0.113.132", "drill-attacker")
-    planted = session_key(browser)
-    token = browser.post_json("/api/v1/auth/token/", {"username": "drill-board", "password": PASSWORD})
-    api = (token.status, session_key(browser) == planted, markets_seen(port, planted))
-    count(result, 12)
-    for path, _status, changed, old, new in web:
-        result.figures[f"session fixation, {path}: new key at sign-in; markets seen with planted / new key"] = (
-            f"{'yes' if changed else 'NO'}; {old} / {new}"
-        )
-    result.figures["session fixation, API token sign-in: planted session still the attacker's (markets seen)"] = str(
-        api[2]
-    )
-    for entry in web:
-        result.check(entry[1] == 302 and entry[2] and entry[3] < 0 and entry[4] >= 1, f"session fixation: {entry}")
-    result.check(api[0] == 200 and api[1] and api[2] == 0, f"API sign-in and a planted session: {api}")

@@ -16,6 +16,7 @@ import subprocess
 import time
 
 from drills import abuse_sections as s
+from drills import abuse_sessions
 from drills.abuse_http import Browser
 from drills.report import DrillResult
 from drills.services import PYTHON, ROOT, Stack, manage
@@ -40,7 +41,7 @@ for user in [make_board(market, "drill-board"), make_vendor_user(vendor, "drill-
     user.set_password("{s.PASSWORD}"); user.save()
 for name in ["drill-user-0", "drill-user-1", "drill-user-2", "drill-attacker"]:
     U.objects.create_user(name, password="{s.PASSWORD}")
-print(json.dumps({{"market_id": market.pk, "vendor_id": vendor.pk, "merchant": vendor.merchant_code}}))
+print(json.dumps({{"market_id": market.pk, "vendor_id": vendor.pk, "merchant": vendor.merchant_code, "ward": market.ward_id}}))
 """
 
 
@@ -74,8 +75,8 @@ def run() -> DrillResult:
                 ("webhook forgery", lambda: s.webhook_forgery(port, stack.codes, stack.postgres.query, result)),
                 ("20 MB bodies", lambda: s.huge_bodies(web, write, tokens["superuser"], result, SIZE)),
                 ("odd text", lambda: s.odd_text(port, tokens, {**made, "code": "19"}, stack.postgres.query, result)),
-                ("CSRF", lambda: s.csrf(port, routes, result)),
-                ("session fixation", lambda: s.session_fixation(port, stack.postgres.query, result)),
+                ("CSRF", lambda: abuse_sessions.csrf(port, routes, result)),
+                ("session fixation", lambda: abuse_sessions.session_fixation(port, stack.postgres.query, result)),
             ]
             for label, step in steps:
                 started = time.monotonic()
