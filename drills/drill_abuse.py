@@ -106,5 +106,10 @@ def run() -> DrillResult:
         "at a time, as the superuser and a board member), so a new endpoint is swept without changing the drill. "
         "A 20 MB body is sent in 64 KiB pieces, watching for an answer between pieces: 'most body sent before "
         "the answer' shows that the server refuses on the header alone.",
+        "The odd-text sample bodies carry real values where the schema only says 'string' (a bank, a ward, a "
+        "phone…), and the same bodies with plain text are sent afterwards to show how far the sweep reaches: "
+        "DRF validates every field of a body before a view's own checks, so an odd value is judged even where the "
+        "plain body is refused later for its state; where the plain body is a 404 (a placeholder id in the path) "
+        "the odd value never reached a serializer.",
     ]
     return result.finish()
