@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from collections import Counter
 from typing import Any
+from urllib.parse import urlencode
 
 from drills.abuse_http import Browser
 from drills.abuse_sections import NO_SESSION, PASSWORD, count, five_xx
@@ -92,3 +94,31 @@ def session_fixation(port: int, query: Any, result: DrillResult) -> None:
     for entry in web:
         result.check(entry[1] == 302 and entry[2] and entry[3] < 0 and entry[4] >= 1, f"session fixation: {entry}")
     result.check(api[0] == 200 and api[1] and api[2] == 0, f"API sign-in and a planted session: {api}")
+
+
+def form_odd_text(port: int, routes: list[list[Any]], result: DrillResult) -> None:
+    """Every page that takes a form, posted with a valid CSRF token and a bidi override
+    (or NUL) in its fields, signed in as the superuser: 400 before any view, never 5xx."""
+    from drills.abuse_targets import Route
+
+    browser = signed_in_browser(port, "203.0.113.140", "drill-admin")
+    token = browser.csrf_token()
+    answers: Counter[int] = Counter()
+    wrong = []
+    for pattern, _name, methods in routes:
+        if pattern.startswith("/api/") or "POST" not in methods:
+            continue
+        for odd in ("Nguy\u202eễn", "a\x00b"):
+            fields = {"csrfmiddlewaretoken": token, "full_name": odd, "name": odd, "reason": odd, "note": odd}
+            answer = browser.request(
+                "POST", Route(pattern, "", ()).path(), urlencode(fields).encode(), "application/x-www-form-urlencoded"
+            )
+            count(result)
+            answers[answer.status] += 1
+            five_xx(result, answer.status, "POST", pattern, "odd text in a form")
+            if answer.status < 400:
+                wrong.append(f"POST {pattern}: {answer.status}")
+    result.figures["odd text in web forms (every page taking POST, token valid): answers"] = ", ".join(
+        f"{n}× {s}" for s, n in sorted(answers.items())
+    )
+    result.check(not wrong, f"web forms accepted odd text: {wrong[:5]}")

@@ -1,12 +1,13 @@
 """Abuse: sign-in and confirmation-code brute force, webhook replay and
 forgery, 20 MB bodies on every write route, odd text in every text field of
-the API, CSRF on every form, session fixation — against gunicorn (WSGI, the
+the API and in every page's form, CSRF on every form, session fixation — against gunicorn (WSGI, the
 `web` service, and the ASGI intake for the replay) on a drill Stack.
 
 The sweeps enumerate the URL configuration and the OpenAPI schema, so a new
 endpoint is swept without touching the drill. Their fast twins run in CI:
 tests/common/test_request_limits.py, tests/drills/test_csrf_sweep.py,
-tests/drills/test_odd_text_sweep.py, tests/accounts/test_session_fixation.py.
+tests/drills/test_odd_text_sweep.py, tests/common/test_form_text.py,
+tests/accounts/test_session_fixation.py.
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ def run() -> DrillResult:
                 ("20 MB bodies", lambda: s.huge_bodies(web, write, tokens["superuser"], result, SIZE)),
                 ("odd text", lambda: s.odd_text(port, tokens, {**made, "code": "19"}, stack.postgres.query, result)),
                 ("CSRF", lambda: abuse_sessions.csrf(port, routes, result)),
+                ("odd text in forms", lambda: abuse_sessions.form_odd_text(port, write, result)),
                 ("session fixation", lambda: abuse_sessions.session_fixation(port, stack.postgres.query, result)),
             ]
             for label, step in steps:
