@@ -6,7 +6,7 @@ PIP    := $(VENV)/bin/pip
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format bench bench-quick drills drills-quick worker beat intake migrate demo clean messages clips
+.PHONY: run test lint secrets format bench bench-quick drills drills-quick worker beat intake migrate demo clean messages clips
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH"; exit 1; }
@@ -39,6 +39,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache
+
+# No secret in the repository: detect-secrets against the audited .secrets.baseline (docs/security.md).
+secrets: $(STAMP)
+	$(PY) .ci/secret_scan.py
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format .

@@ -72,9 +72,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: the security headers on every answer, /healthz and static files included.
+    "config.middleware.SecurityHeadersMiddleware",
     # First: health checks answer whatever Host and scheme they use (see the class).
     "config.middleware.HealthzMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Bodies over the limits below: 413 before anything reads them (common/request_limits.py).
+    "common.request_limits.RequestSizeMiddleware",
     # Database unreachable or hanging past its timeouts: 503 + Retry-After, not 500.
     "common.database.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -84,10 +88,25 @@ MIDDLEWARE = [
     "common.locale.SiteLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    # A page's form with NUL or a bidi control in any field: 400 (common/form_text.py).
+    "common.form_text.FormTextMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# Request bodies (common/request_limits.py): a JSON or form body over DATA_UPLOAD_MAX_MEMORY_SIZE
+# (Django's 2.5 MB) or any body over this (a 10 MiB spreadsheet upload and its framing) is refused, 413.
+REQUEST_MAX_BODY_BYTES = env_int("REQUEST_MAX_BODY_BYTES", 11 * 1024 * 1024)
+
+# Sent on every answer (config.middleware.SecurityHeadersMiddleware): no page may be framed
+# (the modern X-Frame-Options), no plugins, forms and <base> only to this site. Scripts and
+# styles are not restricted yet (Swagger UI's page has an inline script, some templates inline
+# style attributes); DJANGO_CSP="" sends none.
+CONTENT_SECURITY_POLICY = env_str(
+    "DJANGO_CSP", "frame-ancestors 'none'; object-src 'none'; base-uri 'self'; form-action 'self'"
+)
+X_FRAME_OPTIONS = "DENY"
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -218,6 +237,12 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "common.api.exception_handler",
+    # JSON with NUL or a lone surrogate anywhere: 400 invalid_characters (common/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "common.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 

@@ -59,6 +59,7 @@ from common.database import (
     unavailable_body,
     unavailable_headers,
 )
+from common.request_limits import too_large_body, too_large_error
 from payments.bank_credits import webhook_limits
 from payments.bank_credits.batching import Delivery, Outcome, webhook_ingest_batch
 from payments.bank_credits.ingest import webhook_refuse_oversized
@@ -231,6 +232,16 @@ async def _read_body(receive: Receive, limit: int | None) -> bytes:
             return b"".join(chunks)
 
 
+def _body_too_large(scope: Scope) -> bool:
+    """common.request_limits' rule, on the ASGI scope's headers (Content-Length as declared)."""
+    meta = _meta(scope)
+    try:
+        size = max(0, int(meta.get("CONTENT_LENGTH") or 0))
+    except ValueError:
+        return False
+    return too_large_body(size, meta.get("CONTENT_TYPE", ""))
+
+
 class WebhookIntake:
     """ASGI application: webhook POSTs to the batcher, everything else to ``fallback``."""
 
@@ -248,6 +259,10 @@ class WebhookIntake:
             return
         provider = ROUTES.get(scope.get("path", "")) if scope["type"] == "http" and scope["method"] == "POST" else None
         if provider is None:
+            if scope["type"] == "http" and _body_too_large(scope):
+                # Django's ASGI handler would read all of it (to a temporary file) first.
+                await self._respond(send, scope, 413, too_large_error())
+                return
             await self.fallback(scope, receive, send)
             return
         meta = _meta(scope)

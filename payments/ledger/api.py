@@ -19,7 +19,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import filters, generics, serializers
 from rest_framework.exceptions import NotFound
-from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
@@ -187,12 +187,12 @@ class UnmatchedListApi(_PaymentQueryApi, generics.ListAPIView[Payment]):
         return selectors.unmatched_list(user=self.request.user)
 
 
-class _AlwaysJson(BaseContentNegotiation):
+class _AlwaysJson(DefaultContentNegotiation):
     """The CSV body is streamed by hand; errors before it are JSON whatever the
-    client's Accept header says (``text/csv`` must not turn a 400 into a 406)."""
-
-    def select_parser(self, request: Request, parsers: Iterable[Any]) -> Any:
-        return next(iter(parsers), None)
+    client's Accept header says (``text/csv`` must not turn a 400 into a 406).
+    A body is parsed by its own Content-Type, as everywhere (DRF's default): the
+    first parser for any body made a form POST without a CSRF token a 400
+    "JSON parse error" instead of the 403 (found by the abuse drill's CSRF sweep)."""
 
     def select_renderer(
         self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None

@@ -51,6 +51,23 @@ def test_it_hands_everything_else_to_django(intake: IntakeClient) -> None:
     ]
 
 
+@pytest.mark.parametrize(("method", "path"), [("POST", "/api/v1/vendors/"), ("PATCH", "/api/v1/markets/1/")])
+def test_it_refuses_a_body_too_large_for_django_before_reading_it(
+    intake: IntakeClient, settings: Any, method: str, path: str
+) -> None:
+    # Found by the abuse drill: Django's ASGI handler read 20 MB (to a temporary file) before its
+    # middleware could refuse them; the intake, outermost, now refuses on Content-Length alone.
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+
+    answer = asyncio.run(intake.arequest(method, path, b"x" * 101))
+    multipart = asyncio.run(intake.arequest(method, path, b"x" * 101, content_type="multipart/form-data; boundary=b"))
+
+    assert answer.status_code == 413
+    assert answer.json()["error"]["code"] == "request_too_large"
+    assert multipart.status_code == 418  # a spreadsheet upload goes on to Django (REQUEST_MAX_BODY_BYTES)
+    assert intake.fallback.calls == [f"{method} {path}"]
+
+
 def test_it_refuses_a_body_over_the_upload_limit_before_storing_anything(intake: IntakeClient, settings: Any) -> None:
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
 

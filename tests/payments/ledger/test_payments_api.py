@@ -386,3 +386,25 @@ def test_it_rejects_a_bad_summary_request(cast, seed, query, code):
     r = client_for(cast.vendor_user).get(f"/api/v1/payments/summary/{query}")
     assert r.status_code == 400
     assert r.json()["error"]["code"] == code
+
+
+def test_the_csv_export_refuses_a_form_post_without_the_csrf_token_403(cast):
+    # Found by the abuse drill's CSRF sweep: the CSV's content negotiation parsed any body as
+    # JSON, so the CSRF check's read of the form failed first, 400 "JSON parse error".
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(cast.board)
+    browser.get("/", secure=True)
+    browser.cookies["csrftoken"] = "a" * 32
+
+    answer = browser.post(
+        "/api/v1/payments/export.csv",
+        "a=b",
+        content_type="application/x-www-form-urlencoded",
+        secure=True,
+        HTTP_ORIGIN="https://testserver",  # past the origin check, the token is looked for in the form
+    )
+
+    assert answer.status_code == 403
+    assert "CSRF" in answer.json()["error"]["message"]
