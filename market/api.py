@@ -10,6 +10,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from common.api import CodeRelatedField
 from market import selectors, services
 from market.models import Bank, LegacyProvince, Market, Province, Ward
 
@@ -102,16 +103,14 @@ class MarketOutput(serializers.ModelSerializer[Market]):
 class MarketInput(serializers.Serializer[Any]):
     name = serializers.CharField(max_length=128)
     code = serializers.RegexField(r"^[A-Za-z0-9][A-Za-z0-9-]*$", max_length=32)
-    ward = serializers.PrimaryKeyRelatedField(
+    ward = CodeRelatedField(
         queryset=Ward.objects.all(), error_messages={"does_not_exist": "Unknown ward/commune code {pk_value}."}
     )
     address = serializers.CharField(max_length=255, required=False, allow_blank=True)
     stall_count = serializers.IntegerField(min_value=0, max_value=100_000, required=False)
     status = serializers.ChoiceField(choices=Market.Status.choices, required=False)
     cashless_since = serializers.DateField(required=False, allow_null=True)
-    legacy_province = serializers.PrimaryKeyRelatedField(
-        queryset=LegacyProvince.objects.all(), required=False, allow_null=True
-    )
+    legacy_province = CodeRelatedField(queryset=LegacyProvince.objects.all(), required=False, allow_null=True)
 
     def validate_code(self, value: str) -> str:
         # Whether the code is taken is the service's to say, after it has checked who

@@ -165,6 +165,19 @@ def test_it_refuses_a_duplicate_market_code(cast):
     assert Market.objects.count() == before
 
 
+@pytest.mark.parametrize("field", ["ward", "legacy_province"])
+def test_it_refuses_a_code_holding_a_nul_character(cast, field):
+    # Found by the schemathesis drill: PostgreSQL cannot take NUL in text, and the
+    # ward lookup answered 500.
+    body = {"name": "Chợ Khác", "code": "NEW-1", "ward": CHO_DON, field: "02\x00020"}
+
+    r = client_for(cast.officer).post("/api/v1/markets/", body, format="json")
+
+    assert r.status_code == 400, r.content
+    assert r.json()["error"]["code"] == "does_not_exist"
+    assert not Market.objects.filter(code="NEW-1").exists()
+
+
 @pytest.mark.parametrize("role", ["board", "volunteer", "vendor_user", "outsider"])
 def test_it_tells_no_one_who_may_not_create_markets_which_codes_exist(cast, role):
     # Found by the role matrix drill: the duplicate check ran before the role
