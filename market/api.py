@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, serializers
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -118,6 +119,9 @@ class MarketInput(serializers.Serializer[Any]):
         return value.upper()
 
 
+# The input is MarketInput, the answer the market as read (MarketOutput: the ward and
+# former province as objects), as a GET gives it.
+@extend_schema_view(post=extend_schema(request=MarketInput, responses={201: MarketOutput}))
 class MarketListCreateApi(generics.ListCreateAPIView[Market]):
     permission_classes = [IsAuthenticated]
     serializer_class = MarketOutput
@@ -138,6 +142,10 @@ class MarketListCreateApi(generics.ListCreateAPIView[Market]):
         return Response(MarketOutput(market).data, status=201)
 
 
+@extend_schema_view(
+    put=extend_schema(request=MarketInput, responses={200: MarketOutput}),
+    patch=extend_schema(request=MarketInput, responses={200: MarketOutput}),
+)
 class MarketDetailApi(generics.RetrieveUpdateAPIView[Market]):
     permission_classes = [IsAuthenticated]
     serializer_class = MarketOutput
