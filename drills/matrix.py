@@ -9,9 +9,16 @@ Outcomes:
   minimal bodies; a body is given where a service checks the role after the
   input, so that the role is what decides);
 - ``403``: the role sees the object (or has no object) but may not do this;
-- ``404``: the object is outside the role's scope: not found, as if it did not exist;
+- ``404``: the object is outside the role's scope: not found, as if it did not
+  exist (a market named in a body is refused like an unknown one, 400
+  ``does_not_exist`` with the same message: counted as 404);
 - ``login``: not signed in — 401 (API, and the stall page's scripts) or a
   redirect to ``/login/`` (pages).
+
+Outside one's scope the project answers 404 for pages too: a volunteer on a
+board page, a trader on the dashboard (``stats.views``, ``onboarding``). The
+stall's event stream refuses the anonymous with 403, not 401
+(``stall.live.events`` asks for it); USSD without the aggregator's secret is 401.
 
 ``tests/drills/test_role_matrix.py`` fails when a URL has no entry here (or an
 entry no URL), and plays every cell; ``drills/drill_role_matrix.py`` plays it

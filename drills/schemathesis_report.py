@@ -28,10 +28,12 @@ def _content(response: dict[str, Any]) -> str:
 
 
 def summarize(events: list[dict[str, Any]]) -> dict[str, Any]:
-    """operations, cases, failures (distinct "operation: check — title"), five_xx ["STATUS METHOD path: body"]."""
+    """operations, cases, failures ("operation: check — title" → cases), examples
+    (the same → a message), five_xx ["STATUS METHOD path: body"]."""
     operations: set[str] = set()
     cases = 0
-    failures: dict[str, int] = {}
+    failures: dict[str, int] = {}  # "operation: check — title" → failing cases
+    examples: dict[str, str] = {}  # the same → the first failure's message
     five_xx: list[str] = []
     for event in events:
         finished = event.get("ScenarioFinished")
@@ -53,9 +55,17 @@ def summarize(events: list[dict[str, Any]]) -> dict[str, Any]:
                 if check.get("status") != "failure":
                     continue
                 failure = (check.get("failure_info") or {}).get("failure") or {}
-                key = f"{recorder['label']}: {check['name']} — {failure.get('title', '')} {failure.get('message', '')[:160]}".strip()
+                key = f"{recorder['label']}: {check['name']} — {failure.get('title', '')}"
                 failures[key] = failures.get(key, 0) + 1
-    return {"operations": len(operations), "cases": cases, "failures": failures, "five_xx": five_xx}
+                message = " ".join(str(failure.get("message", "")).split())
+                examples.setdefault(key, message[:240])
+    return {
+        "operations": len(operations),
+        "cases": cases,
+        "failures": failures,
+        "examples": examples,
+        "five_xx": five_xx,
+    }
 
 
 def exceptions_in(log_text: str) -> list[str]:
@@ -86,5 +96,7 @@ def record(result: DrillResult, role: str, returncode: int, summary: dict[str, A
     result.errors_5xx.extend(f"{line} — as {role}{cause}" for line in summary["five_xx"])
     result.check(returncode != -1, f"{role}: schemathesis did not finish in its time budget")
     result.check(summary["operations"] > 0, f"{role}: schemathesis tested no operation (exit {returncode})")
+    examples: dict[str, str] = summary.get("examples", {})
     for what, count in sorted(failures.items()):
-        result.failures.append(f"{role}: {what} ({count} cases)")
+        example = f"; e.g. {examples[what]}" if examples.get(what) else ""
+        result.failures.append(f"{role}: {what} ({count} cases{example})")
