@@ -130,4 +130,14 @@ def run() -> DrillResult:
         "`not_a_server_error` and `response_schema_conformance`; only the whole-market card PDF is left out, "
         "as in CI. The sign-in and webhook refusal throttles are raised for the run."
     )
+    result.notes.append(
+        "`response_schema_conformance` checks the answers whose status the schema documents. Found and fixed "
+        "by its first runs (regression tests in tests/market/test_markets_api.py, tests/vendors/test_vendors_edit.py "
+        "and tests/config/test_schema.py): a ward code, former province or bank BIN holding a NUL character "
+        "reached PostgreSQL, which cannot take NUL in text (500 on `PUT /api/v1/vendors/{id}/` as the trader, "
+        "and on the markets' writes); they are now refused as unknown (400). The schema gave `POST "
+        "/api/v1/markets/` and `PUT/PATCH /api/v1/markets/{id}/` the input's shape as their answer (ward and "
+        "former province as strings) where they answer the market as read (objects): 52–57 failing cases per "
+        "role that may write markets, none since."
+    )
     return result.finish()
