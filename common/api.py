@@ -1,4 +1,5 @@
-"""Cross-cutting API plumbing: the project's error format and pagination.
+"""Cross-cutting API plumbing: the project's error format, pagination, and a
+related field for text keys.
 
 Every error leaves the API as ``{"error": {"code": ..., "message": ...}}``;
 validation errors add ``fields``: ``{field: [{"code", "message"}]}`` so a
@@ -17,7 +18,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views import defaults
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -31,6 +32,17 @@ from common.errors import DomainError
 class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
+
+
+class CodeRelatedField(serializers.PrimaryKeyRelatedField):  # type: ignore[type-arg]
+    """A ``PrimaryKeyRelatedField`` for a text key (a ward's code, a bank's BIN).
+    A value holding a NUL character is refused as unknown before the lookup:
+    PostgreSQL cannot take NUL in text, so the query would fail with a 500."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", pk_value=data.replace("\x00", "\\x00"))
+        return super().to_internal_value(data)
 
 
 class ApiError(exceptions.APIException):

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, serializers
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from common.api import CodeRelatedField
 from market import selectors, services
 from market.models import Bank, LegacyProvince, Market, Province, Ward
 
@@ -102,28 +104,24 @@ class MarketOutput(serializers.ModelSerializer[Market]):
 class MarketInput(serializers.Serializer[Any]):
     name = serializers.CharField(max_length=128)
     code = serializers.RegexField(r"^[A-Za-z0-9][A-Za-z0-9-]*$", max_length=32)
-    ward = serializers.PrimaryKeyRelatedField(
+    ward = CodeRelatedField(
         queryset=Ward.objects.all(), error_messages={"does_not_exist": "Unknown ward/commune code {pk_value}."}
     )
     address = serializers.CharField(max_length=255, required=False, allow_blank=True)
     stall_count = serializers.IntegerField(min_value=0, max_value=100_000, required=False)
     status = serializers.ChoiceField(choices=Market.Status.choices, required=False)
     cashless_since = serializers.DateField(required=False, allow_null=True)
-    legacy_province = serializers.PrimaryKeyRelatedField(
-        queryset=LegacyProvince.objects.all(), required=False, allow_null=True
-    )
+    legacy_province = CodeRelatedField(queryset=LegacyProvince.objects.all(), required=False, allow_null=True)
 
     def validate_code(self, value: str) -> str:
-        value = value.upper()
-        qs = Market.objects.filter(code=value)
-        instance = self.context.get("instance")
-        if instance is not None:
-            qs = qs.exclude(pk=instance.pk)
-        if qs.exists():
-            raise serializers.ValidationError(f"Market code {value} is already used.", code="duplicate_market_code")
-        return value
+        # Whether the code is taken is the service's to say, after it has checked who
+        # asks: answered here, it would tell anyone signed in which market codes exist.
+        return value.upper()
 
 
+# The input is MarketInput, the answer the market as read (MarketOutput: the ward and
+# former province as objects), as a GET gives it.
+@extend_schema_view(post=extend_schema(request=MarketInput, responses={201: MarketOutput}))
 class MarketListCreateApi(generics.ListCreateAPIView[Market]):
     permission_classes = [IsAuthenticated]
     serializer_class = MarketOutput
@@ -144,6 +142,10 @@ class MarketListCreateApi(generics.ListCreateAPIView[Market]):
         return Response(MarketOutput(market).data, status=201)
 
 
+@extend_schema_view(
+    put=extend_schema(request=MarketInput, responses={200: MarketOutput}),
+    patch=extend_schema(request=MarketInput, responses={200: MarketOutput}),
+)
 class MarketDetailApi(generics.RetrieveUpdateAPIView[Market]):
     permission_classes = [IsAuthenticated]
     serializer_class = MarketOutput

@@ -31,6 +31,7 @@ def market_create(
 ) -> Market:
     if not provinces_managed_by(user=actor).filter(pk=ward.province_id).exists():
         raise PermissionDenied("only officers of the market's province may create it")
+    _check_code_free(code.upper())
     market = Market(
         name=name,
         code=code.upper(),
@@ -60,6 +61,8 @@ def market_update(*, actor: User, market: Market, data: dict[str, Any]) -> Marke
         and not provinces_managed_by(user=actor).filter(pk=data["ward"].province_id).exists()
     ):
         raise PermissionDenied("cannot move a market into a province you do not manage")
+    if "code" in data:
+        _check_code_free(data["code"].upper(), market=market)
     for field, value in data.items():
         setattr(market, field, value)
     market.province_id = market.ward.province_id
@@ -72,17 +75,32 @@ def market_update(*, actor: User, market: Market, data: dict[str, Any]) -> Marke
     return market
 
 
+def _duplicate_code(code: str) -> ValidationError:
+    return ValidationError(
+        {"code": ValidationError(f"Market code {code} is already used.", code="duplicate_market_code")}
+    )
+
+
+def _check_code_free(code: str, *, market: Market | None = None) -> None:
+    """Refuse a code another market holds (400 ``duplicate_market_code``).
+    Called only once the actor may create or change the market, so that the
+    answer tells no one else which codes exist."""
+    taken = Market.objects.filter(code=code)
+    if market is not None:
+        taken = taken.exclude(pk=market.pk)
+    if taken.exists():
+        raise _duplicate_code(code)
+
+
 def _save(market: Market) -> None:
     """Save; a code taken meanwhile by a concurrent request is reported like the
-    API's checked duplicate (400 ``duplicate_market_code``), not as a 500."""
+    checked duplicate (400 ``duplicate_market_code``), not as a 500."""
     try:
         with transaction.atomic():
             market.save()
     except IntegrityError:
         if Market.objects.filter(code=market.code).exclude(pk=market.pk).exists():
-            raise ValidationError(
-                {"code": ValidationError(f"Market code {market.code} is already used.", code="duplicate_market_code")}
-            ) from None
+            raise _duplicate_code(market.code) from None
         raise
 
 

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.api import CodeRelatedField
 from common.filters import MAX_ID, IdFilter
 from market.models import Bank, Market
 from market.selectors import market_list
@@ -48,7 +49,7 @@ class VendorOutput(serializers.ModelSerializer[Vendor]):
         return obj.onboarded_by.get_username() if obj.onboarded_by else None
 
 
-class _BankField(serializers.PrimaryKeyRelatedField):  # type: ignore[type-arg]
+class _BankField(CodeRelatedField):
     default_error_messages = {
         "does_not_exist": "Unknown bank BIN {pk_value}; see /api/v1/banks/.",
         "incorrect_type": "bank_bin must be a 6-digit string.",

@@ -116,6 +116,16 @@ def _check_move(*, actor: User, vendor: Vendor, from_status: str, to_status: str
     _check_actor(actor=actor, vendor=vendor, from_status=from_status, to_status=to_status)
 
 
+def _check_repeat(*, actor: User, vendor: Vendor) -> None:
+    """A status asked again (a retry after a lost answer) changes nothing, but
+    only to someone who may change it: sending a trader back for review is the
+    onboarders', every other status the board's and the province's."""
+    if vendor.status == _S.PENDING and roles.onboards_in_market(actor, vendor.market_id):
+        return
+    if not roles.manages_market(actor, vendor.market_id):
+        raise Forbidden("board_only", _("Only the market board or the province may change a trader's status."))
+
+
 def check_status_change(*, actor: User, vendor: Vendor, status: str, reason: str = "") -> None:
     """Raise what ``vendor_status_change`` would refuse, without changing
     anything (a form validating before its save; the save asks again, locked)."""
@@ -147,6 +157,7 @@ def vendor_status_change(
                 % {"expected": _S(expect).label, "status": locked.get_status_display()},
             )
         if status == from_status:
+            _check_repeat(actor=actor, vendor=locked)
             return locked
         _check_move(actor=actor, vendor=locked, from_status=from_status, to_status=status)
         try:

@@ -165,6 +165,44 @@ def test_it_refuses_a_duplicate_market_code(cast):
     assert Market.objects.count() == before
 
 
+@pytest.mark.parametrize("field", ["ward", "legacy_province"])
+def test_it_refuses_a_code_holding_a_nul_character(cast, field):
+    # Found by the schemathesis drill: PostgreSQL cannot take NUL in text, and the
+    # ward lookup answered 500.
+    body = {"name": "Chợ Khác", "code": "NEW-1", "ward": CHO_DON, field: "02\x00020"}
+
+    r = client_for(cast.officer).post("/api/v1/markets/", body, format="json")
+
+    assert r.status_code == 400, r.content
+    assert r.json()["error"]["code"] == "does_not_exist"
+    assert not Market.objects.filter(code="NEW-1").exists()
+
+
+@pytest.mark.parametrize("role", ["board", "volunteer", "vendor_user", "outsider"])
+def test_it_tells_no_one_who_may_not_create_markets_which_codes_exist(cast, role):
+    # Found by the role matrix drill: the duplicate check ran before the role
+    # check, so any login learned whether a market code exists (400 vs 403).
+    taken = client_for(getattr(cast, role)).post(
+        "/api/v1/markets/", {"name": "Chợ Khác", "code": cast.far_market.code, "ward": CHO_DON}, format="json"
+    )
+    free = client_for(getattr(cast, role)).post(
+        "/api/v1/markets/", {"name": "Chợ Khác", "code": "FREE-CODE", "ward": CHO_DON}, format="json"
+    )
+
+    assert (taken.status_code, free.status_code) == (403, 403)
+    assert taken.json() == free.json()
+
+
+def test_it_tells_a_volunteer_nothing_of_other_codes_on_update(cast):
+    r = client_for(cast.volunteer).patch(
+        f"/api/v1/markets/{cast.market.pk}/", {"code": cast.far_market.code}, format="json"
+    )
+
+    assert r.status_code == 403
+    cast.market.refresh_from_db()
+    assert cast.market.code == "TN-DQ"
+
+
 def test_it_accepts_bac_kan_as_legacy_province_in_thai_nguyen(cast):
     r = client_for(cast.officer).post(
         "/api/v1/markets/",

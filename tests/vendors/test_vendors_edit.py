@@ -108,6 +108,19 @@ def test_it_refuses_an_unknown_bank_on_edit(cast):
     assert cast.vendor.bank_id == "970436"
 
 
+def test_it_refuses_a_bank_bin_holding_a_nul_character(cast):
+    # Found by the schemathesis drill: PostgreSQL cannot take NUL in text, and the
+    # bank lookup answered 500.
+    r = client_for(cast.board).put(
+        f"/api/v1/vendors/{cast.vendor.pk}/", {"full_name": "Nguyễn Thị Hoà", "bank_bin": "9704\x0036"}, format="json"
+    )
+
+    assert r.status_code == 400, r.content
+    assert r.json()["error"]["code"] == "unknown_bank"
+    cast.vendor.refresh_from_db()
+    assert cast.vendor.bank_id == "970436"
+
+
 def test_it_refuses_a_new_account_on_edit_and_points_to_payout_changes(cast):
     # The account checks of an edit now live in the payout-change request
     # (tests/vendors/test_payout_changes.py); an edit refuses any new account.
