@@ -33,7 +33,12 @@ class Breaker:
         """``what`` failed with ``exc``: skip the service for ``seconds``."""
         if self.closed():
             logger.warning(
-                "%s unavailable (%s: %s: %s); skipped for %.0f s", self.name, what, type(exc).__name__, exc, self.seconds
+                "%s unavailable (%s: %s: %s); skipped for %.0f s",
+                self.name,
+                what,
+                type(exc).__name__,
+                exc,
+                self.seconds,
             )
         self._open_until = time.monotonic() + self.seconds
 

@@ -205,7 +205,9 @@ def run() -> DrillResult:
             # The load is over: the last payments' receipts and changes settle.
             time.sleep(20)
             fold_deadline = time.monotonic() + 60
-            while stack.postgres.query("SELECT 1 FROM stats_paymentchange LIMIT 1") and time.monotonic() < fold_deadline:
+            while (
+                stack.postgres.query("SELECT 1 FROM stats_paymentchange LIMIT 1") and time.monotonic() < fold_deadline
+            ):
                 time.sleep(1)
             received = streams.close()
             beat_alive, worker_alive = beater.alive(), worker.alive()
@@ -250,7 +252,9 @@ def run() -> DrillResult:
     result.check(not result.errors_5xx, f"{len(result.errors_5xx)} answers were 5xx")
     result.check(ussd.get("succeeded", 0) == USSD_APPROVED + USSD_LATE, f"USSD payments at the end: {ussd}")
     for name, value in done.items():
-        result.check(value is not None, f"{name}: derived work not caught up {CATCH_UP_BOUND:.0f} s after Redis returned")
+        result.check(
+            value is not None, f"{name}: derived work not caught up {CATCH_UP_BOUND:.0f} s after Redis returned"
+        )
     result.check(set(sms) == {"sent"}, f"SMS not all sent at the end: {sms}")
     result.check(tuple(rollup) == tuple(ledger), f"rollups {tuple(rollup)} differ from the ledger {tuple(ledger)}")
     result.check(not receipts["missing"], f"{len(receipts['missing'])} receipts never reached their stall page")
