@@ -11,9 +11,11 @@ whose pages are open (an EventSource-like client per page, bench/stall_sse.py).
 
 Every SAMPLE_EVERY seconds the memory of every process is read: each
 gunicorn process (RSS), the Celery worker and its pool (RSS), beat (RSS),
-Redis (RSS) and PostgreSQL (PSS summed over the postmaster and its backends:
-RSS would count the shared buffers once per backend that touched them).
-"Flat" means the last sample is within FLAT_BOUND of the sample taken after
+Redis (RSS) and PostgreSQL, summed over the postmaster and its backends:
+their private memory (what a leak would grow) and PSS (private plus a share of
+the shared buffers, which fill up to ``shared_buffers`` = 128 MB as the data
+grows: a cache by design, reported but not held to the bound). RSS would
+count the shared buffers once per backend that touched them. "Flat" means the last sample is within FLAT_BOUND of the sample taken after
 the warm-up (WARM_UP_SHARE of the soak), whichever bound is larger.
 """
 
@@ -56,7 +58,7 @@ class Sampler(threading.Thread):
         self.stack, self.server, self.worker, self.beater = stack, server, worker, beater
         self.samples: list[tuple[float, dict[str, int]]] = []
         self.workers_seen: set[int] = set()
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self.started = time.monotonic()
 
     def sample(self) -> None:
@@ -69,16 +71,18 @@ class Sampler(threading.Thread):
         row["celery beat"] = group_kib(self.beater.pid)
         assert self.stack.redis is not None
         row["redis"] = memory_kib(self.stack.redis.pid)
-        row["postgresql (PSS)"] = sum(memory_kib(p, "Pss") for p in self.stack.postgres.pids())
+        pids = self.stack.postgres.pids()
+        row["postgresql (private)"] = sum(memory_kib(p, "Private") for p in pids)
+        row["postgresql (PSS)"] = sum(memory_kib(p, "Pss") for p in pids)
         self.samples.append((time.monotonic() - self.started, row))
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             self.sample()
-            self._stop.wait(SAMPLE_EVERY)
+            self._halt.wait(SAMPLE_EVERY)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join(10)
         self.sample()
 
@@ -102,7 +106,7 @@ def _flatness(samples: list[tuple[float, dict[str, int]]], warm_up: float) -> tu
             f"{_mib(first.get(name, 0))} → {_mib(base[name])} → {_mib(last.get(name, 0))} MiB"
             f" (max {_mib(max(series))}; {growth / 1024:+.1f} MiB after the warm-up)"
         )
-        if growth > allowed:
+        if growth > allowed and name != "postgresql (PSS)":
             grew.append(f"{name} grew {growth / 1024:.1f} MiB after the warm-up (bound {allowed / 1024:.0f} MiB)")
     return grew, table
 

@@ -200,16 +200,20 @@ def beat(stack: Stack, **extra: str) -> Iterator[Process]:
 
 
 def memory_kib(pid: int, field: str = "VmRSS") -> int:
-    """``VmRSS`` (from /proc/PID/status) or ``Pss`` (/proc/PID/smaps_rollup: shared
-    pages divided among their users, so PostgreSQL's shared buffers count once), KiB."""
-    source = "smaps_rollup" if field == "Pss" else "status"
+    """``VmRSS`` (from /proc/PID/status), or from /proc/PID/smaps_rollup ``Pss``
+    (shared pages divided among their users) or ``Private`` (Private_Clean +
+    Private_Dirty: the process's own pages, without PostgreSQL's shared buffers,
+    which fill up to shared_buffers by design as the data grows), KiB."""
+    source = "status" if field == "VmRSS" else "smaps_rollup"
+    wanted = ("Private_Clean:", "Private_Dirty:") if field == "Private" else (f"{field}:",)
     try:
-        for line in Path(f"/proc/{pid}/{source}").read_text().splitlines():
-            if line.startswith(f"{field}:"):
-                return int(line.split()[1])
+        return sum(
+            int(line.split()[1])
+            for line in Path(f"/proc/{pid}/{source}").read_text().splitlines()
+            if line.startswith(wanted)
+        )
     except OSError:
-        pass
-    return 0
+        return 0
 
 
 def group_kib(pid: int, field: str = "VmRSS") -> int:
