@@ -10,7 +10,8 @@ source of what was missed:
   vendor through asyncio queues — 500 phones cost one Redis connection, not
   500. The subscription is confirmed before the stream's first ledger read,
   so a receipt is either in that read or arrives as a message. Every
-  STALL_LEDGER_RECHECK_SECONDS (every second without REDIS_URL), messages
+  STALL_LEDGER_RECHECK_SECONDS (every second without REDIS_URL, every
+  OUTAGE_RECHECK_SECONDS while the subscriber has lost Redis), messages
   or not, and whenever the subscriber (re)connects, the ledger is read again
   after the cursor: a publish Redis lost is found there (a busy stall's
   messages do not postpone it, or one lost among them could wait long).
@@ -54,6 +55,9 @@ STREAM_MAX_SECONDS: Final = 30 * 60
 RETRY_MS: Final = 3000
 SYNC_PING_SECONDS: Final = 2.0
 _QUEUE_SIZE: Final = 256
+# While the process's subscriber has lost Redis, streams re-read the ledger
+# this often instead of every STALL_LEDGER_RECHECK_SECONDS (redis_stop drill).
+OUTAGE_RECHECK_SECONDS: Final = 2.0
 _RECHECK: Final = object()  # put in a queue: "read the ledger now"
 
 
@@ -256,6 +260,10 @@ class ReceiptHub:
                 raise
             except Exception as exc:
                 logger.warning("receipt subscriber lost Redis (%s); retrying in %.1f s", exc, pause)
+                self.ready.clear()
+                for queues in list(self.queues.values()):  # wake the streams: the ledger carries them now
+                    for queue in list(queues):
+                        self._put(queue, _RECHECK)
             finally:
                 self.ready.clear()
                 try:
@@ -296,8 +304,10 @@ async def receipt_events(vendor_id: int, cursor: Cursor, *, max_seconds: float |
         end = started + (max_seconds if max_seconds is not None else _max_seconds())
         for text in state.from_ledger(await read(vendor_id, state.cursor)):
             yield text
-        next_read, next_ping = now + recheck, now + keepalive
+        next_read, next_ping, last_read = now + recheck, now + keepalive, now
         while (now := loop.time()) < end:
+            if the_hub is not None and not the_hub.ready.is_set():  # Redis lost: no message will come
+                next_read = min(next_read, last_read + OUTAGE_RECHECK_SECONDS)
             timeout = max(0.0, min(next_read, next_ping, end) - now)
             item: Any = None
             try:
@@ -317,7 +327,8 @@ async def receipt_events(vendor_id: int, cursor: Cursor, *, max_seconds: float |
                 for text in state.from_ledger(await read(vendor_id, state.cursor)):
                     yield text
                     next_ping = now + keepalive
-                next_read = loop.time() + recheck
+                last_read = loop.time()
+                next_read = last_read + recheck
             if now >= next_ping:
                 yield ": ping\n\n"
                 next_ping = now + keepalive
