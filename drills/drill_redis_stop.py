@@ -227,23 +227,25 @@ def run() -> DrillResult:
     statuses = ", ".join(f"{k or 'no answer'}: {v}" for k, v in sorted(report.statuses().items()))
     result.figures.update(
         {
-            "load": f"{report.unique} signed SePay credits at {RATE:.0f}/s for {LOAD_SECONDS:.0f} s to {VENDORS + STALLS} vendors",
-            "Redis down": f"{OUTAGE_SECONDS:.0f} s, from {down - started:.0f} s into the load",
-            "answers (retries included)": statuses,
-            "sign-in while Redis was down": f"API token: {seen['token_web']} (web lane), {seen['token_intake']} (intake); /login/ then /stall/: {seen['web_login']}",
-            "USSD payments while Redis was down": f"{USSD_APPROVED} approved + {USSD_LATE} answered late by the rail; answers {sorted(set(seen['ussd']))}",
-            "SMS queued while Redis was down": str(sms_queued),
-            "intake log written while Redis was down": f"{log_outage / 1024:.0f} KiB",
-            "SMS outbox caught up after": _seconds(done["sms"]),
-            "rail reconciliation (late USSD payments settled) after": _seconds(done["rail"]),
-            "statistics rollups caught up after": _seconds(done["stats"]),
-            "live receipts (bank credits made during the outage) caught up after": f"{receipts['caught_up']:.1f} s",
-            "receipt latency before the outage": _lat(receipts["latency"]["before"]),
-            "receipt latency while Redis was down": _lat(receipts["latency"]["during"]),
-            "receipt latency after Redis returned": _lat(receipts["latency"]["after"]),
-            "receipts": f"{receipts['rows'] - len(receipts['missing'])} of {receipts['rows']} bank credits of the {STALLS} connected stalls arrived, {receipts['repeats']} twice",
-            "rollups vs ledger": f"{rollup[0]} payments / {rollup[1]} VND vs {ledger[0]} / {ledger[1]}",
-            "SMS outbox at the end": ", ".join(f"{k}: {v}" for k, v in sorted(sms.items())),
+            "1. load": f"{report.unique} signed SePay credits at {RATE:.0f}/s for {LOAD_SECONDS:.0f} s to {VENDORS + STALLS} vendors",
+            "1. load, Redis down": f"{OUTAGE_SECONDS:.0f} s, from {down - started:.0f} s into the load",
+            "1. load, answers (retries included)": statuses,
+            "2. sign-in while Redis was down": f"API token: {seen['token_web']} (web lane), {seen['token_intake']} (intake); /login/ then /stall/: {seen['web_login']}",
+            "2. USSD payments while Redis was down": f"{USSD_APPROVED} approved + {USSD_LATE} answered late by the rail; answers {sorted(set(seen['ussd']))}",
+            "2. SMS queued while Redis was down": str(sms_queued),
+            "1. load, intake log written while Redis was down": f"{log_outage / 1024:.0f} KiB",
+            "3. caught up after Redis returned: SMS outbox": _seconds(done["sms"]),
+            "3. caught up after Redis returned: rail reconciliation (late USSD payments settled)": _seconds(
+                done["rail"]
+            ),
+            "3. caught up after Redis returned: statistics rollups": _seconds(done["stats"]),
+            "3. caught up after Redis returned: live receipts of the outage": f"{receipts['caught_up']:.1f} s",
+            "4. receipt latency, a: before the outage": _lat(receipts["latency"]["before"]),
+            "4. receipt latency, b: while Redis was down": _lat(receipts["latency"]["during"]),
+            "4. receipt latency, c: after Redis returned": _lat(receipts["latency"]["after"]),
+            "5. at the end: receipts": f"{receipts['rows'] - len(receipts['missing'])} of {receipts['rows']} bank credits of the {STALLS} connected stalls arrived, {receipts['repeats']} twice",
+            "5. at the end: rollups vs ledger": f"{rollup[0]} payments / {rollup[1]} VND vs {ledger[0]} / {ledger[1]}",
+            "5. at the end: SMS outbox": ", ".join(f"{k}: {v}" for k, v in sorted(sms.items())),
         }
     )
     result.check(got == report.unique, f"{report.unique - got} of {report.unique} credits not recorded")
