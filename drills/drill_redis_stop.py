@@ -273,6 +273,9 @@ def run() -> DrillResult:
         " 30 s+), which also queues their SMS. The offline-confirmation reconcile enqueued with each approved USSD"
         " payment is lost while Redis is down and left to its beat run every 300 s; no offline confirmation was"
         " pending in this drill, so that one was not timed.",
+        "Live receipts: each stall page's stream re-reads the ledger every 15 s, and every 2 s while its"
+        " process's subscriber has lost Redis (before this drill: every 15 s throughout, p95 14 s for the"
+        " receipts of the outage); the subscriber reconnects by itself and makes every stream re-read at once.",
         "While Redis is down the sign-in throttle counts in the database cache (`sign_in_fallback`); before this"
         " drill the sign-in answered 503 for the whole outage (fixed: accounts/sign_in.py).",
     ]
