@@ -211,8 +211,9 @@ def run() -> DrillResult:
         " (CELERY_VISIBILITY_TIMEOUT, 900 s in production; kombu's default was an hour, which this drill"
         " made explicit and bounded).",
         "A killed pool process is seen by its worker, which puts the task back at once; a whole worker killed"
-        " leaves the message unacknowledged in Redis until the visibility timeout, then any worker restores it"
-        " (kombu checks every 10 s). The render is idempotent: it restarts a running batch from zero into a"
+        " leaves the message unacknowledged in Redis until the visibility timeout, then any worker restores it:"
+        " kombu scans for such messages every ~100 s (every 10th of its 10-second ticks), hence a redelivery"
+        " between the timeout and ~100 s after it (in production 900–1,000 s). The render is idempotent: it restarts a running batch from zero into a"
         " temporary file renamed into place, and a batch already done is left alone, so a redelivery can"
         " never leave two PDFs or a half one.",
     ]
