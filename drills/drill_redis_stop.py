@@ -163,14 +163,13 @@ def _lat(values: list[float]) -> str:
 
 def run() -> DrillResult:
     result = DrillResult(name="redis_stop", title=TITLE)
-    env = {"USSD_SHARED_SECRET": USSD_SECRET}
     with Stack(vendors=VENDORS, name="redisstop") as stack:
         assert stack.redis is not None
         cookie, stalls = stall_accounts(stack, STALLS)
         cursors = stall_cursors(stack)
         with (
-            stack.server("asgi", workers=2, **env) as intake,
-            stack.server("wsgi", workers=2, **env) as web,
+            stack.server("asgi", workers=2, USSD_SHARED_SECRET=USSD_SECRET) as intake,
+            stack.server("wsgi", workers=2, USSD_SHARED_SECRET=USSD_SECRET) as web,
             stack.worker(concurrency=2) as worker,
             beat(stack) as beater,
         ):
