@@ -28,11 +28,14 @@ one's name another way buys no more guesses. A number that belongs to no
 single login is counted under its E.164 form and checked as typed.
 
 The counters live in the default cache, which every process shares (Redis,
-else the database; settings ``CACHES``). If the cache cannot be reached the
-sign-in is refused (``SignInUnavailable``, 503 + Retry-After on the API) —
-failing closed, so that an outage of the cache cannot be used to guess
-passwords without limit; nobody is signed out, and tokens and sessions
-already issued keep working.
+else the database; settings ``CACHES``). While Redis cannot be reached they
+are kept in the database cache instead (the ``sign_in_fallback`` alias, the
+``cho40_cache`` table), so that people can still sign in during a Redis
+outage, still throttled: the limits then apply per store, so a guesser gets
+at most twice the limit in the window of an outage, never an unlimited
+number. If no store can be reached the sign-in is refused
+(``SignInUnavailable``, 503 + Retry-After on the API) — failing closed;
+nobody is signed out, and tokens and sessions already issued keep working.
 """
 
 from __future__ import annotations
@@ -41,12 +44,12 @@ import contextlib
 import hashlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate
-from django.core.cache import cache
+from django.core.cache import BaseCache, cache, caches
 from django.utils.module_loading import import_string
 
 from chopay.identifiers import normalize_vn_mobile
@@ -74,12 +77,16 @@ class SignInUnavailable(Exception):
         self.retry_after = retry_after
 
 
+FALLBACK_ALIAS = "sign_in_fallback"  # settings.CACHES: the database cache, beside Redis
+
+
 @dataclass(frozen=True)
 class _Window:
     account_key: str
     address_key: str
     seconds_left: int
     timeout: int
+    store: BaseCache  # where this attempt was counted (the fallback during a Redis outage)
 
 
 def _window(*, username: str, address: str, now: float) -> _Window:
@@ -93,30 +100,36 @@ def _window(*, username: str, address: str, now: float) -> _Window:
         address_key=f"sign-in:address:{place}:{index}",
         seconds_left=max(1, int((index + 1) * length - now)),
         timeout=length + 60,
+        store=cache,
     )
 
 
-def _count(key: str, timeout: int) -> int:
-    cache.add(key, 0, timeout=timeout)
+def _count(store: BaseCache, key: str, timeout: int) -> int:
+    store.add(key, 0, timeout=timeout)
     try:
-        return int(cache.incr(key))
+        return int(store.incr(key))
     except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=timeout)
+        store.set(key, 1, timeout=timeout)
         return 1
 
 
 def _begin(window: _Window) -> None:
     """Count the attempt; refuse it if it is one too many."""
-    if _count(window.address_key, window.timeout) > settings.LOGIN_MAX_FAILURES_PER_ADDRESS:
+    if _count(window.store, window.address_key, window.timeout) > settings.LOGIN_MAX_FAILURES_PER_ADDRESS:
         raise TooManyAttempts(window.seconds_left)
-    if _count(window.account_key, window.timeout) > settings.LOGIN_MAX_FAILURES_PER_ACCOUNT:
+    if _count(window.store, window.account_key, window.timeout) > settings.LOGIN_MAX_FAILURES_PER_ACCOUNT:
         raise TooManyAttempts(window.seconds_left)
 
 
 def _succeeded(window: _Window) -> None:
-    cache.delete(window.account_key)
+    window.store.delete(window.account_key)
     with contextlib.suppress(ValueError):  # the window ended meanwhile
-        cache.decr(window.address_key)
+        window.store.decr(window.address_key)
+
+
+def _stores() -> list[BaseCache]:
+    """Where attempts may be counted, in order: the default cache, then the fallback."""
+    return [cache, caches[FALLBACK_ALIAS]] if FALLBACK_ALIAS in settings.CACHES else [cache]
 
 
 def account_name(username: str) -> tuple[str, str]:
@@ -135,16 +148,22 @@ def attempt_begin(request: Any, *, counted_as: str) -> _Window:
     and the client's address. Raises ``TooManyAttempts`` when either is over
     its limit and ``SignInUnavailable`` when the counters cannot be reached."""
     address = client_address(request.META) or "unknown"
-    window = _window(username=counted_as, address=address, now=time.time())
-    try:
-        _begin(window)
-    except TooManyAttempts:
-        logger.warning("sign-in refused by the throttle: address %s", address)
-        raise
-    except Exception as exc:  # Redis or the cache table unreachable: fail closed
-        logger.error("sign-in refused, its throttle's cache is unavailable: %s: %s", exc.__class__.__name__, exc)
-        raise SignInUnavailable() from exc
-    return window
+    first = _window(username=counted_as, address=address, now=time.time())
+    error: Exception | None = None
+    for store in _stores():
+        window = replace(first, store=store)
+        try:
+            _begin(window)
+        except TooManyAttempts:
+            logger.warning("sign-in refused by the throttle: address %s", address)
+            raise
+        except Exception as exc:  # Redis (or the cache table) unreachable: the next store
+            logger.warning("sign-in throttle: a store is unavailable: %s: %s", exc.__class__.__name__, exc)
+            error = exc
+            continue
+        return window
+    logger.error("sign-in refused, no store of its throttle is available: %s", error)
+    raise SignInUnavailable() from error
 
 
 def attempt_succeeded(window: _Window) -> None:

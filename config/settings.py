@@ -210,14 +210,18 @@ WHITENOISE_USE_FINDERS = True
 # The cache holds the sign-in throttle's counters (accounts/sign_in.py), so it
 # must be one every process shares: Redis, else a table in the database
 # (created by `manage.py createcachetable`, which `make migrate` and compose's
-# migrate service run). Redis gets short timeouts: an outage answers at once.
+# migrate service run; with Redis the table still backs the sign-in throttle
+# during a Redis outage). Redis gets short timeouts: an outage answers at once.
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-        }
+        },
+        # Where the sign-in throttle counts while Redis is down (accounts/sign_in.py):
+        # sign-in keeps working, still throttled, during a Redis outage.
+        "sign_in_fallback": {"BACKEND": "common.cache.DatabaseCache", "LOCATION": "cho40_cache"},
     }
 else:
     CACHES = {"default": {"BACKEND": "common.cache.DatabaseCache", "LOCATION": "cho40_cache"}}
@@ -307,7 +311,21 @@ CELERY_TIMEZONE = TIME_ZONE
 # Fail fast when the broker is down: the database is the source of truth and
 # callers record work there first, so a dead broker must not block a request.
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
-CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+# acks_late: a task whose worker died (SIGKILL, OOM, a lost machine) is run
+# again. A pool process that died is seen by its worker, which puts the task
+# back at once (task_reject_on_worker_lost); a whole worker that died leaves
+# the message unacknowledged in Redis, where the transport gives it to another
+# worker after visibility_timeout (kombu's default: an hour). It must exceed the
+# longest countdown (the SMS/rail back-off, at most 750 s) plus that task's run,
+# or a message held for its countdown would be handed out twice.
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 900)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+}
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 
 LOGGING = {

@@ -11,6 +11,7 @@ the providers would consider delivered.
 
 from __future__ import annotations
 
+import datetime as dt
 import http.client
 import json
 import random
@@ -78,6 +79,7 @@ class ProviderLoad:
         timeout: float = 10.0,
         retry_delays: tuple[float, ...] = RETRY_DELAYS,
         secret: str = SEPAY_SECRET,
+        dated_now: bool = False,
     ) -> None:
         self.port = port
         self.codes = codes
@@ -88,6 +90,7 @@ class ProviderLoad:
         self.timeout = timeout
         self.retry_delays = retry_delays
         self.secret = secret
+        self.dated_now = dated_now  # transactionDate = now (Vietnam time): today's receipts on the stall pages
         self.report = LoadReport()
         self._lock = threading.Lock()
         self._retries: list[tuple[float, int, bytes, int]] = []  # (due, txn id, body, attempt)
@@ -111,7 +114,10 @@ class ProviderLoad:
             txn = self.next_id
             self.next_id += 1
             self.report.unique += 1
-            return txn, delivery(self.codes, self._rng, txn), 1
+            body = delivery(self.codes, self._rng, txn)
+            if self.dated_now:
+                body = body.replace(_BENCH_DATE, _vietnam_now())
+            return txn, body, 1
 
     def _send(
         self, conn: http.client.HTTPConnection, txn: int, body: bytes, attempt: int
@@ -196,6 +202,14 @@ class ProviderLoad:
 
     def ids(self) -> range:
         return range(self.first_id, self.next_id)
+
+
+_BENCH_DATE = b'"2025-03-01 08:15:00"'  # bench.webhooks_load.delivery's transactionDate
+
+
+def _vietnam_now() -> bytes:
+    now = dt.datetime.now(dt.UTC) + dt.timedelta(hours=7)  # Asia/Ho_Chi_Minh, no DST
+    return f'"{now:%Y-%m-%d %H:%M:%S}"'.encode()
 
 
 def _cause(payload: bytes, retry_after: str | None) -> str:

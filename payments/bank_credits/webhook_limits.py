@@ -15,7 +15,9 @@ is never lost; these rules keep that from filling the disk:
 
 The counts live in Django's cache (Redis in production), so every process
 and both webhook lanes share them. When the cache fails, deliveries are let
-through (logged): a bank credit must never be lost to a cache outage.
+through (logged once per outage, common/breaker.py, which also skips the
+cache for a few seconds after a failure): a bank credit must never be lost to
+a cache outage, nor wait on it.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from common.breaker import REDIS
 from payments.bank_credits.providers.base import PayloadTooLarge, TooManyRefusals
 from payments.models import WebhookDelivery
 
@@ -88,10 +91,12 @@ def refusals_retry_after(*, addresses: Iterable[str | None], now: float | None =
         return {}
     now = time.time() if now is None else now
     bucket = _bucket(now)
+    if not REDIS.closed():
+        return {}  # the cache failed a moment ago: not limiting
     try:
         counts = cache.get_many([_key(a, bucket) for a in wanted])
-    except Exception:
-        logger.warning("webhook refusal counts unreadable (cache down): not limiting", exc_info=True)
+    except Exception as exc:
+        REDIS.trip(exc, "webhook refusal counts unreadable, not limiting")
         return {}
     retry_after = max(1, math.ceil((bucket + 1) * _window() - now))
     return {a: retry_after for a in wanted if int(counts.get(_key(a, bucket)) or 0) >= limit}
@@ -103,6 +108,8 @@ def refusals_count(*, addresses: Iterable[str | None], now: float | None = None)
     if not counts or int(settings.WEBHOOK_REFUSALS_PER_WINDOW) <= 0:
         return
     bucket = _bucket(time.time() if now is None else now)
+    if not REDIS.closed():
+        return
     for address, n in counts.items():
         key = _key(address, bucket)
         try:
@@ -111,8 +118,8 @@ def refusals_count(*, addresses: Iterable[str | None], now: float | None = None)
                 cache.incr(key, n)
         except ValueError:  # expired between add and incr
             cache.add(key, n, timeout=_window() + 60)
-        except Exception:
-            logger.warning("webhook refusal from %s not counted (cache down)", address, exc_info=True)
+        except Exception as exc:
+            REDIS.trip(exc, f"webhook refusal from {address} not counted")
             return
 
 

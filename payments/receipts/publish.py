@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import transaction
 
+from common.breaker import REDIS
 from payments.models import Payment
 from payments.receipts.selectors import receipt_dict
 
@@ -76,13 +77,15 @@ def _send(messages: list[str]) -> None:
 
 
 def _publish(messages: list[str]) -> None:
+    # The ledger row is what counts: the streams' re-read finds the payment.
+    # After a failure Redis is skipped for a few seconds (common/breaker.py),
+    # so that an outage costs no request a connection attempt, nor the log a line.
+    if not REDIS.closed():
+        return
     try:
         _send(messages)
     except Exception as exc:
-        # The ledger row is what counts: the streams' re-read finds the payment.
-        logger.warning(
-            "could not publish %d receipt(s) (%s); the streams will find them in the ledger", len(messages), exc
-        )
+        REDIS.trip(exc, f"{len(messages)} receipt(s) not published, the streams will find them in the ledger")
 
 
 def _is_receipt(payment: Payment) -> bool:

@@ -9,11 +9,11 @@ source of what was missed:
   which fans the deployment's receipt messages out to the streams of each
   vendor through asyncio queues — 500 phones cost one Redis connection, not
   500. The subscription is confirmed before the stream's first ledger read,
-  so a receipt is either in that read or arrives as a message. Every
-  STALL_LEDGER_RECHECK_SECONDS (every second without REDIS_URL), messages
-  or not, and whenever the subscriber (re)connects, the ledger is read again
-  after the cursor: a publish Redis lost is found there (a busy stall's
-  messages do not postpone it, or one lost among them could wait long).
+  so a receipt is either in that read or arrives as a message. The ledger is
+  read again after the cursor every STALL_LEDGER_RECHECK_SECONDS, messages or
+  not (every second without REDIS_URL, every OUTAGE_RECHECK_SECONDS while the
+  subscriber has lost Redis), and when it (re)connects: a publish Redis lost
+  is found there, however busy the stall.
 - ``receipt_events_sync`` (WSGI: ``make run``'s runserver, the browser
   tests' live_server): a WSGI server would buffer an async iterator forever,
   so the view picks this one there. It reads the ledger every second and,
@@ -44,6 +44,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections, connection
 
+from common.breaker import REDIS
 from payments.receipts.cursor import Cursor
 from payments.receipts.publish import channel_name
 from payments.receipts.selectors import Resume, ledger_read
@@ -54,6 +55,7 @@ STREAM_MAX_SECONDS: Final = 30 * 60
 RETRY_MS: Final = 3000
 SYNC_PING_SECONDS: Final = 2.0
 _QUEUE_SIZE: Final = 256
+OUTAGE_RECHECK_SECONDS: Final = 2.0  # the ledger re-read while Redis is lost (redis_stop drill)
 _RECHECK: Final = object()  # put in a queue: "read the ledger now"
 
 
@@ -233,6 +235,11 @@ class ReceiptHub:
         for queue in queues or ():
             self._put(queue, dict(data))
 
+    def _recheck_all(self) -> None:
+        """Make every stream of this process read the ledger now."""
+        for queue in [q for queues in list(self.queues.values()) for q in list(queues)]:
+            self._put(queue, _RECHECK)
+
     async def _run(self) -> None:
         import redis.asyncio as aioredis
 
@@ -246,16 +253,18 @@ class ReceiptHub:
                     if message["type"] == "subscribe":
                         self.ready.set()
                         pause = 0.5
-                        # Whatever was published while nobody listened is in the ledger.
-                        for queues in list(self.queues.values()):
-                            for queue in list(queues):
-                                self._put(queue, _RECHECK)
+                        # Whatever was published while nobody listened is in the ledger; so is
+                        # what publishers skip until their breaker closes (common/breaker.py).
+                        self._recheck_all()
+                        asyncio.get_running_loop().call_later(REDIS.seconds + 1.0, self._recheck_all)
                     elif message["type"] == "message":
                         self._dispatch(message["data"])
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 logger.warning("receipt subscriber lost Redis (%s); retrying in %.1f s", exc, pause)
+                self.ready.clear()
+                self._recheck_all()  # wake the streams: the ledger carries them now
             finally:
                 self.ready.clear()
                 try:
@@ -296,8 +305,10 @@ async def receipt_events(vendor_id: int, cursor: Cursor, *, max_seconds: float |
         end = started + (max_seconds if max_seconds is not None else _max_seconds())
         for text in state.from_ledger(await read(vendor_id, state.cursor)):
             yield text
-        next_read, next_ping = now + recheck, now + keepalive
+        next_read, next_ping, last_read = now + recheck, now + keepalive, now
         while (now := loop.time()) < end:
+            if the_hub is not None and not the_hub.ready.is_set():  # Redis lost: no message will come
+                next_read = min(next_read, last_read + OUTAGE_RECHECK_SECONDS)
             timeout = max(0.0, min(next_read, next_ping, end) - now)
             item: Any = None
             try:
@@ -317,7 +328,8 @@ async def receipt_events(vendor_id: int, cursor: Cursor, *, max_seconds: float |
                 for text in state.from_ledger(await read(vendor_id, state.cursor)):
                     yield text
                     next_ping = now + keepalive
-                next_read = loop.time() + recheck
+                last_read = loop.time()
+                next_read = last_read + recheck
             if now >= next_ping:
                 yield ": ping\n\n"
                 next_ping = now + keepalive

@@ -219,3 +219,53 @@ def test_a_token_already_issued_keeps_working_while_the_cache_is_down(cast):
         r = APIClient(HTTP_AUTHORIZATION=f"Token {key}").get("/api/v1/vendors/")
 
     assert r.status_code == 200
+
+
+# --- Redis down, the database cache beside it (the production settings) ------------------------
+
+
+@pytest.fixture
+def redis_down_database_up() -> Any:
+    """Production's CACHES with Redis gone: the default cache is a dead Redis,
+    the sign-in fallback the database table."""
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    with override_settings(
+        CACHES={
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": dead,
+                "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+            },
+            "sign_in_fallback": {"BACKEND": "common.cache.DatabaseCache", "LOCATION": "test_fallback_cache"},
+        }
+    ):
+        call_command("createcachetable", verbosity=0)
+        yield
+
+
+def test_the_production_settings_keep_a_database_fallback_beside_redis():
+    from django.conf import settings
+
+    if "RedisCache" in settings.CACHES["default"]["BACKEND"]:
+        assert settings.CACHES["sign_in_fallback"]["BACKEND"] == "common.cache.DatabaseCache"
+
+
+def test_the_api_and_the_web_page_sign_in_while_redis_is_down(cast, redis_down_database_up):
+    r = token(client_at("198.51.100.1"), "board", "password")
+    assert r.status_code == 200
+    assert r.json()["token"]
+
+    client = Client()
+    r = client.post("/login/", {"username": "vendor", "password": "password"})
+    assert r.status_code == 302
+    assert client.session["_auth_user_id"] == str(cast.vendor_user.pk)
+
+
+def test_sign_in_stays_throttled_while_redis_is_down(cast, redis_down_database_up):
+    for _ in range(5):
+        assert token(client_at("198.51.100.2"), "board", "wrong").status_code == 400
+
+    r = token(client_at("198.51.100.3"), "board", "password")
+
+    assert r.status_code == 429
+    assert "token" not in r.json()

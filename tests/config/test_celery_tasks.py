@@ -50,3 +50,24 @@ def test_it_sends_the_weekly_digest_on_monday_morning_local_time() -> None:
     assert entry["task"] == "stats.send_weekly_digest"
     assert (schedule.minute, schedule.hour, schedule.day_of_week) == ({0}, {7}, {1})  # type: ignore[attr-defined]
     assert settings.CELERY_TIMEZONE == "Asia/Ho_Chi_Minh"
+
+
+def test_a_dead_workers_task_is_handed_out_again_within_bounded_time_and_never_early(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """acks_late + Redis: a task whose whole worker was killed comes back after
+    visibility_timeout (kombu's default is an hour). It must come back in
+    minutes, yet not before the longest countdown a task waits for (a message
+    held for its countdown would otherwise be run twice)."""
+    from payments.code_entry.ussd_payments import RAIL_POLL_AFTER
+    from payments.sms.tasks import backoff
+
+    monkeypatch.setattr("payments.sms.tasks.random.randint", lambda low, high: high)  # the worst jitter
+    timeout = app.conf.broker_transport_options["visibility_timeout"]
+    longest_countdown = max(
+        max(backoff(n) for n in range(30)),
+        30 * 2**3,  # payments.render_market_cards' retries
+        RAIL_POLL_AFTER.total_seconds(),
+    )
+
+    assert app.conf.task_acks_late and app.conf.task_reject_on_worker_lost
+    assert timeout <= 30 * 60
+    assert timeout >= longest_countdown + 60

@@ -267,3 +267,84 @@ def test_after_a_redis_outage_the_resubscribed_hub_makes_every_stream_read_the_l
         server.wait(timeout=10)
 
     assert [r["id"] for r in sent] == made
+
+
+@pytest.mark.django_db(transaction=True)
+def test_while_redis_is_down_the_stream_reads_the_ledger_every_few_seconds(cast, settings: Any) -> None:
+    """Redis stopped and not back: a payment recorded meanwhile reaches the
+    open stream within seconds (OUTAGE_RECHECK_SECONDS), not at the next
+    periodic re-read (60 s here; 15 s in production)."""
+    import redis
+
+    from tests.conftest import free_port
+
+    port = free_port()
+    server = _redis_server(port)
+    settings.REDIS_URL = f"redis://127.0.0.1:{port}/0"
+    settings.STALL_LEDGER_RECHECK_SECONDS = 60
+    made: list[tuple[int, float]] = []
+    try:
+        for _ in range(50):
+            try:
+                redis.Redis(port=port).ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.1)
+
+        def outage() -> None:
+            server.terminate()
+            server.wait(timeout=10)
+            time.sleep(0.5)
+            made.append((PaymentFactory(vendor=cast.vendor).pk, time.monotonic()))
+
+        started = time.monotonic()
+        sent = run_stream(cast.vendor.pk, Cursor(), 4.5, during=outage)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    assert [r["id"] for r in sent] == [made[0][0]]
+    assert made[0][1] - started < 2.0  # the payment was made early; the stream's 4.5 s bound the wait
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_redis_returns_the_receipts_publishers_still_skipped_are_read_soon(
+    cast, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Publishers skip Redis for a breaker pause after their last failure
+    (common/breaker.py), so a payment made just after Redis returned may go
+    unpublished: the hub reads the ledger again once those pauses are over."""
+    import redis
+
+    from common.breaker import REDIS
+    from tests.conftest import free_port
+
+    monkeypatch.setattr(REDIS, "seconds", 1.0)
+    port = free_port()
+    server = _redis_server(port)
+    settings.REDIS_URL = f"redis://127.0.0.1:{port}/0"
+    settings.STALL_LEDGER_RECHECK_SECONDS = 60
+    made: list[int] = []
+    try:
+        for _ in range(50):
+            try:
+                redis.Redis(port=port).ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.1)
+
+        def outage_then_a_skipped_publish() -> None:
+            nonlocal server
+            server.terminate()
+            server.wait(timeout=10)
+            time.sleep(0.5)
+            server = _redis_server(port)
+            time.sleep(1.2)  # the hub is back (0.5–1 s) and has read the ledger
+            made.append(PaymentFactory(vendor=cast.vendor).pk)  # not published: a breaker still open
+
+        sent = run_stream(cast.vendor.pk, Cursor(), 6.0, during=outage_then_a_skipped_publish)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    assert [r["id"] for r in sent] == made
