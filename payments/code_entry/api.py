@@ -279,7 +279,7 @@ class OfflineSyncApi(APIView):
         except serializers.ValidationError as exc:
             assert isinstance(exc.detail, dict)
             field, errors = next(iter(exc.detail.items()))
-            first = errors[0]
+            first = errors[0] if isinstance(errors, list) else errors
             return offline.OfflineItemResult(
                 client_uuid=str(raw.get("client_uuid", ""))[:64],
                 status="error",
