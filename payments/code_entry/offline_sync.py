@@ -118,7 +118,8 @@ def offline_confirmations_sync(
             with transaction.atomic():
                 decided = _sync_batch(vendor=vendor, items=new, now=now, deadline=deadline, uploader=uploader)
         except (_Fallback, DatabaseError) as exc:
-            logger.info("offline sync of vendor %s item by item: %s", vendor.pk, exc)
+            level = logging.INFO if isinstance(exc, _Fallback) else logging.WARNING
+            logger.log(level, "offline sync of vendor %s item by item: %r", vendor.pk, exc)
             decided = [
                 offline_confirmation_record(vendor=vendor, item=item, now=now, deadline=deadline, uploader=uploader)
                 for item in new
