@@ -212,7 +212,7 @@ def test_a_mixed_upload_of_100_gives_each_item_what_the_items_one_by_one_would(c
     assert Counter(a[1] for a in batch_effects["attempts"])["throttled"] == 36
 
 
-def test_a_request_of_100_takes_a_fixed_number_of_queries(cast, django_assert_max_num_queries):
+def test_a_request_of_100_takes_a_fixed_number_of_queries(cast):
     at = timezone.now() - dt.timedelta(minutes=5)
     items = [_item(code, p.amount, at) for p, code in (_paid(cast.vendor, 1_000 * (k + 1)) for k in range(100))]
     vendor = client_for(cast.vendor_user)
@@ -222,5 +222,5 @@ def test_a_request_of_100_takes_a_fixed_number_of_queries(cast, django_assert_ma
         r = vendor.post(URL, {"confirmations": items}, format="json")
 
     assert [x["status"] for x in r.json()["results"]] == ["matched"] * 100
-    assert len(queries) <= 25, [q["sql"][:80] for q in queries]
+    assert len(queries) <= 15, "\n".join(q["sql"][:70] for q in queries)  # 13: not one per item
     assert Payment.objects.filter(vendor_confirmed_at__isnull=False).count() == 100
