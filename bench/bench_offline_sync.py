@@ -15,7 +15,11 @@ raw ``COPY`` of the same rows into their table in the same run.
    as the service does it (the vendor row locked, the confirmation attempt
    logged against the wrong-code limit, the code found and marked used, the
    payment marked vendor-confirmed, its event written) and must come back
-   ``matched``.
+   ``matched``. Before the clock starts, each vendor's client makes one
+   untimed request (its list of offline confirmations): a test client builds
+   its own request handler (middleware, static files' index) on its first
+   request, and the process loads the URL configuration and API modules on
+   its first — once per server process in production, not once per upload.
 4. Baseline: the same rows, as the upload stored them, written into
    ``payments_offlineconfirmation`` with ``COPY`` (new client UUIDs; no
    checks, no attempts, no codes used): the floor any upload could reach.
@@ -189,6 +193,10 @@ def measure(count: int) -> dict[str, Any]:
         client = Client()
         client.force_login(user)
         clients.append((client, items))
+    for client, _ in clients:  # each test client's first request loads its handler's middleware: not timed
+        warm = client.get("/api/v1/payments/offline-confirmations/")
+        if warm.status_code != 200:
+            raise RuntimeError(f"warm-up {warm.status_code}: {warm.content[:500]!r}")
     statuses: Counter[str] = Counter()
     latencies = []
     started = time.perf_counter()

@@ -9,7 +9,6 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -90,6 +89,9 @@ def vendor_rotate_code_secret(*, actor: User, vendor: Vendor) -> int:
 
 
 # --- Offline sync -------------------------------------------------------------------------
+# The upload itself is ``payments.code_entry.offline_sync.offline_confirmations_sync`` (one
+# transaction per request); ``offline_confirmation_record`` below is the per-item path that
+# defines each item's outcome, and that the upload falls back to.
 
 
 @dataclass(frozen=True)
@@ -110,11 +112,11 @@ class OfflineItemResult:
     error_message: str = ""
 
 
-def _item_result(row: OfflineConfirmation) -> OfflineItemResult:
+def item_result(row: OfflineConfirmation) -> OfflineItemResult:
     return OfflineItemResult(str(row.client_uuid), row.status, row.payment_id, row.flag_reason)
 
 
-def _item_error(client_uuid: str, code: str, message: str) -> OfflineItemResult:
+def item_error(client_uuid: str, code: str, message: str) -> OfflineItemResult:
     return OfflineItemResult(client_uuid, "error", error_code=code, error_message=message)
 
 
@@ -126,45 +128,7 @@ class Uploader:
     remote_addr: str | None = None
 
 
-def offline_confirmations_sync(
-    *,
-    vendor: Vendor,
-    items: list[OfflineItem | OfflineItemResult],
-    now: dt.datetime | None = None,
-    uploader: Uploader | None = None,
-) -> list[OfflineItemResult]:
-    """Record confirmations a device verified offline; idempotent per client UUID.
-
-    ``items`` may hold per-item validation errors already (from the API); they
-    are passed through in place so that results line up with the upload.
-
-    Each new item is checked against the vendor's codes as one confirmation
-    attempt, under the same limit as online confirmation (5 failures per 15
-    minutes, counted in ``ConfirmationAttempt``): a token holder cannot guess
-    codes faster here than at ``/confirm/``. An item uploaded over the limit
-    is never lost: it is kept pending, unchecked (``flag_reason``
-    "throttled"), and the reconciliation checks it when the limit allows.
-    """
-    now = now or timezone.now()
-    deadline = dt.timedelta(seconds=settings.OFFLINE_CONFIRMATION_DEADLINE_SECONDS)
-    results: list[OfflineItemResult] = []
-    for item in items:
-        if isinstance(item, OfflineItemResult):
-            results.append(item)
-            continue
-        if item.captured_at > now + CLOCK_SKEW:
-            results.append(_item_error(str(item.client_uuid), "invalid_captured_at", "captured_at is in the future."))
-            continue
-        if item.captured_at < EARLIEST_CAPTURE:
-            results.append(_item_error(str(item.client_uuid), "invalid_captured_at", "captured_at is before 2020."))
-            continue
-        results.append(
-            _offline_record(vendor=vendor, item=item, now=now, deadline=deadline, uploader=uploader or Uploader())
-        )
-    return results
-
-
-def _same_item(row: OfflineConfirmation, vendor: Vendor, item: OfflineItem) -> bool:
+def same_item(row: OfflineConfirmation, vendor: Vendor, item: OfflineItem) -> bool:
     return (
         row.vendor_id == vendor.pk
         and row.code == item.code
@@ -173,9 +137,10 @@ def _same_item(row: OfflineConfirmation, vendor: Vendor, item: OfflineItem) -> b
     )
 
 
-def _offline_record(
+def offline_confirmation_record(
     *, vendor: Vendor, item: OfflineItem, now: dt.datetime, deadline: dt.timedelta, uploader: Uploader
 ) -> OfflineItemResult:
+    """Record one uploaded item in its own transaction (its ``captured_at`` already checked)."""
     existing = OfflineConfirmation.objects.filter(client_uuid=item.client_uuid).first()
     if existing is None:
         try:
@@ -191,15 +156,15 @@ def _offline_record(
                 row.full_clean(validate_unique=False)
                 row.save()
                 _offline_try_match(row=row, now=now, attempt_by=uploader)
-            return _item_result(row)
+            return item_result(row)
         except IntegrityError:
             # The same upload in parallel: the other request recorded it first.
             existing = OfflineConfirmation.objects.get(client_uuid=item.client_uuid)
-    if not _same_item(existing, vendor, item):
-        return _item_error(
+    if not same_item(existing, vendor, item):
+        return item_error(
             str(item.client_uuid), "uuid_conflict", "This client_uuid was already used for a different confirmation."
         )
-    return _item_result(existing)
+    return item_result(existing)
 
 
 def _offline_try_match(*, row: OfflineConfirmation, now: dt.datetime, attempt_by: Uploader | None = None) -> None:
