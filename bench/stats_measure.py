@@ -228,7 +228,13 @@ def main() -> None:
         for table in ("market_market", "vendors_vendor", "payments_payment"):
             cursor.execute(f"ANALYZE {table}")
         # The rollups are small: VACUUM too, for the visibility map the reads' index-only scans use.
-        for table in ("stats_marketday", "stats_vendorday", "stats_vendormonth", "stats_vendoractivity"):
+        for table in (
+            "stats_marketday",
+            "stats_vendorday",
+            "stats_vendormonth",
+            "stats_vendoractivity",
+            "stats_marketdayactive",
+        ):
             cursor.execute(f"VACUUM ANALYZE {table}")
         cursor.execute("VACUUM ANALYZE stats_paymentchange")
     result: dict[str, Any] = {"payments": Payment.objects.count(), "reads": measure_reads(repeat)}

@@ -31,7 +31,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from payments.models import Payment
-from stats import folding_pg
+from stats import folding_active, folding_pg
 from stats.models import SIZE_BUCKETS, size_bucket
 
 # Change rows one fold transaction takes: PostgreSQL folds a batch in a few
@@ -160,6 +160,7 @@ def _fold_batch(limit: int) -> int:
     _add("stats_marketday", MARKET_DAY_KEY, market_days)
     _add("stats_vendorday", VENDOR_DAY_KEY, vendor_days)
     _refresh_months(sorted({(vendor, market, day.replace(day=1)) for vendor, day, market in vendor_days}))
+    folding_active.refresh(vendor_days)
     _refresh_activity(vendors)
     _forget_changes([row[0] for row in changes])
     return len(changes)
@@ -373,6 +374,7 @@ def _rebuild(market_id: int | None, from_date: dt.date | None, folded: int) -> R
         cursor.execute(f"DELETE FROM stats_vendormonth WHERE {' AND '.join(month_conditions) or '1 = 1'}", month_params)
         day_conditions = [c.replace("month >=", "local_date >=") for c in month_conditions]
         cursor.execute(_months_sql(" AND ".join(day_conditions) or "1 = 1"), month_params)
+        folding_active.rebuild(from_date)
         if not conditions:
             cursor.execute("DELETE FROM stats_vendoractivity")
             cursor.execute(_activity_sql("1 = 1"))

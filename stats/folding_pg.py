@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from django.db import connection
 
+from stats import folding_active
 from stats.models import SIZE_BUCKETS
 
 _VENDOR_LOCKS = 0x5354_4156  # the namespace stats.folding documents
@@ -146,6 +147,7 @@ def fold_batch(limit: int) -> int:
             emptied = cursor.fetchone()[0]
             if emptied:
                 cursor.execute(f"DELETE FROM {table} WHERE id = ANY(%s)", [emptied])  # noqa: S608 (our names)
+    folding_active.fold_pg()
     refresh_activity()
     return taken
 

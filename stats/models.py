@@ -147,6 +147,29 @@ class VendorDay(models.Model):
         return f"{self.vendor_id} {self.local_date}: {self.count}"
 
 
+class MarketDayActive(models.Model):
+    """The active vendors of one market on one local day: ``vendors`` = its
+    ``VendorDay`` rows, ``shared`` = how many of those vendors also have a
+    ``VendorDay`` row in another market that day. While ``shared`` is zero in
+    every market of a scope, the scope's active vendors of a day are the sum
+    of ``vendors`` (each is then counted in one market only). A row exists
+    only while ``vendors`` is not zero. Recomputed by the fold from
+    ``VendorDay`` for the market-days it touches (stats/folding_active.py)."""
+
+    market = _rollup_fk(Market, _("market"))
+    local_date = models.DateField(_("local date"))
+    vendors = models.IntegerField(_("active vendors"))
+    shared = models.IntegerField(_("active vendors also active in another market"))
+
+    class Meta:
+        verbose_name = _("market day active vendors")
+        verbose_name_plural = _("market days active vendors")
+        constraints = [models.UniqueConstraint(fields=["market", "local_date"], name="stats_marketdayactive_key")]
+
+    def __str__(self) -> str:
+        return f"{self.market_id} {self.local_date}: {self.vendors} ({self.shared} shared)"
+
+
 class VendorMonth(models.Model):
     """The active days of one vendor in one market in one local month, as a
     bit mask: bit ``d - 1`` of ``days`` is set when ``VendorDay`` holds the
@@ -180,7 +203,7 @@ class VendorActivity(models.Model):
         on_delete=models.DO_NOTHING,
         db_constraint=False,
         primary_key=True,
-        related_name="+",
+        related_name="stats_activity",  # the roster joins it once per vendor (stats.figures)
         verbose_name=_("vendor"),
     )
     market = _rollup_fk(Market, _("market"))

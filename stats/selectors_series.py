@@ -15,7 +15,7 @@ from django.db.models import Count, F, Sum
 
 from payments.models import Payment
 from stats.metrics import bucket_expression
-from stats.models import MarketDay, VendorDay
+from stats.models import MarketDay, MarketDayActive, VendorDay
 from stats.periods import Period
 from stats.scopes import Scope
 
@@ -96,6 +96,14 @@ def series_and_groups_reads(scope: Scope, period: Period, group: str, *, payment
         return [(row["bucket"], row["grp"], row["count"] or 0, row["value"] or 0) for row in rows]
 
     def active() -> list[tuple[Any, Any, int, int]]:
+        summed = active_per_day(scope, period, group)
+        if summed is not None:
+            out: list[tuple[Any, Any, int, int]] = []
+            whole: dict[Any, int] = {}
+            for day, key, vendors in summed:
+                out.append((day, key, 0, vendors))
+                whole[day] = whole.get(day, 0) + vendors
+            return out + [(day, None, 1, vendors) for day, vendors in whole.items()]
         days = (
             VendorDay.objects.filter(scope.rows_q(), local_date__gte=period.start, local_date__lte=period.end)
             .order_by()
@@ -119,6 +127,9 @@ def series_and_groups_reads(scope: Scope, period: Period, group: str, *, payment
 
 def series_active_rows(scope: Scope, period: Period) -> list[tuple[Any, int]]:
     """The vendors with a succeeded payment per bucket of the period: (bucket start, count)."""
+    summed = active_per_day(scope, period)
+    if summed is not None:
+        return [(day, vendors) for day, _key, vendors in summed]
     rows = (
         VendorDay.objects.filter(scope.rows_q(), local_date__gte=period.start, local_date__lte=period.end)
         .order_by()
@@ -127,6 +138,31 @@ def series_active_rows(scope: Scope, period: Period) -> list[tuple[Any, int]]:
         .annotate(n=Count("vendor_id", distinct=True))
     )
     return [(row["bucket"], row["n"]) for row in rows]
+
+
+def active_per_day(scope: Scope, period: Period, group: str | None = None) -> list[tuple[Any, Any, int]] | None:
+    """The active vendors per day of the period, of the scope (or per value of
+    ``group``), as (day, group value or None, vendors) from ``MarketDayActive``:
+    a sum over the markets of a few hundred pre-counted rows instead of a
+    distinct count over the day rows. The sum is the distinct count while no
+    vendor is counted in two of the summed markets on one day, which holds
+    when no row summed has ``shared`` vendors (always, for one market). None
+    when that does not hold, or the buckets are not days: the caller then
+    counts distinct vendors over ``VendorDay``."""
+    if period.granularity != "day":
+        return None
+    rows = (
+        MarketDayActive.objects.filter(scope.rows_q(), local_date__gte=period.start, local_date__lte=period.end)
+        .order_by()
+        .values("local_date", **({"grp": F(group)} if group else {}))
+        .annotate(vendors_sum=Sum("vendors"), shared_sum=Sum("shared"))
+    )
+    out = []
+    for row in rows:
+        if row["shared_sum"] and scope.kind != "market":
+            return None
+        out.append((row["local_date"], row.get("grp"), int(row["vendors_sum"])))
+    return out
 
 
 def series_from(

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Count, DateField, Exists, F, Max, OuterRef, Q, Subquery
+from django.db.models import Case, Count, DateField, Exists, F, Max, OuterRef, Q, Subquery, When
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -62,10 +62,23 @@ def follow_up(market_id: int, end: dt.date) -> list[dict[str, Any]]:
         .annotate(last=Max("local_date"))
         .values("last")
     )
+    # The vendor's last active day ever (VendorActivity, folded with VendorDay) answers both
+    # questions unless it is after ``end`` (a past period): only then are the day rows read.
+    latest = "stats_activity__last_active_date"
     vendors = list(
         Vendor.objects.filter(market_id=market_id, status=Vendor.Status.ACTIVE)
-        .filter(~Exists(recent))
-        .annotate(last_receipt=Subquery(last_receipt, output_field=DateField()))
+        .filter(
+            Q(**{f"{latest}__isnull": True})
+            | Q(**{f"{latest}__lt": start})
+            | (Q(**{f"{latest}__gt": end}) & ~Exists(recent))
+        )
+        .annotate(
+            last_receipt=Case(
+                When(**{f"{latest}__lte": end}, then=F(latest)),
+                default=Subquery(last_receipt, output_field=DateField()),
+                output_field=DateField(),
+            )
+        )
         .order_by("stall_label", "id")
         .values(
             "id",
@@ -119,17 +132,23 @@ def cohort_counts(
         .values("cohort", "month")
         .annotate(n=Count("vendor_id", distinct=True))
     )
-    if connection.vendor == "postgresql":  # both in one round trip
-        sizes_sql, sizes_params = size_rows.query.sql_with_params()
-        activity_sql, activity_params = activity_rows.query.sql_with_params()
-        both = (  # Django's compiled SQL and fixed aliases only; values go as parameters
-            f"SELECT a.month, NULL, a.n FROM ({sizes_sql}) a "  # noqa: S608
-            f"UNION ALL SELECT b.cohort, b.month, b.n FROM ({activity_sql}) b"
+    if connection.vendor == "postgresql":  # both in one round trip, each cohort vendor's month computed once
+        cohort_sql, cohort_params = (
+            cohort.annotate(month=onboarding_month).values("id", "month").query.sql_with_params()
         )
+        both = (  # Django's compiled SQL and fixed names only; values go as parameters
+            f"WITH c (id, month) AS MATERIALIZED ({cohort_sql}) "  # noqa: S608
+            "SELECT c.month, NULL, COUNT(*) FROM c GROUP BY c.month "
+            "UNION ALL SELECT c.month, m.month, COUNT(DISTINCT m.vendor_id) "
+            "FROM c CROSS JOIN LATERAL (SELECT vm.vendor_id, vm.month FROM stats_vendormonth vm "
+            "WHERE vm.vendor_id = c.id AND vm.month >= %s AND vm.month <= %s "
+            "AND (vm.month < %s OR (vm.days & %s) <> 0) OFFSET 0) m GROUP BY 1, 2"
+        )
+        activity_params = (first, last, last, (1 << end.day) - 1)
         sizes: dict[dt.date, int] = {}
         activity: dict[tuple[dt.date, dt.date], int] = {}
         with connection.cursor() as cursor:
-            cursor.execute(both, (*sizes_params, *activity_params))
+            cursor.execute(both, (*cohort_params, *activity_params))
             for month, active_month, n in cursor.fetchall():
                 if active_month is None:
                     sizes[_as_date(month)] = n

@@ -8,13 +8,21 @@ from collections import defaultdict
 from typing import Any
 
 from payments.models import Payment
-from stats.models import MarketDay, PaymentChange, VendorActivity, VendorDay, VendorMonth, size_bucket
+from stats.models import (
+    MarketDay,
+    MarketDayActive,
+    PaymentChange,
+    VendorActivity,
+    VendorDay,
+    VendorMonth,
+    size_bucket,
+)
 
 Tables = dict[str, dict[tuple[Any, ...], tuple[Any, ...]]]
 
 
 def expected_tables() -> Tables:
-    """MarketDay, VendorDay, VendorMonth and VendorActivity by the definitions in
+    """MarketDay, VendorDay, VendorMonth, MarketDayActive and VendorActivity by the definitions in
     docs/stats.md, from every payment as it is now."""
     market_days: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
     vendor_days: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
@@ -35,6 +43,15 @@ def expected_tables() -> Tables:
     months: dict[tuple[Any, ...], int] = defaultdict(int)
     for vendor_id, day, market_id in vendor_days:
         months[(vendor_id, day.replace(day=1), market_id)] |= 1 << (day.day - 1)
+    # Per market-day: its active vendors, and those of them active in another market that day too.
+    markets_of: dict[tuple[int, dt.date], set[int]] = defaultdict(set)
+    for vendor_id, day, market_id in vendor_days:
+        markets_of[(vendor_id, day)].add(market_id)
+    active: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
+    for (vendor_id, day), markets in markets_of.items():
+        for market_id in markets:
+            active[(market_id, day)][0] += 1
+            active[(market_id, day)][1] += len(markets) > 1
     activity = {
         (vendor_id,): (max(seen)[1], min(seen)[0], max(seen)[0], len({day for day, _ in seen}))
         for vendor_id, seen in days.items()
@@ -43,6 +60,7 @@ def expected_tables() -> Tables:
         "market_days": {key: tuple(value) for key, value in market_days.items()},
         "vendor_days": {key: tuple(value) for key, value in vendor_days.items()},
         "vendor_months": {key: (mask,) for key, mask in months.items()},
+        "market_day_active": {key: tuple(value) for key, value in active.items()},
         "activity": activity,
     }
 
@@ -56,6 +74,9 @@ def rollup_tables() -> Tables:
         },
         "vendor_days": {(r.vendor_id, r.local_date, r.market_id): (r.count, r.value) for r in VendorDay.objects.all()},
         "vendor_months": {(r.vendor_id, r.month, r.market_id): (r.days,) for r in VendorMonth.objects.all()},
+        "market_day_active": {
+            (r.market_id, r.local_date): (r.vendors, r.shared) for r in MarketDayActive.objects.all()
+        },
         "activity": {
             (r.vendor_id,): (r.market_id, r.first_active_date, r.last_active_date, r.active_days)
             for r in VendorActivity.objects.all()

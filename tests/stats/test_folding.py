@@ -119,7 +119,7 @@ def test_a_credit_without_a_market_is_counted_once_it_is_placed(cast):
     assert (
         rollup_tables()
         == expected_tables()
-        == {"market_days": {}, "vendor_days": {}, "vendor_months": {}, "activity": {}}
+        == {"market_days": {}, "vendor_days": {}, "vendor_months": {}, "market_day_active": {}, "activity": {}}
     )
 
     Payment.objects.filter(pk=payment.pk).update(vendor=cast.vendor, market=cast.market)
@@ -147,7 +147,13 @@ def test_a_deleted_payment_leaves_no_row_behind(cast):
     payment.delete()
     fold_pending()
 
-    assert rollup_tables() == {"market_days": {}, "vendor_days": {}, "vendor_months": {}, "activity": {}}
+    assert rollup_tables() == {
+        "market_days": {},
+        "vendor_days": {},
+        "vendor_months": {},
+        "market_day_active": {},
+        "activity": {},
+    }
 
 
 def test_a_fold_that_fails_midway_folds_nothing_and_the_next_one_folds_it_all(cast, monkeypatch):

@@ -40,8 +40,9 @@ VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 DAYS = [dt.date(2026, 1, 31), dt.date(2026, 2, 1), dt.date(2026, 2, 28), dt.date(2026, 3, 1), dt.date(2026, 11, 30)]
 TIMES = [dt.time(0, 30), dt.time(12, 0), dt.time(23, 30)]
 EDGES = [1, 19_999, 20_000, 49_999, 50_000, 99_999, 100_000, 499_999, 500_000, 9_000_000]
-# Where a payment lands: a vendor (index), the unmatched queue of market 0, or no market at all.
-WHERE = [0, 1, 2, 3, "queue", "nowhere"]
+# Where a payment lands: a vendor (index), the unmatched queue of market 0, no market at all, or
+# vendor 0 in market 1 ("stray": a vendor active in two markets, MarketDayActive.shared).
+WHERE = [0, 1, 2, 3, "queue", "nowhere", "stray"]
 
 amounts = st.sampled_from(EDGES) | st.integers(min_value=1, max_value=2_000_000)
 payment_index = st.integers(min_value=0, max_value=50)
@@ -85,6 +86,8 @@ def _pay(world: dict[str, Any], where: Any, amount: int, day: dt.date, time: dt.
         vendor, market = None, world["markets"][0]
     elif where == "nowhere":
         vendor, market = None, None
+    elif where == "stray":
+        vendor, market = world["vendors"][0], world["markets"][1]
     else:
         vendor = world["vendors"][where]
         market = vendor.market
