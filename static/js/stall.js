@@ -93,11 +93,18 @@
   }
 
   // Two tabs get the same receipt at once: the lock makes one of them claim it first.
+  // Another tab may run in another process, whose copy of localStorage learns of this
+  // tab's write a moment later: the tab that claimed keeps the lock a second longer, so the
+  // next tab reads the list only once the write has reached it (the claim itself is not delayed).
   function claimOnce(id) {
-    if (navigator.locks && navigator.locks.request) {
-      return navigator.locks.request("cho40-announce", function () { return claim(id); });
-    }
-    return Promise.resolve(claim(id));
+    if (!(navigator.locks && navigator.locks.request)) return Promise.resolve(claim(id));
+    return new Promise(function (resolve) {
+      navigator.locks.request("cho40-announce", function () {
+        var first = claim(id);
+        resolve(first);
+        return new Promise(function (done) { setTimeout(done, first ? 1000 : 0); });
+      }).catch(function () { resolve(claim(id)); });
+    });
   }
 
   // --- the list and today's total -------------------------------------------------------
