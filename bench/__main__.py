@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import os
-import platform
 import sys
 import time
 import traceback
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import bench
+from bench import machine
 
 MODULES = [
     "bench.bench_vietqr",
@@ -39,24 +39,6 @@ MODULES = [
 ]
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 HEADER = "| benchmark | result | baseline (same run) | ratio | target | met | note |\n"
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = ""
-    try:
-        kb = int(Path("/proc/meminfo").read_text().split()[1])
-        mem = f", {kb / 1024 / 1024:.0f} GiB RAM"
-    except (OSError, ValueError, IndexError):
-        pass
-    return f"{os.cpu_count()} cores ({cpu}){mem}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
 def ratio_cell(row: dict[str, Any]) -> str:
