@@ -298,6 +298,40 @@ def run() -> list[dict[str, Any]]:
     return rows
 
 
+def _profile(server_pid: int, conns: int, seconds: int) -> subprocess.Popen[bytes] | None:
+    """With BENCH_WEBHOOKS_PROFILE=PREFIX: py-spy samples gunicorn's workers
+    during the measured run into PREFIX-<conns>.txt (collapsed stacks, as
+    ``bench/profile_summary.py`` reads them). py-spy takes some CPU of its own:
+    a profiled run's rate is not a benchmark figure."""
+    prefix = os.environ.get("BENCH_WEBHOOKS_PROFILE")
+    if not prefix:
+        return None
+    py_spy = BIN / "py-spy"
+    out = Path(f"{prefix}-{conns}.txt")
+    print(f"   profiling gunicorn with py-spy into {out}", flush=True)
+    return subprocess.Popen(
+        [
+            str(py_spy),
+            "record",
+            "--pid",
+            str(server_pid),
+            "--subprocesses",
+            "--nonblocking",
+            "--threads",
+            "--rate",
+            "200",
+            "--duration",
+            str(seconds),
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 def _measure(
     db: str, server_pid: int, conns: int, seconds: int, fire: Any, *, first_id: int, total: int
 ) -> dict[str, Any]:
@@ -308,7 +342,10 @@ def _measure(
     cpu_before = _cpu_seconds(server_pid)
     db_cpu_before = _proc_cpu(backends)
     print(f"   firing signed SePay deliveries for {seconds}s at {conns} connections", flush=True)
+    profiler = _profile(server_pid, conns, seconds)
     load = fire(first_id, seconds, total, conns)
+    if profiler is not None:
+        profiler.wait(timeout=seconds + 60)
     server_cpu = _cpu_seconds(server_pid) - cpu_before
     db_cpu = _proc_cpu(backends) - db_cpu_before if backends else None
     time.sleep(1)  # requests wrk abandoned at its deadline may still be finishing

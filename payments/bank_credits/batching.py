@@ -12,11 +12,11 @@ import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
+from common.database import database_unavailable
 from payments.bank_credits import bulk_sql, ingest
 from payments.bank_credits import webhook_limits as limits
 from payments.bank_credits.attribution import candidates, decide, lookup
@@ -32,31 +32,39 @@ Status = WebhookDelivery.Status
 #
 # The intake lane (``payments.bank_credits.intake``) hands over every delivery that
 # arrived while the previous batch was being written. On PostgreSQL the common
-# case costs a fixed number of statements per batch instead of three round
+# case costs two statements per batch, whatever its size, instead of three round
 # trips and a WAL flush per delivery: at a rush hour most of the work of
-# recording a payment is per-statement and per-commit overhead, so a batch of
-# fifty costs little more than one. The steps and guarantees are those of
-# ``payments.bank_credits.ingest.webhook_ingest``, delivery by delivery:
+# recording a payment is per-statement and per-commit overhead. The steps and
+# guarantees are those of ``payments.bank_credits.ingest.webhook_ingest``,
+# delivery by delivery:
 #
-# 1. every delivery is stored raw before anything is trusted (one INSERT for
-#    the batch, committed without waiting for its own flush, as above);
-# 2. each is parsed and its signature checked in Python; refusals are answered
-#    as the single path answers them and kept on their rows;
-# 3. the vendors and sale requests that any credit could name are read in one
+# 1. each delivery is parsed and its signature checked in Python (no database);
+#    only the addresses of deliveries that failed verification are looked up
+#    in the refusal counts (webhook_limits: a delivery that verifies is never
+#    limited), so the common case does not touch the cache at all;
+# 2. the vendors and sale requests that any credit could name are read in one
 #    round trip, and each credit is attributed by the same rules;
-# 4. the plain credits (nothing to settle or flag, first of their
-#    (source, provider_txn_id) in the batch) are inserted with ``ON CONFLICT
-#    DO NOTHING`` and their deliveries finished, and the refused and ignored
-#    deliveries finished, in ONE self-committing statement (synchronous
-#    commit: nobody is answered before the payments are on disk). Rows go in
-#    sorted by (source, provider_txn_id), so two batches waiting on each
-#    other's keys always wait in the same order and cannot deadlock;
-# 5. everything else — a sale to settle, a flag for the board, a credit the
-#    table already holds (a retry, a replay, a concurrent twin) — takes
-#    ``ingest.payment_record_credit`` one by one, exactly as a single delivery would.
+# 3. ONE self-committing statement (synchronous commit: nobody is answered
+#    before it is on disk) inserts the plain credits' payments (nothing to
+#    settle or flag, first of their (source, provider_txn_id) in the batch)
+#    with ``ON CONFLICT DO NOTHING``, and stores every delivery — as it
+#    arrived (credentials redacted), with its outcome: processed with its
+#    payment, refused, ignored or failed with the reason. Nothing is answered
+#    before this commit, so storing each delivery together with its outcome
+#    keeps the single path's promise (every delivery answered is on disk,
+#    whatever it was) while writing each row once instead of inserting and
+#    then updating it. Payments go in sorted by (source, provider_txn_id), so
+#    two batches waiting on each other's keys always wait in the same order
+#    and cannot deadlock;
+# 4. everything else — a sale to settle, a flag for the board, a credit the
+#    table already holds (a retry, a replay, a concurrent twin) — is stored as
+#    received by that statement and then takes ``ingest.payment_record_credit``
+#    one by one, exactly as a single delivery would.
 #
-# If the batch statement fails, each of its credits is retried alone through
-# step 5, so one bad delivery never costs the others their answer.
+# If the statement fails (a value the table refuses, say), it has written
+# nothing, and every delivery of the batch takes the single path
+# (``ingest.webhook_ingest``: stored raw first, then verified and recorded), so
+# one bad delivery never costs the others their answer.
 
 
 @dataclass(frozen=True)
@@ -91,42 +99,61 @@ def _batchable() -> bool:
 
 
 @dataclass
-class _Pending:
+class _Stored:
+    """A delivery of the batch that is stored: its row, and what it brought."""
+
     index: int
-    delivery_id: int
-    credit: BankCredit
+    row: WebhookDelivery
+    credit: BankCredit | None = None
     payment: Payment | None = None
+    single: bool = False  # recorded afterwards by the single path
 
 
-def _record_many(plain: list[_Pending], finishes: list[tuple[int, str, str, str]], now: dt.datetime) -> set[int]:
-    """Insert the plain credits' payments (unless their key exists), finish
-    their deliveries and the ``finishes`` (delivery id, status, txn id,
-    error), in one self-committing statement; the ids of the deliveries whose
-    payment was inserted."""
-    sql, fields = bulk_sql.record_many_sql()
-    plain = sorted(plain, key=lambda p: (p.credit.source, p.credit.provider_txn_id))
-    rows = [
-        bulk_sql.as_row(p.payment, fields, delivery=p.delivery_id, ord=i)
-        for i, p in enumerate(plain)
-        if p.payment is not None
-    ]
-    outcomes = [{"id": d, "status": status, "txn_id": txn, "error": error} for d, status, txn, error in finishes]
-    params: list[Any] = [bulk_sql.rows_json(rows), Status.PROCESSED, now, now, bulk_sql.rows_json(outcomes)]
+def _finished(row: WebhookDelivery, status: str, *, txn_id: str = "", error: str = "") -> None:
+    row.status, row.provider_txn_id, row.error = status, txn_id, storable(error)
+
+
+def _store_and_record(stored: list[_Stored], now: dt.datetime) -> None:
+    """The batch's statement (step 3): gives each row its id, and each plain
+    credit's payment its id when it was inserted (else it goes to the single path)."""
+    sql, pay_fields, del_fields = bulk_sql.store_and_record_sql()
+    plain = sorted(
+        (s for s in stored if s.payment is not None and s.credit is not None),
+        key=lambda s: (s.credit.source, s.credit.provider_txn_id),  # type: ignore[union-attr]
+    )
+    pay_ord = {id(s): i for i, s in enumerate(plain)}
+    payments = [bulk_sql.as_row(s.payment, pay_fields, ord=i) for i, s in enumerate(plain)]  # type: ignore[arg-type]
+    for s in stored:
+        if not s.single and s.row.status != Status.RECEIVED:
+            s.row.processed_at = now
+    deliveries = [bulk_sql.as_row(s.row, del_fields, ord=i, pay=pay_ord.get(id(s))) for i, s in enumerate(stored)]
     with bulk_sql.bound_cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [bulk_sql.rows_json(payments), bulk_sql.rows_json(deliveries)])
         rows = cursor.fetchall()
-    recorded = {int(delivery): payment_id for delivery, payment_id in rows}
     inserted: list[Payment] = []
-    for p in plain:
-        if p.delivery_id in recorded and p.payment is not None:
-            bulk_sql.inserted(p.payment, (recorded[p.delivery_id],))
-            inserted.append(p.payment)
+    for s, (delivery_id, payment_id) in zip(stored, rows, strict=True):
+        bulk_sql.inserted(s.row, (delivery_id,))
+        if s.payment is None:
+            continue
+        if payment_id is None:  # already in the table: the single path decides (a duplicate, most likely)
+            s.single = True
+            s.row.status, s.row.provider_txn_id, s.row.processed_at = Status.RECEIVED, "", None
+            continue
+        bulk_sql.inserted(s.payment, (payment_id,))
+        s.row.payment = s.payment
+        inserted.append(s.payment)
     publish_payments_on_commit(inserted)  # the statement committed on its own: published at once
-    return set(recorded)
+
+
+def _verified(d: Delivery, now: dt.datetime) -> BankCredit | Exception:
+    try:
+        return ingest.verified_credit(provider=d.provider, headers=d.headers, body=d.body, now=now)
+    except Exception as exc:  # kept on the delivery's row (FAILED) and answered 500, as alone
+        return exc
 
 
 def webhook_ingest_batch(deliveries: list[Delivery], *, now: dt.datetime | None = None) -> list[Outcome]:
-    """Store, verify and record ``deliveries``: for each, the ``ingest.IngestResult``
+    """Verify, store and record ``deliveries``: for each, the ``ingest.IngestResult``
     or the exception that ``ingest.webhook_ingest`` would give for it alone (see the
     comment at the top for how). Outside PostgreSQL, or inside a caller's
     transaction, simply ``ingest.webhook_ingest`` one by one."""
@@ -137,133 +164,116 @@ def webhook_ingest_batch(deliveries: list[Delivery], *, now: dt.datetime | None 
         return [_ingest_one(d, now) for d in deliveries]
 
     outcomes: list[Outcome | None] = [None] * len(deliveries)
-    # 0. what is not stored at all (webhook_limits): a body over the cap, and an
-    # unverifiable delivery from an address over its refusal limit.
-    kept: list[int] = []
-    limited = limits.refusals_retry_after(addresses=(d.remote_addr for d in deliveries))
+    # 1. verify; a body over the cap is refused unread and not stored (webhook_limits)
+    checked: list[tuple[int, BankCredit | Exception]] = []
     for i, d in enumerate(deliveries):
         if len(d.body) > limits.max_body_bytes():
             outcomes[i] = ingest.webhook_refuse_oversized(
                 provider=d.provider, size=len(d.body), remote_addr=d.remote_addr
             )
-            continue
-        retry_after = limited.get(d.remote_addr or "")
-        refusal = retry_after and ingest.refusal_if_limited(
-            provider=d.provider, headers=d.headers, body=d.body, now=now, retry_after=retry_after
-        )
-        if refusal:
-            outcomes[i] = refusal
-            continue
-        kept.append(i)
+        else:
+            checked.append((i, _verified(d, now)))
+    unverified = [deliveries[i].remote_addr for i, r in checked if isinstance(r, WebhookError) and ingest.refusing(r)]
+    limited = limits.refusals_retry_after(addresses=unverified)  # no cache read when every delivery verified
 
-    # 1. store raw. No per-field validation here: the table's own types and
-    # limits refuse a bad row (say an address that is no IP address), and then
-    # every delivery goes the single way, which validates and answers as it would.
-    rows = [
-        (i, ingest.raw_delivery(source=d.provider.SOURCE, headers=d.headers, body=d.body, remote_addr=d.remote_addr))
-        for i, d in ((i, deliveries[i]) for i in kept)
-    ]
-    try:
-        bulk_sql.webhook_deliveries_store([row for _, row in rows])
-    except Exception:
-        logger.warning(
-            "a batch of %d webhook deliveries could not be stored together; storing them one by one",
-            len(rows),
-            exc_info=True,
-        )
-        for i in kept:
-            outcomes[i] = _ingest_one(deliveries[i], now)
-        return [o if o is not None else RuntimeError("delivery left without an outcome") for o in outcomes]
-
-    # 2. parse and verify
-    finishes: list[tuple[int, str, str, str]] = []
-    credits: list[_Pending] = []
+    stored: list[_Stored] = []
     refused_from: list[str | None] = []
-    for i, row in rows:
+    for i, result in checked:
         d = deliveries[i]
-        try:
-            credit = ingest.verified_credit(provider=d.provider, headers=d.headers, body=d.body, now=now)
-        except WebhookError as exc:
-            finishes.append((row.pk, ingest.refused_status(exc), "", storable(f"{exc.code}: {exc.message}")))
-            outcomes[i] = exc
-            if ingest.refusing(exc):
+        if isinstance(result, WebhookError) and ingest.refusing(result) and limited.get(d.remote_addr or ""):
+            outcomes[i] = limits.too_many_refusals(limited[d.remote_addr or ""])  # not stored
+            continue
+        row = ingest.raw_delivery(source=d.provider.SOURCE, headers=d.headers, body=d.body, remote_addr=d.remote_addr)
+        entry = _Stored(i, row)
+        stored.append(entry)
+        if isinstance(result, WebhookError):
+            _finished(row, ingest.refused_status(result), error=f"{result.code}: {result.message}")
+            outcomes[i] = result
+            if ingest.refusing(result):
                 refused_from.append(d.remote_addr)
-            continue
-        except Exception as exc:
-            logger.exception("webhook delivery %s (%s) failed", row.pk, d.provider.SOURCE)
-            finishes.append((row.pk, Status.FAILED, "", storable(traceback.format_exc())))
-            outcomes[i] = exc
-            continue
-        if credit.direction != "in" or credit.ignore_reason:
-            finishes.append((row.pk, Status.IGNORED, credit.provider_txn_id, credit.ignore_reason))
-            outcomes[i] = ingest.IngestResult(row.pk, Status.IGNORED, None)
-            continue
-        credits.append(_Pending(i, row.pk, credit))
-    limits.refusals_count(addresses=refused_from)
+        elif isinstance(result, Exception):
+            error = "".join(traceback.format_exception(result))
+            _finished(row, Status.FAILED, error=error)
+            outcomes[i] = result
+        elif result.direction != "in" or result.ignore_reason:
+            _finished(row, Status.IGNORED, txn_id=result.provider_txn_id, error=result.ignore_reason)
+        else:
+            entry.credit = result
 
-    # 3. attribute
-    plain: list[_Pending] = []
-    one_by_one: list[_Pending] = []
+    # 2. attribute
+    credits = [s for s in stored if s.credit is not None]
     wanted = [
         candidates(
-            content=p.credit.content,
-            extra_text=p.credit.extra_text,
-            account_number=p.credit.account_number,
-            sub_account=p.credit.sub_account,
+            content=s.credit.content,  # type: ignore[union-attr]
+            extra_text=s.credit.extra_text,  # type: ignore[union-attr]
+            account_number=s.credit.account_number,  # type: ignore[union-attr]
+            sub_account=s.credit.sub_account,  # type: ignore[union-attr]
         )
-        for p in credits
+        for s in credits
     ]
     found = lookup(wanted)  # no query at all when there is no credit
     keys: set[tuple[str, str]] = set()
-    for p, want in zip(credits, wanted, strict=True):
-        key = (p.credit.source, p.credit.provider_txn_id)
+    for s, want in zip(credits, wanted, strict=True):
+        credit = s.credit
+        assert credit is not None
+        key = (credit.source, credit.provider_txn_id)
         request_rows, vendor_rows = found.named_by(want)
         try:
             decision = decide(
-                want, amount=p.credit.amount, bank=p.credit.bank, request_rows=request_rows, vendor_rows=vendor_rows
+                want, amount=credit.amount, bank=credit.bank, request_rows=request_rows, vendor_rows=vendor_rows
             )
         except Exception:
-            one_by_one.append(p)  # it fails there as it would alone, and is kept on its row
+            s.single = True  # it fails there as it would alone, and is kept on its row
             continue
-        if decision.flags or p.credit.unreadable_time or decision.settles_request or key in keys:
-            one_by_one.append(p)
+        if decision.flags or credit.unreadable_time or decision.settles_request or key in keys:
+            s.single = True
             continue
         keys.add(key)
-        # Not validated field by field either: a value the table refuses fails
-        # the batch statement, and step 5 then validates each credit alone.
-        p.payment = ingest.new_payment(p.credit, decision)
-        plain.append(p)
+        # Not validated field by field: a value the table refuses fails the
+        # statement, and then each delivery takes the single path, which validates.
+        s.payment = ingest.new_payment(credit, decision)
+        _finished(s.row, Status.PROCESSED, txn_id=credit.provider_txn_id)
 
-    # 4. the plain credits and every outcome known so far, in one statement
-    if plain or finishes:
-        try:
-            recorded = _record_many(plain, finishes, timezone.now())
-        except Exception:
-            logger.exception("a batch of %d webhook deliveries failed as a whole; recording them one by one", len(rows))
-            for delivery_id, status, txn_id, error in finishes:
-                bulk_sql.finish(delivery_id, status, txn_id=txn_id, error=error)
-            recorded = set()
-        for p in plain:
-            if p.delivery_id in recorded:
-                outcomes[p.index] = ingest.IngestResult(p.delivery_id, Status.PROCESSED, p.payment)
-            else:
-                one_by_one.append(p)  # already in the table (or the batch failed): the single path decides
-
-    # 5. the rest, one by one, exactly as a single delivery
-    for p in one_by_one:
-        try:
-            payment, created = ingest.payment_record_credit(credit=p.credit, delivery_id=p.delivery_id)
-        except Exception as exc:
-            logger.exception("webhook delivery %s (%s) failed", p.delivery_id, p.credit.source)
-            try:
-                bulk_sql.finish(
-                    p.delivery_id, Status.FAILED, txn_id=p.credit.provider_txn_id, error=traceback.format_exc()
-                )
-            except Exception:
-                logger.exception("could not mark webhook delivery %s as failed", p.delivery_id)
-            outcomes[p.index] = exc
-            continue
-        outcomes[p.index] = ingest.IngestResult(
-            p.delivery_id, Status.PROCESSED if created else Status.DUPLICATE, payment
+    # 3. one statement: the plain credits' payments and every delivery with its outcome
+    try:
+        if stored:
+            _store_and_record(stored, timezone.now())
+    except Exception as exc:
+        if database_unavailable(exc):  # nothing written; the lane answers 503 and the providers retry
+            for s in stored:
+                outcomes[s.index] = exc
+            return [o if o is not None else exc for o in outcomes]
+        logger.exception(
+            "a batch of %d webhook deliveries could not be written together; taking them one by one", len(stored)
         )
+        for s in stored:
+            outcomes[s.index] = _ingest_one(deliveries[s.index], now)
+        return [o if o is not None else RuntimeError("delivery left without an outcome") for o in outcomes]
+    limits.refusals_count(addresses=refused_from)
+    for s in stored:
+        result = outcomes[s.index]
+        if isinstance(result, Exception) and not isinstance(result, WebhookError):
+            logger.error(
+                "webhook delivery %s (%s) failed", s.row.pk, deliveries[s.index].provider.SOURCE, exc_info=result
+            )
+        elif result is None and not s.single and s.credit is None:  # ignored
+            outcomes[s.index] = ingest.IngestResult(s.row.pk, Status.IGNORED, None)
+        elif result is None and not s.single:
+            outcomes[s.index] = ingest.IngestResult(s.row.pk, Status.PROCESSED, s.payment)
+
+    # 4. the rest, one by one, exactly as a single delivery
+    for s in stored:
+        if not s.single or s.credit is None:
+            continue
+        try:
+            payment, created = ingest.payment_record_credit(credit=s.credit, delivery_id=s.row.pk)
+        except Exception as exc:
+            logger.exception("webhook delivery %s (%s) failed", s.row.pk, s.credit.source)
+            try:
+                bulk_sql.finish(s.row.pk, Status.FAILED, txn_id=s.credit.provider_txn_id, error=traceback.format_exc())
+            except Exception:
+                logger.exception("could not mark webhook delivery %s as failed", s.row.pk)
+            outcomes[s.index] = exc
+            continue
+        outcomes[s.index] = ingest.IngestResult(s.row.pk, Status.PROCESSED if created else Status.DUPLICATE, payment)
     return [o if o is not None else RuntimeError("delivery left without an outcome") for o in outcomes]

@@ -141,14 +141,45 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
+# How ``as_row`` writes each field: the column's value as the INSERT would
+# write it, without Django's per-value conversion where the value is already
+# what the JSON row needs (text, numbers, ids, jsonb documents), and times as
+# ISO 8601 with their offset. Anything else goes through get_db_prep_save.
+_AS_IS = (models.CharField, models.TextField, models.IntegerField, models.BooleanField, models.ForeignKey)
+
+
+@functools.cache
+def _row_plan(fields: tuple[models.Field, ...]) -> tuple[tuple[models.Field, str, str, str], ...]:
+    plan = []
+    for f in fields:
+        if isinstance(f, models.DateField) and (f.auto_now or f.auto_now_add):
+            kind = "auto"
+        elif isinstance(f, models.DateField):  # DateTimeField too
+            kind = "time"
+        elif isinstance(f, models.JSONField):
+            kind = "json"
+        elif isinstance(f, _AS_IS) and not isinstance(f, models.GenericIPAddressField):
+            kind = "as_is"
+        else:
+            kind = "prep"
+        plan.append((f, f.column, f.attname, kind))
+    return tuple(plan)
+
+
 def as_row(obj: models.Model, fields: list[models.Field], **extra: Any) -> dict[str, Any]:
     """``obj`` as its INSERT would write it (``pre_save`` fills auto_now and
-    the like), as a JSON object keyed by column."""
+    the like), as a JSON object keyed by column. Not validated: a value the
+    table refuses fails the statement."""
     db = connections[DEFAULT_DB_ALIAS]
     row: dict[str, Any] = {}
-    for f in fields:
-        value = f.pre_save(obj, True)
-        row[f.column] = value if isinstance(f, models.JSONField) else f.get_db_prep_save(value, db)
+    for f, column, attname, kind in _row_plan(tuple(fields)):
+        if kind == "as_is" or kind == "json":
+            row[column] = getattr(obj, attname)
+        elif kind == "time" or kind == "auto":
+            value = f.pre_save(obj, True) if kind == "auto" else getattr(obj, attname)
+            row[column] = None if value is None else value.isoformat()
+        else:
+            row[column] = f.get_db_prep_save(f.pre_save(obj, True), db)
     row.update(extra)
     return row
 
@@ -183,55 +214,43 @@ def _insert_columns(model: type[models.Model], fields: list[models.Field]) -> tu
 
 
 @functools.cache
-def store_many_sql() -> tuple[str, list[models.Field]]:
-    model = WebhookDelivery
-    source, fields = _rows_source(model)
-    columns, selected = _insert_columns(model, fields)
-    table = model._meta.db_table
-    # Ids are drawn first, in the batch's order, so that each delivery learns
-    # its own id (RETURNING promises no order); synchronous_commit is switched
-    # off for this statement's own implicit transaction only (see
-    # webhook_delivery_store).
+def store_and_record_sql() -> tuple[str, list[models.Field], list[models.Field]]:
+    """ONE statement for a batch: insert the plain credits' payments (unless
+    their key exists) and store every delivery with its outcome.
+
+    Parameters: the payments (``rows_json`` of ``as_row`` with ``ord``, in
+    (source, provider_txn_id) order) and the deliveries (``as_row`` with
+    ``ord`` and ``pay``, the ``ord`` of the payment it brought, or null). A
+    delivery whose payment the table already held is stored as received,
+    without payment, for the single path to finish. Returns, per delivery in
+    ``ord`` order, its new id and its new payment's id (or null)."""
+    pay_source, pay_fields = _rows_source(Payment)
+    pay_columns, pay_selected = _insert_columns(Payment, pay_fields)
+    del_source, del_fields = _rows_source(WebhookDelivery, (("pay", "bigint"),))
+    payments, deliveries = Payment._meta.db_table, WebhookDelivery._meta.db_table
+    qn = connection.ops.quote_name
+    left_over = "dd.pay IS NOT NULL AND dd.new_payment IS NULL"  # its payment existed: the single path finishes it
+    finished = {
+        "status": f"CASE WHEN {left_over} THEN '{Status.RECEIVED.value}' ELSE dd.status END",
+        "provider_txn_id": f"CASE WHEN {left_over} THEN '' ELSE dd.provider_txn_id END",
+        "processed_at": f"CASE WHEN {left_over} THEN NULL ELSE dd.processed_at END",
+        "payment_id": "dd.new_payment",
+    }
+    del_columns = ", ".join([qn(WebhookDelivery._meta.pk.column), *(qn(f.column) for f in del_fields)])
+    del_selected = ", ".join(finished.get(f.column, f"dd.{qn(f.column)}") for f in del_fields)
     sql = (
-        f"WITH r AS MATERIALIZED ({source}), "  # noqa: S608 (names from the model)
-        f"ids AS MATERIALIZED (SELECT nextval(pg_get_serial_sequence('{table}', 'id')) AS id, ord FROM r ORDER BY ord), "
-        f'ins AS (INSERT INTO "{table}" ({columns}) SELECT ids.id, {selected} FROM r JOIN ids USING (ord) ORDER BY ord), '
-        "quick AS (SELECT set_config('synchronous_commit', 'off', true) AS setting) "
-        "SELECT ids.id FROM ids, quick ORDER BY ids.ord"
-    )
-    return sql, fields
-
-
-def webhook_deliveries_store(deliveries: list[WebhookDelivery]) -> None:
-    """Store raw deliveries (as ``webhook_delivery_store``), one statement for all."""
-    sql, fields = store_many_sql()
-    rows = rows_json([as_row(d, fields, ord=i) for i, d in enumerate(deliveries)])
-    with bound_cursor() as cursor:
-        cursor.execute(sql, [rows])
-        for delivery, row in zip(deliveries, cursor.fetchall(), strict=True):
-            inserted(delivery, row)
-
-
-@functools.cache
-def record_many_sql() -> tuple[str, list[models.Field]]:
-    model = Payment
-    source, fields = _rows_source(model, (("delivery", "bigint"),))
-    columns, selected = _insert_columns(model, fields)
-    table, deliveries = model._meta.db_table, WebhookDelivery._meta.db_table
-    sql = (
-        # r: the payments, each with the delivery it came in; one per (source, txn id), sorted.
-        f"WITH r AS MATERIALIZED ({source}), "  # noqa: S608 (names from the models)
-        f"ids AS MATERIALIZED (SELECT nextval(pg_get_serial_sequence('{table}', 'id')) AS id, ord FROM r ORDER BY ord), "
-        f'new AS (INSERT INTO "{table}" ({columns}) SELECT ids.id, {selected} FROM r JOIN ids USING (ord) ORDER BY ord '
+        f"WITH r AS MATERIALIZED ({pay_source}), "  # noqa: S608 (names from the models)
+        f"pids AS MATERIALIZED (SELECT nextval(pg_get_serial_sequence('{payments}', 'id')) AS id, ord "
+        "FROM r ORDER BY ord), "
+        f'new AS (INSERT INTO "{payments}" ({pay_columns}) SELECT pids.id, {pay_selected} '
+        "FROM r JOIN pids USING (ord) ORDER BY ord "
         'ON CONFLICT ("source", "provider_txn_id") DO NOTHING RETURNING "id"), '
-        f'recorded AS (UPDATE "{deliveries}" d SET "status" = %s, "processed_at" = %s, '
-        '"provider_txn_id" = r."provider_txn_id", "payment_id" = new.id, "error" = \'\' '
-        "FROM new JOIN ids ON ids.id = new.id JOIN r USING (ord) WHERE d.id = r.delivery), "
-        # f: the refused and ignored deliveries' outcomes.
-        f'finished AS (UPDATE "{deliveries}" d SET "status" = f.status, "processed_at" = %s, '
-        '"provider_txn_id" = f.txn_id, "payment_id" = NULL, "error" = f.error '
-        "FROM json_to_recordset(%s::json) AS f(id bigint, status text, txn_id text, error text) "
-        "WHERE d.id = f.id) "
-        "SELECT r.delivery, new.id FROM new JOIN ids ON ids.id = new.id JOIN r USING (ord)"
+        f"d AS MATERIALIZED ({del_source}), "
+        f"dids AS MATERIALIZED (SELECT nextval(pg_get_serial_sequence('{deliveries}', 'id')) AS id, ord "
+        "FROM d ORDER BY ord), "
+        "dd AS MATERIALIZED (SELECT dids.id, d.*, new.id AS new_payment FROM d JOIN dids USING (ord) "
+        "LEFT JOIN pids ON pids.ord = d.pay LEFT JOIN new ON new.id = pids.id), "
+        f'stored AS (INSERT INTO "{deliveries}" ({del_columns}) SELECT dd.id, {del_selected} FROM dd ORDER BY dd.ord) '
+        "SELECT dd.id, dd.new_payment FROM dd ORDER BY dd.ord"
     )
-    return sql, fields
+    return sql, pay_fields, del_fields
