@@ -251,14 +251,14 @@ def webhook_ingest_batch(deliveries: list[Delivery], *, now: dt.datetime | None 
         return [o if o is not None else RuntimeError("delivery left without an outcome") for o in outcomes]
     limits.refusals_count(addresses=refused_from)
     for s in stored:
-        result = outcomes[s.index]
-        if isinstance(result, Exception) and not isinstance(result, WebhookError):
+        known = outcomes[s.index]
+        if isinstance(known, Exception) and not isinstance(known, WebhookError):
             logger.error(
-                "webhook delivery %s (%s) failed", s.row.pk, deliveries[s.index].provider.SOURCE, exc_info=result
+                "webhook delivery %s (%s) failed", s.row.pk, deliveries[s.index].provider.SOURCE, exc_info=known
             )
-        elif result is None and not s.single and s.credit is None:  # ignored
+        elif known is None and not s.single and s.credit is None:  # ignored
             outcomes[s.index] = ingest.IngestResult(s.row.pk, Status.IGNORED, None)
-        elif result is None and not s.single:
+        elif known is None and not s.single:
             outcomes[s.index] = ingest.IngestResult(s.row.pk, Status.PROCESSED, s.payment)
 
     # 4. the rest, one by one, exactly as a single delivery
