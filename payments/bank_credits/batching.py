@@ -113,9 +113,9 @@ def _finished(row: WebhookDelivery, status: str, *, txn_id: str = "", error: str
     row.status, row.provider_txn_id, row.error = status, txn_id, storable(error)
 
 
-def _store_and_record(stored: list[_Stored], now: dt.datetime) -> None:
-    """The batch's statement (step 3): gives each row its id, and each plain
-    credit's payment its id when it was inserted (else it goes to the single path)."""
+def _store_and_record(stored: list[_Stored], now: dt.datetime) -> list[tuple[int, int | None]]:
+    """The batch's statement (step 3): per stored delivery, its new id and its
+    payment's new id (None when it brought none, or its payment was there)."""
     sql, pay_fields, del_fields = bulk_sql.store_and_record_sql()
     plain = sorted(
         (s for s in stored if s.payment is not None and s.credit is not None),
@@ -129,7 +129,12 @@ def _store_and_record(stored: list[_Stored], now: dt.datetime) -> None:
     deliveries = [bulk_sql.as_row(s.row, del_fields, ord=i, pay=pay_ord.get(id(s))) for i, s in enumerate(stored)]
     with bulk_sql.bound_cursor() as cursor:
         cursor.execute(sql, [bulk_sql.rows_json(payments), bulk_sql.rows_json(deliveries)])
-        rows = cursor.fetchall()
+        return [(int(delivery_id), payment_id) for delivery_id, payment_id in cursor.fetchall()]
+
+
+def _recorded(stored: list[_Stored], rows: list[tuple[int, int | None]]) -> None:
+    """Give each row and payment the id the statement gave it; a plain credit
+    whose payment was already there goes to the single path."""
     inserted: list[Payment] = []
     for s, (delivery_id, payment_id) in zip(stored, rows, strict=True):
         bulk_sql.inserted(s.row, (delivery_id,))
@@ -236,8 +241,7 @@ def webhook_ingest_batch(deliveries: list[Delivery], *, now: dt.datetime | None 
 
     # 3. one statement: the plain credits' payments and every delivery with its outcome
     try:
-        if stored:
-            _store_and_record(stored, timezone.now())
+        rows = _store_and_record(stored, timezone.now()) if stored else []
     except Exception as exc:
         if database_unavailable(exc):  # nothing written; the lane answers 503 and the providers retry
             for s in stored:
@@ -249,6 +253,7 @@ def webhook_ingest_batch(deliveries: list[Delivery], *, now: dt.datetime | None 
         for s in stored:
             outcomes[s.index] = _ingest_one(deliveries[s.index], now)
         return [o if o is not None else RuntimeError("delivery left without an outcome") for o in outcomes]
+    _recorded(stored, rows)  # committed: from here on, nothing is written twice
     limits.refusals_count(addresses=refused_from)
     for s in stored:
         known = outcomes[s.index]

@@ -46,7 +46,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import OperationalError, close_old_connections, connections
+from django.dispatch import receiver
 from django.http.request import HttpHeaders, split_domain_port, validate_host
 from django.utils.translation import gettext as _
 
@@ -122,14 +124,24 @@ class Batcher:
         self._start_writers(loop)
         if self.answer_within is None:
             return await future
+        # One timer per delivery (not a task, as asyncio.wait_for would make):
+        # past the deadline the delivery is answered, whatever its batch does.
+        timer = loop.call_later(self.answer_within, self._overdue, future)
         try:
-            return await asyncio.wait_for(asyncio.shield(future), self.answer_within)
-        except TimeoutError:
-            self._queue = [queued for queued in self._queue if queued[1] is not future]
-            self.overdue += 1
-            return OperationalError(
+            return await future
+        finally:
+            timer.cancel()
+
+    def _overdue(self, future: asyncio.Future[Outcome]) -> None:
+        if future.done():
+            return
+        self._queue = [queued for queued in self._queue if queued[1] is not future]
+        self.overdue += 1
+        future.set_result(
+            OperationalError(
                 f"no outcome from the database within {self.answer_within:g} s ({self._busy} batch(es) being written)"
             )
+        )
 
     def _start_writers(self, loop: asyncio.AbstractEventLoop) -> None:
         while self._queue and self._busy < self.writers:
@@ -184,6 +196,34 @@ class Batcher:
         executor.shutdown(wait=True)
 
 
+# Per-process memos of what every answer repeats (the providers' success
+# replies, the security headers, the verdict on each Host header), forgotten
+# when a setting changes (tests do that; a server never does).
+_replies: dict[int, bytes] = {}
+_hosts: dict[str, bool] = {}
+
+
+@functools.cache
+def _security_headers() -> tuple[tuple[bytes, bytes], ...]:
+    return tuple((name.lower().encode(), value.encode()) for name, value in security_headers())
+
+
+@receiver(setting_changed)
+def _settings_changed(**kwargs: Any) -> None:
+    _security_headers.cache_clear()
+    _hosts.clear()
+
+
+def _encoded(data: dict[str, Any]) -> bytes:
+    """The JSON body of an answer; the success replies (module constants) once per process."""
+    reply = _replies.get(id(data))
+    if reply is None:
+        reply = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+        if any(data is p.SUCCESS_REPLY for p in ROUTES.values()):
+            _replies[id(data)] = reply
+    return reply
+
+
 def _meta(scope: Scope) -> dict[str, str]:
     """The request's headers as Django's ASGIRequest puts them in META."""
     meta: dict[str, str] = {}
@@ -205,11 +245,17 @@ def _host_allowed(meta: dict[str, str], scope: Scope) -> bool:
     if not host and scope.get("server"):
         server_host, server_port = scope["server"]
         host = f"{server_host}:{server_port}" if server_port else str(server_host)
-    domain, _port = split_domain_port(host or "")
-    allowed = settings.ALLOWED_HOSTS
-    if settings.DEBUG and not allowed:
-        allowed = [".localhost", "127.0.0.1", "[::1]"]
-    return bool(domain) and validate_host(domain, allowed)
+    host = host or ""
+    verdict = _hosts.get(host)
+    if verdict is None:
+        domain, _port = split_domain_port(host)
+        allowed = settings.ALLOWED_HOSTS
+        if settings.DEBUG and not allowed:
+            allowed = [".localhost", "127.0.0.1", "[::1]"]
+        verdict = bool(domain) and validate_host(domain, allowed)
+        if len(_hosts) < 64:  # a client sending random Host headers cannot grow it
+            _hosts[host] = verdict
+    return verdict
 
 
 class _TooBig(Exception):
@@ -318,11 +364,12 @@ class WebhookIntake:
     async def _respond(
         self, send: Send, scope: Scope, status: int, data: dict[str, Any], extra: list[tuple[str, str]] | None = None
     ) -> None:
-        content = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+        content = _encoded(data)
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(content)).encode()),
-            *((name.lower().encode(), value.encode()) for name, value in [*security_headers(), *(extra or [])]),
+            *_security_headers(),
+            *((name.lower().encode(), value.encode()) for name, value in extra or []),
         ]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from market.models import Market
 from payments.models import Payment, ReceiptAnnouncement, local_date
@@ -44,6 +45,19 @@ def amount_text(amount: int) -> str:
     return f"{amount:,}".replace(",", ".") + " ₫"
 
 
+_labels: dict[tuple[str, str | None], str] = {}
+
+
+def _channel_label(channel: str) -> str:
+    """The channel's label in the active language (memoised: the intake makes a
+    receipt of every payment, and a lazy label costs a translation lookup)."""
+    key = (channel, get_language())
+    label = _labels.get(key)
+    if label is None:
+        label = _labels[key] = str(dict(Payment._meta.get_field("channel").flatchoices).get(channel, channel))
+    return label
+
+
 def receipt_dict(payment: Payment) -> dict[str, Any]:
     """What the stall page shows of one receipt (the interface of docs/stall.md)."""
     recorded = payment.recorded_at
@@ -54,7 +68,7 @@ def receipt_dict(payment: Payment) -> dict[str, Any]:
         "recorded_at": recorded.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
         "time": recorded.astimezone(ZoneInfo(settings.TIME_ZONE)).strftime("%H:%M"),
         "channel": payment.channel,
-        "channel_label": str(payment.get_channel_display()),
+        "channel_label": _channel_label(payment.channel),
         "payer": payment.payer_masked,
         "sale": payment.payment_request_id,
     }

@@ -46,7 +46,7 @@ from django.db import close_old_connections, connection
 
 from common.breaker import REDIS
 from payments.receipts.cursor import Cursor
-from payments.receipts.publish import channel_name
+from payments.receipts.publish import channel_name, receipts_in
 from payments.receipts.selectors import Resume, ledger_read
 
 logger = logging.getLogger(__name__)
@@ -227,13 +227,13 @@ class ReceiptHub:
 
     def _dispatch(self, raw: bytes | str) -> None:
         try:
-            data = json.loads(raw)
-            queues = self.queues.get(int(data["vendor_id"]))
+            receipts = [(int(data["vendor_id"]), data) for data in receipts_in(raw)]
         except (ValueError, KeyError, TypeError):
             logger.warning("unreadable receipt message: %r", raw[:200])
             return
-        for queue in queues or ():
-            self._put(queue, dict(data))
+        for vendor_id, data in receipts:
+            for queue in self.queues.get(vendor_id) or ():
+                self._put(queue, dict(data))
 
     def _recheck_all(self) -> None:
         """Make every stream of this process read the ledger now."""
@@ -385,12 +385,13 @@ def receipt_events_sync(vendor_id: int, cursor: Cursor, *, max_seconds: float | 
                     continue
                 if message and message.get("type") == "message":
                     try:
-                        data = json.loads(message["data"])
+                        receipts = receipts_in(message["data"])
                     except ValueError:
                         continue
-                    if data.get("vendor_id") == vendor_id and (text := state.from_message(data)):
-                        yield text
-                        next_ping = time.monotonic() + keepalive
+                    for data in receipts:
+                        if data.get("vendor_id") == vendor_id and (text := state.from_message(data)):
+                            yield text
+                            next_ping = time.monotonic() + keepalive
             if time.monotonic() >= next_ping:
                 yield ": ping\n\n"
                 next_ping = time.monotonic() + keepalive

@@ -211,6 +211,29 @@ def test_retries_of_recorded_payments_are_duplicates_in_a_batch(cast) -> None:
 
 
 @batch_db
+def test_a_failure_after_the_batch_committed_records_nothing_twice(cast, monkeypatch, caplog) -> None:
+    """Once the statement has committed, nothing may send the deliveries down
+    the single path again: a receipt that cannot be published is only logged."""
+    needs_postgres()
+    from payments.receipts import publish
+
+    def broken(*args: Any, **kwargs: Any) -> str:
+        raise RuntimeError("receipt message failed")
+
+    monkeypatch.setattr(publish, "message", broken)
+    monkeypatch.setattr(publish.settings, "REDIS_URL", "redis://unused:6379/0")
+    code = cast.vendor.merchant_code
+    outcomes = webhook_ingest_batch(
+        [sepay_delivery(sepay_body(content=f"CHO40 {code}", txn_id=t)) for t in (9801, 9802)]
+    )
+
+    assert [o.status for o in outcomes if isinstance(o, IngestResult)] == [Status.PROCESSED] * 2
+    assert Payment.objects.count() == 2
+    assert list(WebhookDelivery.objects.values_list("status", flat=True)) == [Status.PROCESSED] * 2
+    assert "could not publish the receipts" in caplog.text
+
+
+@batch_db
 def test_when_the_batch_statement_fails_each_credit_is_recorded_alone(cast, monkeypatch) -> None:
     needs_postgres()
 

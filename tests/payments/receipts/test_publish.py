@@ -60,7 +60,7 @@ def published(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Publis
             while time.monotonic() < deadline:
                 message = pubsub.get_message(timeout=0.05)
                 if message and message["type"] == "message":
-                    seen.append(json.loads(message["data"]))
+                    seen.extend(publish.receipts_in(message["data"]))
             return list(seen)
 
         yield Published(read)
@@ -215,6 +215,37 @@ def test_the_intakes_batches_publish_what_they_insert(cast, published: Published
 
     assert all(not isinstance(o, Exception) for o in outcomes)
     assert sorted(m["amount"] for m in published()) == [11_000, 12_000]
+
+
+def test_a_batch_of_receipts_is_one_message_on_the_channel(cast, settings: Any) -> None:
+    """However many receipts a commit made, Redis and every subscribed process
+    get one message (a JSON array), which ``receipts_in`` reads back."""
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        pytest.skip("needs Redis (REDIS_URL)")
+    import redis
+
+    settings.REDIS_URL = url
+    pubsub = redis.Redis.from_url(url).pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(publish.channel_name(url))
+    pubsub.get_message(timeout=1)
+    try:
+        payments = [PaymentFactory(vendor=cast.vendor, amount=a) for a in (1_000, 2_000, 3_000)]
+        publish._publish_rows(payments, late=False)
+        messages = []
+        deadline = time.monotonic() + 1
+        while time.monotonic() < deadline:
+            message = pubsub.get_message(timeout=0.05)
+            if message and message["type"] == "message":
+                messages.append(message["data"])
+    finally:
+        pubsub.close()
+
+    assert len(messages) == 1
+    assert [r["amount"] for r in publish.receipts_in(messages[0])] == [1_000, 2_000, 3_000]
+    assert {r["vendor_id"] for r in publish.receipts_in(messages[0])} == {cast.vendor.pk}
+    # A single receipt as published before batching (and by the stall probe) still reads.
+    assert publish.receipts_in(json.dumps({"id": 1, "vendor_id": 2})) == [{"id": 1, "vendor_id": 2}]
 
 
 @pytest.mark.django_db(transaction=True)
