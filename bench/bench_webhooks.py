@@ -42,7 +42,12 @@ run, comma-separated: "16,64" for asgi, "16" for wsgi; one row each),
 BENCH_WEBHOOKS_CONNS (the older knob: connections per load thread/process, one
 run only), BENCH_WEBHOOKS_HEALTH_CHECKS (DB_CONN_HEALTH_CHECKS of the server,
 0: no ``SELECT 1`` per request), BENCH_WEBHOOKS_LOADGEN (``wrk`` or
-``python``; default wrk when installed), BENCH_PGBENCH_SECONDS (10; 5 under
+``python``; default wrk when installed), BENCH_WEBHOOKS_REDIS_URL (the
+server's REDIS_URL, as production's: every batch publishes its receipts;
+default db 14 of the local Redis, "none" to run without),
+BENCH_WEBHOOKS_PROFILE (PREFIX: py-spy samples the server during each
+measured run into PREFIX-<connections>.txt, read with ``python -m
+bench.profile_summary``; a profiled run's rate is not a benchmark figure), BENCH_PGBENCH_SECONDS (10; 5 under
 ``--quick``, at scale 2 instead of 10).
 
 Every row's baseline is pgbench's simple-update TPS of the same run, its
@@ -132,6 +137,25 @@ def _ms_per(cpu: float | None, count: int) -> float | None:
     return round(cpu / count * 1000, 2) if cpu is not None and count else None
 
 
+def _with_redis(env: dict[str, str]) -> str:
+    """Give the server REDIS_URL as production has it (BENCH_WEBHOOKS_REDIS_URL,
+    default db 14 of the local Redis; "none": without), so that every batch
+    publishes its receipts to the stall pages as the compose ``webhooks``
+    service does. Returns how the run was made, for its note."""
+    url = os.environ.get("BENCH_WEBHOOKS_REDIS_URL", "redis://127.0.0.1:6379/14")
+    if url.lower() == "none":
+        return "no REDIS_URL (receipts not published)"
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except Exception as exc:
+        print(f"   no Redis at {url} ({exc}): receipts are not published in this run", flush=True)
+        return "no REDIS_URL: Redis unreachable (receipts not published)"
+    env["REDIS_URL"] = url
+    return "REDIS_URL set (each batch publishes its receipts)"
+
+
 def _connections(wrk: bool, asgi: bool, clients: int) -> list[int]:
     """Total connections of each measured run: BENCH_WEBHOOKS_CONNECTIONS ("16,64"),
     or the older per-client BENCH_WEBHOOKS_CONNS for one run."""
@@ -156,6 +180,7 @@ def run() -> list[dict[str, Any]]:
     print(f"   preparing {db} …", flush=True)
     migrated_database(db)
     env = django_env(db, sepay_secret=SECRET)
+    redis_note = _with_redis(env)
     seeded = subprocess.run(
         [sys.executable, "-m", "bench.webhooks_seed", "500"],
         cwd=ROOT,
@@ -201,7 +226,7 @@ def run() -> list[dict[str, Any]]:
     elif threads > 1:
         command += ["--worker-class", "gthread", "--threads", str(threads)]
     kind = " uvicorn (config.asgi, batching intake)" if asgi else (f" gthread×{threads}" if threads > 1 else " sync")
-    server_shape = f"gunicorn -w {workers}{kind}, DB_CONN_HEALTH_CHECKS={env['DB_CONN_HEALTH_CHECKS']}"
+    server_shape = f"gunicorn -w {workers}{kind}, DB_CONN_HEALTH_CHECKS={env['DB_CONN_HEALTH_CHECKS']}, {redis_note}"
     # gunicorn's own log (its workers' shutdown notices included) goes to a
     # file, shown only if the server never came up.
     server_log = tempfile.TemporaryFile()  # noqa: SIM115 (closed after the server stops)
