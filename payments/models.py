@@ -159,11 +159,26 @@ class Payment(models.Model):
         UNDERPAID = "underpaid", _("Underpaid")
         OVERPAID = "overpaid", _("Overpaid")
 
+    # No index of their own: the (vendor, local_date) and (market, local_date)
+    # indexes below lead with them and serve every lookup by vendor or market
+    # (PROTECT's checks included); each index is written on every payment.
     vendor = models.ForeignKey(
-        Vendor, on_delete=models.PROTECT, null=True, blank=True, related_name="payments", verbose_name=_("vendor")
+        Vendor,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payments",
+        verbose_name=_("vendor"),
+        db_index=False,
     )
     market = models.ForeignKey(
-        Market, on_delete=models.PROTECT, null=True, blank=True, related_name="payments", verbose_name=_("market")
+        Market,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="payments",
+        verbose_name=_("market"),
+        db_index=False,
     )
     amount = models.BigIntegerField(_("amount (VND)"))
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)

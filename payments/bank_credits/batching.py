@@ -12,6 +12,7 @@ import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
@@ -103,14 +104,15 @@ class _Stored:
     """A delivery of the batch that is stored: its row, and what it brought."""
 
     index: int
-    row: WebhookDelivery
+    row: dict[str, Any]  # the delivery's fields, as ``ingest.raw_delivery_values`` gives them
+    pk: int = 0  # given by the batch statement
     credit: BankCredit | None = None
     payment: Payment | None = None
     single: bool = False  # recorded afterwards by the single path
 
 
-def _finished(row: WebhookDelivery, status: str, *, txn_id: str = "", error: str = "") -> None:
-    row.status, row.provider_txn_id, row.error = status, txn_id, storable(error)
+def _finished(row: dict[str, Any], status: str, *, txn_id: str = "", error: str = "") -> None:
+    row.update(status=status, provider_txn_id=txn_id, error=storable(error))
 
 
 def _store_and_record(stored: list[_Stored], now: dt.datetime) -> list[tuple[int, int | None]]:
@@ -124,9 +126,12 @@ def _store_and_record(stored: list[_Stored], now: dt.datetime) -> list[tuple[int
     pay_ord = {id(s): i for i, s in enumerate(plain)}
     payments = [bulk_sql.as_row(s.payment, pay_fields, ord=i) for i, s in enumerate(plain)]  # type: ignore[arg-type]
     for s in stored:
-        if not s.single and s.row.status != Status.RECEIVED:
-            s.row.processed_at = now
-    deliveries = [bulk_sql.as_row(s.row, del_fields, ord=i, pay=pay_ord.get(id(s))) for i, s in enumerate(stored)]
+        if not s.single and s.row.get("status", Status.RECEIVED) != Status.RECEIVED:
+            s.row["processed_at"] = now
+    deliveries = [
+        bulk_sql.values_row(WebhookDelivery, del_fields, s.row, ord=i, pay=pay_ord.get(id(s)))
+        for i, s in enumerate(stored)
+    ]
     with bulk_sql.bound_cursor() as cursor:
         cursor.execute(sql, [bulk_sql.rows_json(payments), bulk_sql.rows_json(deliveries)])
         return [(int(delivery_id), payment_id) for delivery_id, payment_id in cursor.fetchall()]
@@ -137,15 +142,13 @@ def _recorded(stored: list[_Stored], rows: list[tuple[int, int | None]]) -> None
     whose payment was already there goes to the single path."""
     inserted: list[Payment] = []
     for s, (delivery_id, payment_id) in zip(stored, rows, strict=True):
-        bulk_sql.inserted(s.row, (delivery_id,))
+        s.pk = delivery_id
         if s.payment is None:
             continue
-        if payment_id is None:  # already in the table: the single path decides (a duplicate, most likely)
+        if payment_id is None:  # already in the table: stored as received, the single path decides
             s.single = True
-            s.row.status, s.row.provider_txn_id, s.row.processed_at = Status.RECEIVED, "", None
             continue
         bulk_sql.inserted(s.payment, (payment_id,))
-        s.row.payment = s.payment
         inserted.append(s.payment)
     publish_payments_on_commit(inserted)  # the statement committed on its own: published at once
 
@@ -188,7 +191,9 @@ def webhook_ingest_batch(deliveries: list[Delivery], *, now: dt.datetime | None 
         if isinstance(result, WebhookError) and ingest.refusing(result) and limited.get(d.remote_addr or ""):
             outcomes[i] = limits.too_many_refusals(limited[d.remote_addr or ""])  # not stored
             continue
-        row = ingest.raw_delivery(source=d.provider.SOURCE, headers=d.headers, body=d.body, remote_addr=d.remote_addr)
+        row = ingest.raw_delivery_values(
+            source=d.provider.SOURCE, headers=d.headers, body=d.body, remote_addr=d.remote_addr
+        )
         entry = _Stored(i, row)
         stored.append(entry)
         if isinstance(result, WebhookError):
@@ -258,27 +263,25 @@ def webhook_ingest_batch(deliveries: list[Delivery], *, now: dt.datetime | None 
     for s in stored:
         known = outcomes[s.index]
         if isinstance(known, Exception) and not isinstance(known, WebhookError):
-            logger.error(
-                "webhook delivery %s (%s) failed", s.row.pk, deliveries[s.index].provider.SOURCE, exc_info=known
-            )
+            logger.error("webhook delivery %s (%s) failed", s.pk, deliveries[s.index].provider.SOURCE, exc_info=known)
         elif known is None and not s.single and s.credit is None:  # ignored
-            outcomes[s.index] = ingest.IngestResult(s.row.pk, Status.IGNORED, None)
+            outcomes[s.index] = ingest.IngestResult(s.pk, Status.IGNORED, None)
         elif known is None and not s.single:
-            outcomes[s.index] = ingest.IngestResult(s.row.pk, Status.PROCESSED, s.payment)
+            outcomes[s.index] = ingest.IngestResult(s.pk, Status.PROCESSED, s.payment)
 
     # 4. the rest, one by one, exactly as a single delivery
     for s in stored:
         if not s.single or s.credit is None:
             continue
         try:
-            payment, created = ingest.payment_record_credit(credit=s.credit, delivery_id=s.row.pk)
+            payment, created = ingest.payment_record_credit(credit=s.credit, delivery_id=s.pk)
         except Exception as exc:
-            logger.exception("webhook delivery %s (%s) failed", s.row.pk, s.credit.source)
+            logger.exception("webhook delivery %s (%s) failed", s.pk, s.credit.source)
             try:
-                bulk_sql.finish(s.row.pk, Status.FAILED, txn_id=s.credit.provider_txn_id, error=traceback.format_exc())
+                bulk_sql.finish(s.pk, Status.FAILED, txn_id=s.credit.provider_txn_id, error=traceback.format_exc())
             except Exception:
-                logger.exception("could not mark webhook delivery %s as failed", s.row.pk)
+                logger.exception("could not mark webhook delivery %s as failed", s.pk)
             outcomes[s.index] = exc
             continue
-        outcomes[s.index] = ingest.IngestResult(s.row.pk, Status.PROCESSED if created else Status.DUPLICATE, payment)
+        outcomes[s.index] = ingest.IngestResult(s.pk, Status.PROCESSED if created else Status.DUPLICATE, payment)
     return [o if o is not None else RuntimeError("delivery left without an outcome") for o in outcomes]

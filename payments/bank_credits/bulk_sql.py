@@ -184,6 +184,30 @@ def as_row(obj: models.Model, fields: list[models.Field], **extra: Any) -> dict[
     return row
 
 
+def values_row(
+    model: type[models.Model], fields: list[models.Field], values: dict[str, Any], **extra: Any
+) -> dict[str, Any]:
+    """As ``as_row`` for the row ``model(**values)`` would be, without making
+    the instance (the intake writes one per delivery and needs none): fields
+    absent from ``values`` take their default, auto_now ones the time now."""
+    row: dict[str, Any] = {}
+    for f, column, attname, kind in _row_plan(tuple(fields)):
+        if attname in values:
+            value = values[attname]
+        elif kind == "auto":
+            value = timezone.now()
+        else:
+            value = f.get_default()
+        if kind == "time" or kind == "auto":
+            row[column] = None if value is None else value.isoformat()
+        elif kind == "prep":
+            row[column] = f.get_db_prep_save(value, connections[DEFAULT_DB_ALIAS])
+        else:
+            row[column] = value
+    row.update(extra)
+    return row
+
+
 def rows_json(rows: list[dict[str, Any]]) -> str:
     return json.dumps(rows, default=_json_default, ensure_ascii=False, separators=(",", ":"))
 

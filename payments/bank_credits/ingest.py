@@ -100,16 +100,23 @@ def _body_to_store(body: bytes) -> tuple[str, str]:
     return base64.b64encode(body).decode("ascii"), "base64"
 
 
+def raw_delivery_values(
+    *, source: str, headers: Mapping[str, str], body: bytes, remote_addr: str | None
+) -> dict[str, Any]:
+    """The fields of a delivery's row as it arrived (credentials redacted)."""
+    text, encoding = _body_to_store(body)
+    return {
+        "source": source,
+        "headers": _headers_to_store(headers),
+        "body": text,
+        "body_encoding": encoding,
+        "remote_addr": remote_addr or None,
+    }
+
+
 def raw_delivery(*, source: str, headers: Mapping[str, str], body: bytes, remote_addr: str | None) -> WebhookDelivery:
     """The unsaved row of a delivery as it arrived (credentials redacted)."""
-    text, encoding = _body_to_store(body)
-    return WebhookDelivery(
-        source=source,
-        headers=_headers_to_store(headers),
-        body=text,
-        body_encoding=encoding,
-        remote_addr=remote_addr or None,
-    )
+    return WebhookDelivery(**raw_delivery_values(source=source, headers=headers, body=body, remote_addr=remote_addr))
 
 
 def webhook_delivery_store(
