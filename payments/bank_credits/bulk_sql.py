@@ -145,11 +145,23 @@ def _json_default(value: Any) -> Any:
 # write it, without Django's per-value conversion where the value is already
 # what the JSON row needs (text, numbers, ids, jsonb documents), and times as
 # ISO 8601 with their offset. Anything else goes through get_db_prep_save.
-_AS_IS = (models.CharField, models.TextField, models.IntegerField, models.BooleanField, models.ForeignKey)
+_AS_IS = (
+    models.CharField,
+    models.TextField,
+    models.IntegerField,
+    models.BooleanField,
+    models.ForeignKey,
+    models.GenericIPAddressField,  # text that PostgreSQL's inet reads and normalises itself
+)
+_plans: dict[int, tuple[list[models.Field], tuple[tuple[models.Field, str, str, str], ...]]] = {}
 
 
-@functools.cache
-def _row_plan(fields: tuple[models.Field, ...]) -> tuple[tuple[models.Field, str, str, str], ...]:
+def _row_plan(fields: list[models.Field]) -> tuple[tuple[models.Field, str, str, str], ...]:
+    """How to write each of ``fields`` (a list this module keeps: the plan is
+    kept by the list's identity, hashing twenty fields per row would cost more)."""
+    cached = _plans.get(id(fields))
+    if cached is not None and cached[0] is fields:
+        return cached[1]
     plan = []
     for f in fields:
         if isinstance(f, models.DateField) and (f.auto_now or f.auto_now_add):
@@ -158,11 +170,12 @@ def _row_plan(fields: tuple[models.Field, ...]) -> tuple[tuple[models.Field, str
             kind = "time"
         elif isinstance(f, models.JSONField):
             kind = "json"
-        elif isinstance(f, _AS_IS) and not isinstance(f, models.GenericIPAddressField):
+        elif isinstance(f, _AS_IS):
             kind = "as_is"
         else:
             kind = "prep"
         plan.append((f, f.column, f.attname, kind))
+    _plans[id(fields)] = (fields, tuple(plan))
     return tuple(plan)
 
 
@@ -172,7 +185,7 @@ def as_row(obj: models.Model, fields: list[models.Field], **extra: Any) -> dict[
     table refuses fails the statement."""
     db = connections[DEFAULT_DB_ALIAS]
     row: dict[str, Any] = {}
-    for f, column, attname, kind in _row_plan(tuple(fields)):
+    for f, column, attname, kind in _row_plan(fields):
         if kind == "as_is" or kind == "json":
             row[column] = getattr(obj, attname)
         elif kind == "time" or kind == "auto":
@@ -191,7 +204,7 @@ def values_row(
     the instance (the intake writes one per delivery and needs none): fields
     absent from ``values`` take their default, auto_now ones the time now."""
     row: dict[str, Any] = {}
-    for f, column, attname, kind in _row_plan(tuple(fields)):
+    for f, column, attname, kind in _row_plan(fields):
         if attname in values:
             value = values[attname]
         elif kind == "auto":
