@@ -109,6 +109,14 @@ def test_the_stall_pages_run_their_scripts_without_a_violation(live_server, page
         "() => document.querySelector('[data-stall]').dataset.live === 'stream'"
     )  # EventSource: connect-src
     visit(page, live_server.url + "/stall/sale/", "form", "stall-sale")
+    for key in ("5", "000"):  # the keypad is the page's script
+        page.locator(f"[data-key='{key}']").click()
+    page.get_by_role("button", name="Tạo mã QR").click()
+    page.wait_for_url("**/stall/sale/*/")
+    page.locator(".sale-qr svg").wait_for()  # the QR, an SVG in the page
+    page.wait_for_function("() => document.querySelector('[data-countdown]').textContent.startsWith('14:')")
+    screenshot(page, "csp-stall-sale-qr")
+    assert page.violations() == [], page.url
     visit(page, live_server.url + "/stall/code/", "form", "stall-code")
     visit(page, live_server.url + "/stall/payments/", "h1", "stall-payments")
     assert page.violations() == []
@@ -152,6 +160,7 @@ def test_the_board_pages_and_dashboard_draw_without_a_violation(live_server, pag
     bar = page.locator("[data-testid=batch] progress")
     assert (bar.get_attribute("value"), bar.get_attribute("max")) == ("25", "100")
     visit(page, live_server.url + f"/onboard/people/{cast.market.pk}/", "h1", "board-people")
+    visit(page, live_server.url + f"/onboard/markets/{cast.market.pk}/import/", "form", "board-import")
 
 
 def test_the_officer_dashboard_draws_without_a_violation(live_server, page_at, cast):
