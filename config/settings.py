@@ -99,12 +99,17 @@ MIDDLEWARE = [
 # (Django's 2.5 MB) or any body over this (a 10 MiB spreadsheet upload and its framing) is refused, 413.
 REQUEST_MAX_BODY_BYTES = env_int("REQUEST_MAX_BODY_BYTES", 11 * 1024 * 1024)
 
-# Sent on every answer (config.middleware.SecurityHeadersMiddleware): no page may be framed
-# (the modern X-Frame-Options), no plugins, forms and <base> only to this site. Scripts and
-# styles are not restricted yet (Swagger UI's page has an inline script, some templates inline
-# style attributes); DJANGO_CSP="" sends none.
+# Sent on every answer (config.middleware.SecurityHeadersMiddleware): scripts, styles,
+# fetch/EventSource, audio clips and the offline queue's service worker from this site only
+# (default-src 'self'), with no inline script, event handler, <style> or style attribute
+# and no eval — every page's JavaScript and CSS is a static file (tests/config/
+# test_csp_templates.py keeps it so); images from this site or data: URIs (Swagger UI's
+# stylesheet draws its icons with them); no page may be framed (the modern
+# X-Frame-Options), no plugins, forms and <base> only to this site. DJANGO_CSP="" sends none.
 CONTENT_SECURITY_POLICY = env_str(
-    "DJANGO_CSP", "frame-ancestors 'none'; object-src 'none'; base-uri 'self'; form-action 'self'"
+    "DJANGO_CSP",
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'",
 )
 X_FRAME_OPTIONS = "DENY"
 

@@ -1,27 +1,12 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
-from drf_spectacular.utils import extend_schema
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
 from config import health, views
+from config.api_docs import ApiDocsView
 from config.auth_api import TokenApi
-
-
-class ApiDocsView(SpectacularSwaggerView):
-    """Swagger UI with the site's Cross-Origin-Opener-Policy: drf-spectacular sends
-    ``unsafe-none`` for OAuth2 sign-in pop-ups, which this API does not use (found
-    by the deployment drill's header sweep)."""
-
-    @extend_schema(exclude=True)
-    def get(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-        response = super().get(request, *args, **kwargs)
-        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-        return response
-
 
 api_v1: list[URLPattern | URLResolver] = [
     path("auth/token/", TokenApi.as_view(), name="auth-token"),

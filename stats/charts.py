@@ -35,6 +35,17 @@ def _lang(lang: str | None) -> str:
     return lang or get_language() or "vi"
 
 
+def _swatch(colour: str, extra_class: str = "") -> SafeString:
+    """A legend's colour square: a tiny SVG filled with ``colour`` (a fill attribute,
+    not a style attribute, which the Content-Security-Policy refuses)."""
+    return format_html(
+        '<svg class="{}" viewBox="0 0 1 1" preserveAspectRatio="none" aria-hidden="true" focusable="false">'
+        '<rect width="1" height="1" fill="{}"/></svg>',
+        f"swatch {extra_class}".strip(),
+        colour,
+    )
+
+
 def _titled_svg(
     css_class: str, extra: str, uid: str, width: int, height: int, title: str, desc: str, parts: Sequence[str]
 ) -> SafeString:
@@ -105,11 +116,10 @@ def trend_chart(
     narrow = _trend_svg(labels, values, counts, title, desc, lang, width=340, height=230, most_labels=5, font=13)
     wide = _trend_svg(labels, values, counts, title, desc, lang, width=640, height=260, most_labels=8, font=12)
     legend = format_html(
-        '<p class="chart-legend"><span class="legend-item"><span class="swatch" style="background:{}"></span>{}</span>'
-        '<span class="legend-item"><span class="swatch swatch-line" style="background:{}"></span>{}</span></p>',
-        BAR_COLOUR,
+        '<p class="chart-legend"><span class="legend-item">{}{}</span><span class="legend-item">{}{}</span></p>',
+        _swatch(BAR_COLOUR),
         _("Value (₫, left)"),
-        LINE_COLOUR,
+        _swatch(LINE_COLOUR, "swatch-line"),
         _("Payments (right)"),
     )
     rows = format_html_join(
@@ -278,11 +288,10 @@ def channel_mix(
     )
     items = format_html_join(
         "",
-        '<li><span class="swatch" style="background:{}"></span><span class="mix-label">{}</span> '
-        '<strong>{}</strong> <span class="muted">{} · {}</span></li>',
+        '<li>{}<span class="mix-label">{}</span> <strong>{}</strong> <span class="muted">{} · {}</span></li>',
         (
             (
-                PALETTE[i % len(PALETTE)],
+                _swatch(PALETTE[i % len(PALETTE)]),
                 label,
                 format_percent(share, lang=lang),
                 _("%(count)s payments") % {"count": format_int(cnt, lang=lang)},
@@ -338,7 +347,9 @@ def progress_bar(*, current: float | None, target: float | None, label: str, lan
 def cohort_table(*, cohorts: Sequence[dict], lang: str | None = None) -> SafeString:
     """Retention by onboarding month as an HTML heat table: one row per cohort
     (``{"month": "2026-06", "vendors": n, "active": [m0, m1, …]}``), a cell per
-    month since onboarding giving the share still active, shaded by that share."""
+    month since onboarding giving the share still active, shaded by that share
+    to the nearest tenth (classes ``heat-0`` … ``heat-10`` of dashboard.css: a
+    style attribute per cell would be refused by the Content-Security-Policy)."""
     lang = _lang(lang)
     width = max((len(c["active"]) for c in cohorts), default=0)
     head = format_html_join("", '<th scope="col">{}</th>', ((_("M%(n)s") % {"n": i},) for i in range(width)))
@@ -354,9 +365,8 @@ def cohort_table(*, cohorts: Sequence[dict], lang: str | None = None) -> SafeStr
             share = active / total if total else 0.0
             cells.append(
                 format_html(
-                    '<td style="background:rgba(0,114,178,{})" class="{}" title="{}">{}</td>',
-                    f"{0.08 + 0.8 * share:.2f}",
-                    "dark" if share >= 0.5 else "",
+                    '<td class="{}" title="{}">{}</td>',
+                    f"heat-{round(10 * share)}" + (" dark" if share >= 0.5 else ""),
                     _("%(active)s of %(vendors)s active") % {"active": active, "vendors": total},
                     format_percent(share, lang=lang),
                 )

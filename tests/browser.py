@@ -21,6 +21,11 @@ Fixtures (imported by tests/conftest.py, so every test may ask for them):
   ``var/screenshots/<name>.png``, prints the path, and the paths are listed
   again at the end of the run.
 
+The pages run under the site's Content-Security-Policy (no eval): give
+``page.wait_for_function`` a function (``"() => …"``), not an expression,
+which Playwright would evaluate in the page with ``eval`` and the page would
+refuse (``page.evaluate`` and ``add_init_script`` are not affected).
+
 Tests using them take pytest-django's ``live_server`` (which needs
 ``transactional_db``) and open ``live_server.url + path``.
 """

@@ -96,7 +96,7 @@ def _render(value: Any) -> Any:
     if isinstance(value, (dict, list)):
         return format_html("<pre>{}</pre>", json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True))
     if isinstance(value, str) and "\n" in value.strip():
-        return format_html('<pre style="white-space: pre-wrap">{}</pre>', value)
+        return format_html('<pre class="pre-wrap">{}</pre>', value)  # css/admin.css (ReadOnlyAdmin.Media)
     return value
 
 
@@ -142,6 +142,11 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     list_per_page = 50
 
+    class Media:
+        # .pre-wrap for multi-line text (_render): a class, as the Content-Security-Policy
+        # refuses style attributes.
+        css = {"all": ("css/admin.css",)}
+
     def scope(self, request: HttpRequest, qs: QuerySet[Any]) -> QuerySet[Any]:
         return qs.none()  # unknown rows are for superusers only
 
@@ -172,6 +177,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
     extra = 0
+
+    class Media:
+        css = {"all": ("css/admin.css",)}
+
     can_delete = False
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:

@@ -137,7 +137,7 @@ def test_a_rotated_key_replaces_the_one_kept_on_the_phone(live_server, vendor_in
     vendor_rotate_code_secret(actor=cast.board, vendor=cast.vendor)  # the phone was lost, then found
     cast.vendor.refresh_from_db()
     page.reload()
-    page.wait_for_function(f"{stored} === '{cast.vendor.code_secret}'")
+    page.wait_for_function(f"() => {stored} === '{cast.vendor.code_secret}'")
 
 
 def _check_on_page(page: Any, code: str, amount: str) -> None:

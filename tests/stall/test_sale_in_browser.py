@@ -74,7 +74,7 @@ def test_the_keypad_makes_a_qr_that_turns_green_when_paid(live_server, vendor_in
     assert page.get_by_test_id("sale-amount").inner_text() == "64.000 ₫"
     assert page.locator(".sale-qr svg").bounding_box()["width"] >= 300
     assert sale.reference in page.locator(".sale-ref").inner_text()
-    page.wait_for_function("document.querySelector('[data-countdown]').textContent.startsWith('14:')")
+    page.wait_for_function("() => document.querySelector('[data-countdown]').textContent.startsWith('14:')")
     _fits_a_phone(page)
     screenshot(page, "stall-sale-qr", full_page=False)
 

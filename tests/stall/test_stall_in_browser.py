@@ -153,7 +153,7 @@ def test_a_payment_appears_on_top_and_is_spoken_in_vietnamese(live_server, page_
     page.get_by_test_id("overlay").wait_for(state="visible", timeout=5_000)
     assert _overlay(page) == ["Đã nhận", "64.000 ₫"]
     screenshot(page, "stall-announced", full_page=False)
-    page.wait_for_function("window.__spoken.some(u => u.text.startsWith('Đã nhận sáu'))")
+    page.wait_for_function("() => window.__spoken.some(u => u.text.startsWith('Đã nhận sáu'))")
     spoken = [u for u in page.evaluate("window.__spoken") if u["text"]]
     assert spoken == [{"text": "Đã nhận sáu mươi tư nghìn đồng", "lang": "vi-VN", "voice": "Tiếng Việt (Việt Nam)"}]
     assert page.evaluate("window.__played") == []
@@ -189,7 +189,7 @@ def test_without_a_vietnamese_voice_it_plays_the_word_clips_in_order(live_server
     first, second = _pay(cast.vendor, 105_000), _pay(cast.vendor, 1_015_000)
 
     expected = [f"{name}.ogg" for name in clip_names(105_000) + clip_names(1_015_000)]
-    page.wait_for_function(f"window.__played.length >= {len(expected)}", timeout=20_000)
+    page.wait_for_function(f"() => window.__played.length >= {len(expected)}", timeout=20_000)
     assert page.evaluate("window.__played") == expected  # one after the other, not cut
     assert page.evaluate("window.__spoken.filter(u => u.text)") == []
     assert [_top_id(page), _announcement(first).method, _announcement(second).method] == [second.pk, "clips", "clips"]
@@ -235,7 +235,7 @@ def test_the_test_button_speaks_a_sample_without_telling_the_server(live_server,
 
     page.get_by_role("button", name="Thử loa").click()
 
-    page.wait_for_function("window.__spoken.some(u => u.text)")
+    page.wait_for_function("() => window.__spoken.some(u => u.text)")
     assert [u["text"] for u in page.evaluate("window.__spoken") if u["text"]] == ["Đã nhận sáu mươi tư nghìn đồng"]
     assert _overlay(page) == ["Thử loa", "64.000 ₫"]
     screenshot(page, "stall-speaker-test", full_page=False)
@@ -258,7 +258,7 @@ def test_where_event_streams_fail_it_polls_and_still_announces(live_server, page
     payment = _pay(cast.vendor, 21_000)
 
     page.locator(f'[data-payment-id="{payment.pk}"]').wait_for()
-    page.wait_for_function("window.__spoken.some(u => u.text.includes('hai mươi mốt nghìn'))")
+    page.wait_for_function("() => window.__spoken.some(u => u.text.includes('hai mươi mốt nghìn'))")
     assert _announcement(payment).method == "speech"
 
 
@@ -359,14 +359,14 @@ def test_a_dropped_connection_resumes_without_a_missing_or_repeated_receipt(
     # The connection drops: the stream ends and every reconnection fails for a while,
     # during which a payment is recorded.
     page.route("**/stall/events/**", lambda route: route.abort("connectionreset"))
-    page.wait_for_function("document.querySelector('[data-stall]').dataset.live !== 'stream'", timeout=10_000)
+    page.wait_for_function("() => document.querySelector('[data-stall]').dataset.live !== 'stream'", timeout=10_000)
     missed = _pay(cast.vendor, 45_000)
     page.wait_for_timeout(1500)
     assert page.locator(f'[data-payment-id="{missed.pk}"]').count() == 0  # not there while disconnected
     page.unroute("**/stall/events/**")
 
     page.locator(f'[data-receipts] > li[data-payment-id="{missed.pk}"]').wait_for(timeout=20_000)
-    page.wait_for_function("window.__spoken.some(u => u.text.includes('bốn mươi lăm nghìn'))")
+    page.wait_for_function("() => window.__spoken.some(u => u.text.includes('bốn mươi lăm nghìn'))")
     page.wait_for_timeout(3000)  # another reconnection or two: nothing may come twice
     ids = [int(li.get_attribute("data-payment-id")) for li in page.locator("[data-receipts] > li").all()]
     assert ids == [missed.pk, first.pk]

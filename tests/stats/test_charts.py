@@ -32,7 +32,8 @@ def svg_of(markup: str) -> ET.Element:
 
 
 def svgs_of(markup: str) -> list[ET.Element]:
-    found = re.findall(r"<svg.*?</svg>", str(markup), re.S)
+    """The charts' drawings (not the legends' colour squares, small SVGs too)."""
+    found = re.findall(r'<svg class="chart.*?</svg>', str(markup), re.S)
     assert found, markup
     return [ET.fromstring(svg) for svg in found]
 
@@ -132,6 +133,19 @@ def test_the_channel_mix_splits_the_bar_by_share_and_lists_every_channel() -> No
     assert markup.count("<li>") == 3
     assert "Mã &lt;USSD&gt;" in markup
     assert "75\u00a0%" in markup and "1.500.000 ₫" in markup
+    # Each channel's square in the legend has its segment's colour.
+    legend = re.findall(r'<svg class="swatch"[^>]*><rect width="1" height="1" fill="([^"]+)"/></svg>', markup)
+    assert legend == [s.get("fill") for s in segments] + ["#009e73"]  # the empty one too
+
+
+def test_the_legends_colour_their_squares_without_a_style_attribute() -> None:
+    for markup in (
+        trend([1_000, 2_000]),
+        channel_mix(channels=[("QR tĩnh", 3, 9_000, 1.0)], title="Kênh", lang="vi"),
+    ):
+        assert "style=" not in markup  # refused by the Content-Security-Policy
+    fills = re.findall(r'<svg class="swatch[^"]*"[^>]*><rect [^>]*fill="([^"]+)"', trend([1_000, 2_000]))
+    assert fills == ["#0072b2", "#d55e00"]  # the bars' colour, the count line's
 
 
 def test_an_empty_channel_mix_says_there_is_nothing() -> None:
@@ -167,4 +181,6 @@ def test_the_cohort_table_shades_each_month_by_the_share_still_active() -> None:
     assert ">06/2026<" in markup  # the month as Vietnamese write it
     assert ">100\u00a0%<" in markup and ">60\u00a0%<" in markup and ">40\u00a0%<" in markup
     assert 'class="empty"' in markup  # July has one month so far
-    assert "rgba(0,114,178,0.88)" in markup  # the full cell is the darkest
+    assert '<td class="heat-10 dark"' in markup  # the full cell is the darkest (dashboard.css)
+    assert '<td class="heat-6 dark"' in markup and '<td class="heat-4"' in markup
+    assert "style=" not in markup  # refused by the Content-Security-Policy

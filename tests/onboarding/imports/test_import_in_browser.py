@@ -81,7 +81,7 @@ def test_the_progress_bar_follows_a_running_import_and_the_page_shows_the_result
     page.goto(live_server.url + reverse("onboard:import-job", args=[job.pk]))
     assert page.locator("progress").get_attribute("value") == "0"
     ImportJob.objects.filter(pk=job.pk).update(processed_rows=1000)
-    page.wait_for_function("document.querySelector('progress').value == 47")  # moved by the script's polling
+    page.wait_for_function("() => document.querySelector('progress').value == 47")  # moved by the script's polling
     assert page.locator("[data-field=processed]").inner_text() == "1000"
     assert_fits_a_phone(page)
     screenshot(page, "onboard-import-progress-360")

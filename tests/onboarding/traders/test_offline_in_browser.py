@@ -109,7 +109,7 @@ def test_a_lost_answer_then_the_resend_registers_the_trader_once(live_server, pa
     page.unroute(form_url)
 
     page.reload()  # the next page load sends what waits: the same submission id
-    page.wait_for_function("JSON.parse(localStorage.getItem('cho40.onboard.queue') || '[]').length === 0")
+    page.wait_for_function("() => JSON.parse(localStorage.getItem('cho40.onboard.queue') || '[]').length === 0")
     assert Vendor.objects.filter(phone="+84944555666").count() == 1
     assert texts_to("+84944555666") == {"welcome": 1, "invitation": 1, "all": 1}
     screenshot(page, "onboard-volunteer-resent", full_page=False)
@@ -134,7 +134,7 @@ def test_background_sync_sends_a_queued_form_with_the_page_gone(live_server, pag
     taps(page.get_by_role("button", name="Đăng ký tiểu thương"))
     page.get_by_test_id("queue-waiting").wait_for()
     page.wait_for_function(
-        "navigator.serviceWorker.ready.then(r => r.sync.getTags()).then(t => t.includes('cho40-onboard-send'))"
+        "() => navigator.serviceWorker.ready.then(r => r.sync.getTags()).then(t => t.includes('cho40-onboard-send'))"
     )
     assert probe.evaluate(QUEUED_IN_INDEXEDDB) == 1  # the worker's copy
     # Only the worker's copy is left to send: the page's own (localStorage) is
