@@ -225,7 +225,17 @@ def main() -> None:
     from payments.models import Payment
 
     with connection.cursor() as cursor:  # what autovacuum does soon after a load; a reused database may predate it
-        for table in ("market_market", "vendors_vendor", "payments_payment"):
+        # The people tables too: a market's follow-up list joins the onboarders' users, phones and
+        # stalls, and with no statistics the planner takes auth_user for 40 rows (autovacuum is off on
+        # the shared development server).
+        for table in (
+            "market_market",
+            "vendors_vendor",
+            "payments_payment",
+            "auth_user",
+            "accounts_userphone",
+            "stats_target",
+        ):
             cursor.execute(f"ANALYZE {table}")
         # The rollups are small: VACUUM too, for the visibility map the reads' index-only scans use.
         for table in (

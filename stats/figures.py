@@ -127,7 +127,7 @@ def _payments(scope: Scope, key: Combinable | None, periods: dict[str, Period]) 
     )
 
 
-def _windows(
+def day_windows(
     periods: dict[str, Period],
 ) -> tuple[dict[str, tuple[dt.date, dt.date]], dict[str, tuple[dt.date, dt.date]]]:
     """For each period (now, previous): the day windows whose active vendors are
@@ -143,7 +143,7 @@ def _windows(
 
 
 def _vendors(scope: Scope, periods: dict[str, Period], key: str | None) -> dict[Key, dict[str, int]]:
-    windows, regulars = _windows(periods)
+    windows, regulars = day_windows(periods)
     return _vendor_windows(scope, windows, regulars, key)
 
 
@@ -281,7 +281,7 @@ def _vendors_grouping_sets(
     markets', its days their sum, as ``_vendor_windows`` does), then counted
     per group. Every window of both periods is computed for every grouping."""
     sets = [group for group in groups if group in (None, "market", "legacy")]
-    windows, regulars = _windows(periods)
+    windows, regulars = day_windows(periods)
     spans = [*windows.values(), *regulars.values()]
     first, last = min(start for start, _end in spans), max(end for _start, end in spans)
     per_market = (

@@ -186,8 +186,12 @@ class VendorMonth(models.Model):
         verbose_name = _("vendor month")
         verbose_name_plural = _("vendor months")
         constraints = [models.UniqueConstraint(fields=["vendor", "month", "market"], name="stats_vendormonth_key")]
-        # Every column: the reads of a scope are index-only scans.
-        indexes = [models.Index(fields=["market", "month", "vendor", "days"], name="stats_vendormonth_market")]
+        indexes = [
+            # Every column: the reads of a scope are index-only scans.
+            models.Index(fields=["market", "month", "vendor", "days"], name="stats_vendormonth_market"),
+            # A vendor's months with their masks: the cohorts read them vendor by vendor, index only.
+            models.Index(fields=["vendor", "month", "days"], name="stats_vendormonth_vendor"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.vendor_id} {self.month:%Y-%m}: {self.days:031b}"

@@ -11,6 +11,7 @@ the headline figures are ``stats.figures``.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Final
 
 from django.db import connection
@@ -18,7 +19,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from payments.models import Channel, Payment
-from stats import concurrent, folding
+from stats import concurrent, folding, market_read
 from stats.figures import HEADLINE_KEYS, figures, figures_by_assemble, figures_by_reads
 from stats.market_days import market_days
 from stats.metrics import ratio
@@ -116,15 +117,23 @@ def target_progress(found: Target | None, current: dict[str, Any]) -> dict[str, 
     """``target`` from the target found and the current figures."""
     if found is None:
         return None
-    coverage, active = float(found.coverage), float(found.active)
+    set_by = found.set_by.get_username() if found.set_by else None
+    return target_values(found.coverage, found.active, found.deadline, found.set_at, set_by, current)
+
+
+def target_values(
+    coverage: Any, active: Any, deadline: dt.date, set_at: dt.datetime, set_by: str | None, current: dict[str, Any]
+) -> dict[str, Any]:
+    """``target_progress`` from a target's values (``set_by``: the username of who set it)."""
+    goal_coverage, goal_active = float(coverage), float(active)
     return {
-        "coverage": coverage,
-        "active": active,
-        "deadline": found.deadline.isoformat(),
-        "coverage_progress": _progress(current["coverage"], coverage),
-        "active_progress": _progress(current["active_share"], active),
-        "set_at": found.set_at.isoformat(),
-        "set_by": found.set_by.get_username() if found.set_by else None,
+        "coverage": goal_coverage,
+        "active": goal_active,
+        "deadline": deadline.isoformat(),
+        "coverage_progress": _progress(current["coverage"], goal_coverage),
+        "active_progress": _progress(current["active_share"], goal_active),
+        "set_at": set_at.isoformat(),
+        "set_by": set_by,
     }
 
 
@@ -134,6 +143,14 @@ def current_target(scope: Scope) -> dict[str, Any] | None:
     folding.ensure_current()
     today = timezone.localdate()
     return target(scope, figures(scope, Period(today, today))[None])
+
+
+def _target_of(found: Target | tuple[Any, ...] | None, current: dict[str, Any]) -> dict[str, Any] | None:
+    """``target_progress`` of a ``Target`` or of its values as ``stats.market_read`` reads them."""
+    if isinstance(found, tuple):
+        coverage, active, deadline, set_at, set_by = found
+        return target_values(coverage, active, deadline, set_at, set_by, current)
+    return target_progress(found, current)
 
 
 def _progress(current: float | None, goal: float) -> float | None:
@@ -147,9 +164,20 @@ def cohorts(scope: Scope, period: Period) -> list[dict[str, Any]]:
     the month of ``to``: how many were onboarded, and how many of them were
     active (≥ 1 succeeded payment) in their onboarding month (m0), the month
     after (m1) … up to the month of ``to`` (days after ``to`` not counted)."""
-    last = period.end.replace(day=1)
-    first = add_months(last, -(COHORT_MONTHS - 1))
-    sizes, activity = cohort_counts(scope, first, period.end)
+    first = cohort_first_month(period)
+    return cohorts_from(period, *cohort_counts(scope, first, period.end))
+
+
+def cohort_first_month(period: Period) -> dt.date:
+    """The first of the ``COHORT_MONTHS`` onboarding months ``cohorts`` shows."""
+    return add_months(period.end.replace(day=1), -(COHORT_MONTHS - 1))
+
+
+def cohorts_from(
+    period: Period, sizes: dict[dt.date, int], activity: dict[tuple[dt.date, dt.date], int]
+) -> list[dict[str, Any]]:
+    """``cohorts`` from the counts of ``cohort_counts``."""
+    first = cohort_first_month(period)
     out = []
     for index in range(COHORT_MONTHS):
         month = add_months(first, index)
@@ -171,22 +199,10 @@ def _slowest_first(reads: dict[str, Any]) -> dict[str, Any]:
     return {**first, **{name: read for name, read in reads.items() if name not in first}}
 
 
-def scope_stats(scope: Scope, period: Period) -> dict[str, Any]:
-    """Everything the dashboard and the API show for ``scope`` over ``period``.
-
-    Its queries are independent of each other and are sent side by side on
-    PostgreSQL (``stats.concurrent``); the answer is the same either way."""
-    folding.ensure_current()
-    groups: tuple[str | None, ...] = (None,)
-    if scope.kind == "nation":
-        groups += ("province",)
-    if scope.kind in ("nation", "province", "ward"):
-        groups += ("market",)
-    if scope.kind == "province":
-        groups += ("legacy",)
-    # A market's read on PostgreSQL takes its payments, mix and trend's payments
-    # from one pass over MarketDay (stats.market_days, which says why only a market's).
-    one_pass = connection.vendor == "postgresql" and scope.kind == "market"
+def _general_reads(scope: Scope, period: Period, groups: tuple[str | None, ...], one_pass: bool) -> dict[str, Any]:
+    """The reads of ``scope_stats`` through the ORM, side by side (``stats.concurrent``).
+    For a market on PostgreSQL (``one_pass``) this is the previous path, which
+    ``stats.market_read`` replaces: kept as the reference its tests compare it with."""
     legacy = "market__legacy_province_id"
     reads: dict[str, Any] = {
         f"figures:{name}": read for name, read in figures_by_reads(scope, period, groups, payments=not one_pass).items()
@@ -214,6 +230,32 @@ def scope_stats(scope: Scope, period: Period) -> dict[str, Any]:
         got["figures:payments"] = got["market_days"]["by_market"]
         got["mix"] = got["market_days"]["mix"]
         got["series_payments"] = got["market_days"]["series"]
+    return got
+
+
+def scope_stats(scope: Scope, period: Period) -> dict[str, Any]:
+    """Everything the dashboard and the API show for ``scope`` over ``period``.
+
+    Its queries are independent of each other and are sent side by side on
+    PostgreSQL (``stats.concurrent``); the answer is the same either way. A
+    market's on PostgreSQL are sent as one round trip instead (``stats.market_read``)."""
+    folding.ensure_current()
+    groups: tuple[str | None, ...] = (None,)
+    if scope.kind == "nation":
+        groups += ("province",)
+    if scope.kind in ("nation", "province", "ward"):
+        groups += ("market",)
+    if scope.kind == "province":
+        groups += ("legacy",)
+    # A market's read on PostgreSQL is one round trip of SQL written once (stats.market_read).
+    # Without it (kept as its reference) the market's payments, mix and trend's payments come
+    # from one pass over MarketDay (stats.market_days).
+    one_pass = connection.vendor == "postgresql" and scope.kind == "market"
+    if market_read.applies(scope):
+        got = market_read.reads(scope, period)
+        got["cohorts"] = cohorts_from(period, *got.pop("cohort_counts"))
+    else:
+        got = _general_reads(scope, period, groups, one_pass)
 
     computed = figures_by_assemble(
         scope,
@@ -237,7 +279,7 @@ def scope_stats(scope: Scope, period: Period) -> dict[str, Any]:
         **headline,
         **payment_mix_from(got["mix"]),
         "previous": {key: previous[key] for key in HEADLINE_KEYS},
-        "target": target_progress(got["target"], headline),
+        "target": _target_of(got["target"], headline),
         "series": trend,
         "cohorts": got["cohorts"],
     }

@@ -29,7 +29,7 @@ def person(user: Any) -> dict[str, Any] | None:
         return None
     recorded = getattr(user, "phone", None)  # accounts.UserPhone: absent for most logins
     vendor = getattr(user, "vendor", None)  # the reverse one-to-one: absent when not a vendor
-    return _person(
+    return person_of(
         user.pk,
         user.get_username(),
         user.get_full_name(),
@@ -38,7 +38,7 @@ def person(user: Any) -> dict[str, Any] | None:
     )
 
 
-def _person(
+def person_of(
     user_id: int, username: str, full_name: str, recorded_phone: str | None, stall_phone: str | None
 ) -> dict[str, Any]:
     phone = recorded_phone or normalize_vn_mobile(username) or stall_phone
@@ -96,18 +96,62 @@ def follow_up(market_id: int, end: dt.date) -> list[dict[str, Any]]:
     users = get_user_model().objects.filter(pk__in=onboarders).select_related("vendor", "phone")
     people = {user.pk: person(user) for user in users}
     return [
-        {
-            "vendor_id": vendor["id"],
-            "name": vendor["full_name"],
-            "stall": vendor["stall_label"],
-            "phone": display_vn_mobile(vendor["phone"]),
-            "merchant_code": vendor["merchant_code"],
-            "onboarded_on": local_date(vendor["onboarded_at"]).isoformat(),
-            "onboarded_by": people.get(vendor["onboarded_by_id"]),
-            "last_receipt": vendor["last_receipt"].isoformat() if vendor["last_receipt"] else None,
-        }
+        follow_up_entry(
+            vendor["id"],
+            vendor["full_name"],
+            vendor["stall_label"],
+            vendor["phone"],
+            vendor["merchant_code"],
+            local_date(vendor["onboarded_at"]),
+            people.get(vendor["onboarded_by_id"]),
+            vendor["last_receipt"],
+        )
         for vendor in vendors
     ]
+
+
+def follow_up_entry(
+    vendor_id: int, name: str, stall: str, phone: str, merchant_code: str, onboarded_on: dt.date,
+    onboarded_by: dict[str, Any] | None, last_receipt: dt.date | None,
+) -> dict[str, Any]:  # fmt: skip
+    """One vendor of the follow-up list, as the API and the page show it."""
+    return {
+        "vendor_id": vendor_id,
+        "name": name,
+        "stall": stall,
+        "phone": display_vn_mobile(phone),
+        "merchant_code": merchant_code,
+        "onboarded_on": onboarded_on.isoformat(),
+        "onboarded_by": onboarded_by,
+        "last_receipt": last_receipt.isoformat() if last_receipt else None,
+    }
+
+
+# Both cohort counts in one round trip (PostgreSQL), each cohort vendor's month computed once:
+# {cohort} is a query of the cohort's (vendor id, onboarding month); then its four parameters
+# (first month, last month, last month, the mask of the last month's days up to the end).
+COHORTS_SQL = (
+    "WITH c (id, month) AS MATERIALIZED ({cohort}) "
+    "SELECT c.month, NULL, COUNT(*) FROM c GROUP BY c.month "
+    "UNION ALL SELECT c.month, m.month, COUNT(DISTINCT m.vendor_id) "
+    "FROM c CROSS JOIN LATERAL (SELECT vm.vendor_id, vm.month FROM stats_vendormonth vm "
+    "WHERE vm.vendor_id = c.id AND vm.month >= %s AND vm.month <= %s "
+    "AND (vm.month < %s OR (vm.days & %s) <> 0) OFFSET 0) m GROUP BY 1, 2"
+)
+
+
+def cohort_counts_from(
+    rows: list[tuple[Any, ...]],
+) -> tuple[dict[dt.date, int], dict[tuple[dt.date, dt.date], int]]:
+    """``cohort_counts`` from the rows of ``COHORTS_SQL``."""
+    sizes: dict[dt.date, int] = {}
+    activity: dict[tuple[dt.date, dt.date], int] = {}
+    for month, active_month, n in rows:
+        if active_month is None:
+            sizes[_as_date(month)] = n
+        else:
+            activity[(_as_date(month), active_month)] = n
+    return sizes, activity
 
 
 def cohort_counts(
@@ -136,25 +180,10 @@ def cohort_counts(
         cohort_sql, cohort_params = (
             cohort.annotate(month=onboarding_month).values("id", "month").query.sql_with_params()
         )
-        both = (  # Django's compiled SQL and fixed names only; values go as parameters
-            f"WITH c (id, month) AS MATERIALIZED ({cohort_sql}) "  # noqa: S608
-            "SELECT c.month, NULL, COUNT(*) FROM c GROUP BY c.month "
-            "UNION ALL SELECT c.month, m.month, COUNT(DISTINCT m.vendor_id) "
-            "FROM c CROSS JOIN LATERAL (SELECT vm.vendor_id, vm.month FROM stats_vendormonth vm "
-            "WHERE vm.vendor_id = c.id AND vm.month >= %s AND vm.month <= %s "
-            "AND (vm.month < %s OR (vm.days & %s) <> 0) OFFSET 0) m GROUP BY 1, 2"
-        )
         activity_params = (first, last, last, (1 << end.day) - 1)
-        sizes: dict[dt.date, int] = {}
-        activity: dict[tuple[dt.date, dt.date], int] = {}
         with connection.cursor() as cursor:
-            cursor.execute(both, (*cohort_params, *activity_params))
-            for month, active_month, n in cursor.fetchall():
-                if active_month is None:
-                    sizes[_as_date(month)] = n
-                else:
-                    activity[(_as_date(month), active_month)] = n
-        return sizes, activity
+            cursor.execute(COHORTS_SQL.format(cohort=cohort_sql), (*cohort_params, *activity_params))
+            return cohort_counts_from(cursor.fetchall())
     sizes = {_as_date(row["month"]): row["n"] for row in size_rows}
     activity = {(_as_date(row["cohort"]), row["month"]): row["n"] for row in activity_rows}
     return sizes, activity
