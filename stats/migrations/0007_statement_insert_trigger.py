@@ -13,7 +13,7 @@ def install(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("stats", "0005_marketdayactive"),
+        ("stats", "0006_vendormonth_vendor_index"),
         ("payments", "0008_payment_fk_indexes_covered"),
     ]
 
