@@ -1,7 +1,9 @@
 """Bounds on what unauthenticated webhook POSTs can cost us (docs/security.md).
 
-Every delivery is stored before its signature is checked, so that a real one
-is never lost; these rules keep that from filling the disk:
+Every delivery is stored whatever its signature (the single path stores it
+before checking; the intake's batch stores it with its outcome, before it is
+answered), so that a real one is never lost; these rules keep that from
+filling the disk:
 
 - a body larger than ``WEBHOOK_MAX_BODY_BYTES`` is refused (413) before it is
   read and is not stored (providers' deliveries are a few KB);
