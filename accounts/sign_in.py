@@ -87,6 +87,13 @@ class _Window:
     seconds_left: int
     timeout: int
     store: BaseCache  # where this attempt was counted (the fallback during a Redis outage)
+    # The window before this one and how much of it still lies within the last
+    # LOGIN_WINDOW_SECONDS (1 at its end, 0 a whole window later): attempts
+    # there still count in that share, so that a burst across the boundary of
+    # two windows meets the same limit as one inside a window.
+    previous_account_key: str = ""
+    previous_address_key: str = ""
+    previous_share: float = 0.0
 
 
 def _window(*, username: str, address: str, now: float) -> _Window:
@@ -99,8 +106,11 @@ def _window(*, username: str, address: str, now: float) -> _Window:
         account_key=f"sign-in:account:{account}:{index}",
         address_key=f"sign-in:address:{place}:{index}",
         seconds_left=max(1, int((index + 1) * length - now)),
-        timeout=length + 60,
+        timeout=2 * length + 60,  # read again as the previous window during the next one
         store=cache,
+        previous_account_key=f"sign-in:account:{account}:{index - 1}",
+        previous_address_key=f"sign-in:address:{place}:{index - 1}",
+        previous_share=1.0 - (now - index * length) / length,
     )
 
 
@@ -113,16 +123,27 @@ def _count(store: BaseCache, key: str, timeout: int) -> int:
         return 1
 
 
+def _over(window: _Window, key: str, previous_key: str, limit: int) -> bool:
+    """Count the attempt under ``key``; whether the attempts of the last
+    LOGIN_WINDOW_SECONDS (this window's, and the previous one's in the share
+    still inside them) are now more than ``limit``."""
+    current = _count(window.store, key, window.timeout)
+    if current > limit:
+        return True
+    previous = int(window.store.get(previous_key) or 0) if window.previous_share > 0 else 0
+    return current + previous * window.previous_share > limit
+
+
 def _begin(window: _Window) -> None:
     """Count the attempt; refuse it if it is one too many."""
-    if _count(window.store, window.address_key, window.timeout) > settings.LOGIN_MAX_FAILURES_PER_ADDRESS:
+    if _over(window, window.address_key, window.previous_address_key, settings.LOGIN_MAX_FAILURES_PER_ADDRESS):
         raise TooManyAttempts(window.seconds_left)
-    if _count(window.store, window.account_key, window.timeout) > settings.LOGIN_MAX_FAILURES_PER_ACCOUNT:
+    if _over(window, window.account_key, window.previous_account_key, settings.LOGIN_MAX_FAILURES_PER_ACCOUNT):
         raise TooManyAttempts(window.seconds_left)
 
 
 def _succeeded(window: _Window) -> None:
-    window.store.delete(window.account_key)
+    window.store.delete_many([window.account_key, window.previous_account_key])
     with contextlib.suppress(ValueError):  # the window ended meanwhile
         window.store.decr(window.address_key)
 

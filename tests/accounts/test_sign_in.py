@@ -127,6 +127,36 @@ def test_it_counts_failures_per_address_across_accounts(cast):
     assert token(elsewhere, "board", "password").status_code == 200
 
 
+@pytest.mark.usefixtures("shared_cache")
+def test_a_burst_across_the_boundary_of_two_windows_meets_the_same_limit(cast, settings, monkeypatch):
+    """Counted in fixed windows alone, five failures just before a window ends
+    and five more just after it would all be checked: ten guesses in seconds.
+    The previous window's failures still count for the share of it that lies
+    within the last LOGIN_WINDOW_SECONDS."""
+    from accounts import sign_in
+
+    length = settings.LOGIN_WINDOW_SECONDS
+    boundary = (1_900_000_000 // length + 1) * length
+    clock = {"now": boundary - 2.0}
+    monkeypatch.setattr(sign_in.time, "time", lambda: clock["now"])
+    client = client_at("198.51.100.1")
+
+    before = [token(client, "board", f"guess-{i}").status_code for i in range(5)]
+    clock["now"] = boundary + 2.0  # the next window has begun
+    after = [token(client, "board", f"guess-{i}").status_code for i in range(5)]
+    clock["now"] = boundary + length / 2  # half the old window is still within the last window's length
+    still = token(client, "officer", "password").status_code  # another account from the same address
+    locked = token(client_at("198.51.100.2"), "board", "password").status_code
+    clock["now"] = boundary + 2 * length + 2.0  # a whole window without attempts
+    again = token(client_at("198.51.100.3"), "board", "password").status_code
+
+    assert before == [400] * 5
+    assert after == [429] * 5
+    assert still == 200
+    assert locked == 429
+    assert again == 200
+
+
 def test_a_success_clears_the_account_count_but_not_the_address_count(cast):
     client = client_at("198.51.100.1")
     statuses = [token(client, "board", f"guess-{i}").status_code for i in range(4)]
