@@ -72,7 +72,7 @@ from pathlib import Path
 from typing import Any
 
 import bench
-from bench.webhooks_db import admin, backend_pids, django_env, migrated_database, pgbench_tps, scalar
+from bench.webhooks_db import admin, backend_pids, django_env, migrated_database, pgbench_tps, scalar, seed_vendors
 from bench.webhooks_load import SECRET, choose_loadgen, fire_python, fire_wrk, signed_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -181,16 +181,7 @@ def run() -> list[dict[str, Any]]:
     migrated_database(db)
     env = django_env(db, sepay_secret=SECRET)
     redis_note = _with_redis(env)
-    seeded = subprocess.run(
-        [sys.executable, "-m", "bench.webhooks_seed", "500"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    codes: list[list[str]] = json.loads(seeded.stdout.strip().splitlines()[-1])
+    codes = seed_vendors(env)
 
     def fire(first_id: int, duration: float, count: int, conns: int) -> dict[str, Any]:
         if wrk:

@@ -95,22 +95,14 @@ def _child(sizes: list[int]) -> None:
 def main(sizes: list[int]) -> None:
     import bench
     from bench.bench_webhooks import _with_redis
-    from bench.webhooks_db import admin, django_env, migrated_database
+    from bench.webhooks_db import admin, django_env, migrated_database, seed_vendors
     from bench.webhooks_load import SECRET
 
     db = bench.scratch("cho40_bench_writer")
     migrated_database(db)
     env = django_env(db, sepay_secret=SECRET)
     print(f"   {_with_redis(env)}", flush=True)
-    seeded = subprocess.run(
-        [sys.executable, "-m", "bench.webhooks_seed", "500"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    env["BENCH_WRITER_CODES"] = seeded.stdout.strip().splitlines()[-1]
+    env["BENCH_WRITER_CODES"] = json.dumps(seed_vendors(env))
     env["DJANGO_SETTINGS_MODULE"] = "config.settings"
     try:
         subprocess.run(

@@ -102,6 +102,24 @@ def django_env(db: str, *, sepay_secret: str) -> dict[str, str]:
     return env
 
 
+def seed_vendors(env: dict[str, str], count: int = 500) -> list[list[str]]:
+    """Seed the database of ``env`` with one market of ``count`` vendors
+    (``bench/webhooks_seed.py``); their [merchant code, account number] pairs."""
+    import json
+
+    seeded = subprocess.run(
+        [sys.executable, "-m", "bench.webhooks_seed", str(count)],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    codes: list[list[str]] = json.loads(seeded.stdout.strip().splitlines()[-1])
+    return codes
+
+
 def backend_pids(db: str) -> list[int]:
     """The PostgreSQL backends serving ``db`` (the gunicorn workers' connections);
     their CPU is readable when the server runs on this machine."""

@@ -183,18 +183,11 @@ def as_row(obj: models.Model, fields: list[models.Field], **extra: Any) -> dict[
     """``obj`` as its INSERT would write it (``pre_save`` fills auto_now and
     the like), as a JSON object keyed by column. Not validated: a value the
     table refuses fails the statement."""
-    db = connections[DEFAULT_DB_ALIAS]
-    row: dict[str, Any] = {}
-    for f, column, attname, kind in _row_plan(fields):
-        if kind == "as_is" or kind == "json":
-            row[column] = getattr(obj, attname)
-        elif kind == "time" or kind == "auto":
-            value = f.pre_save(obj, True) if kind == "auto" else getattr(obj, attname)
-            row[column] = None if value is None else value.isoformat()
-        else:
-            row[column] = f.get_db_prep_save(f.pre_save(obj, True), db)
-    row.update(extra)
-    return row
+    values = {
+        attname: f.pre_save(obj, True) if kind in ("auto", "prep") else getattr(obj, attname)
+        for f, _column, attname, kind in _row_plan(fields)
+    }
+    return values_row(type(obj), fields, values, **extra)
 
 
 def values_row(

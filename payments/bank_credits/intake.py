@@ -196,10 +196,9 @@ class Batcher:
         executor.shutdown(wait=True)
 
 
-# Per-process memos of what every answer repeats (the providers' success
-# replies, the security headers, the verdict on each Host header), forgotten
-# when a setting changes (tests do that; a server never does).
-_replies: dict[int, bytes] = {}
+# Per-process memos of what every answer repeats (the security headers, the
+# verdict on each Host header), forgotten when a setting changes (tests do
+# that; a server never does).
 _hosts: dict[str, bool] = {}
 
 
@@ -214,14 +213,17 @@ def _settings_changed(**kwargs: Any) -> None:
     _hosts.clear()
 
 
+def _json(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+# The providers' success replies (module constants), encoded once.
+_REPLIES = {id(provider.SUCCESS_REPLY): _json(provider.SUCCESS_REPLY) for provider in ROUTES.values()}
+
+
 def _encoded(data: dict[str, Any]) -> bytes:
-    """The JSON body of an answer; the success replies (module constants) once per process."""
-    reply = _replies.get(id(data))
-    if reply is None:
-        reply = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
-        if any(data is p.SUCCESS_REPLY for p in ROUTES.values()):
-            _replies[id(data)] = reply
-    return reply
+    """The JSON body of an answer."""
+    return _REPLIES.get(id(data)) or _json(data)
 
 
 def _meta(scope: Scope) -> dict[str, str]:

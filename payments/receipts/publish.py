@@ -117,7 +117,7 @@ def _publish_ids(payment_ids: list[int], late: bool) -> None:
         logger.warning("could not read payments %s to publish them", payment_ids, exc_info=True)
         return
     if payments:
-        _publish([message(p, late=late) for p in payments])
+        _publish_rows(payments, late)
 
 
 def publish_receipts_on_commit(payment_ids: Iterable[int], *, late: bool = False) -> None:
