@@ -68,7 +68,7 @@ worker: $(STAMP)
 
 # The batching webhook intake (config.asgi) on :8001, as the compose `webhooks` service runs it.
 intake: $(STAMP)
-	$(VENV)/bin/gunicorn config.asgi:application --worker-class uvicorn_worker.UvicornWorker --bind 127.0.0.1:8001 --workers 2
+	$(VENV)/bin/gunicorn config.asgi:application --worker-class config.workers.SpreadUvicornWorker --reuse-port --bind 127.0.0.1:8001 --workers 3
 
 beat: $(STAMP)
 	$(VENV)/bin/celery -A config beat -l info

@@ -220,7 +220,7 @@ def _run() -> list[dict[str, Any]]:
     port = _free_port()
     command = [
         str(BIN / "gunicorn"), "config.asgi:application",
-        "--worker-class", "uvicorn_worker.UvicornWorker",
+        "--worker-class", "config.workers.SpreadUvicornWorker", "--reuse-port",
         "-b", f"127.0.0.1:{port}", "-w", str(workers),
         "--keep-alive", "30", "--graceful-timeout", "5", "--backlog", "2048", "--log-level", "warning",
     ]  # fmt: skip

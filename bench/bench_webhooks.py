@@ -23,8 +23,9 @@ What it does, all on loopback and bounded in time:
    (gunicorn master and workers, the PostgreSQL backends serving them, the
    load generator), which unlike payments/s does not depend on what else the
    machine is running;
-5. stops gunicorn and runs pgbench's built-in "simple-update" (``-N``) on a
-   second scratch database for the same machine's reference TPS.
+5. runs pgbench's built-in "simple-update" (``-N``) on a second scratch
+   database just before each measured run and after the last, with the
+   server idle: each run's baseline is the mean of the two that bracket it.
 
 The two cores are shared by the load generator, gunicorn and PostgreSQL, so
 the number is what the whole stack does on this box, not the server alone.
@@ -34,8 +35,11 @@ runs it alone. Knobs (environment): BENCH_POSTGRES_URL (server, default
 postgres://postgres@127.0.0.1:5432), BENCH_WEBHOOKS_SECONDS (duration of each
 measured run, 30; 5 under ``--quick``), BENCH_WEBHOOKS_N (deliveries cap per run,
 Python generator only, 4,000 per second of run), BENCH_WEBHOOKS_SERVER
-(``asgi``, default, or ``wsgi``), BENCH_WEBHOOKS_WORKERS (gunicorn workers, 2
-for asgi, 6 for wsgi), BENCH_WEBHOOKS_THREADS (wsgi, >1: gthread workers with
+(``asgi``, default, or ``wsgi``), BENCH_WEBHOOKS_WORKERS (gunicorn workers, 3
+for asgi as the compose ``webhooks`` service runs, 6 for wsgi),
+BENCH_WEBHOOKS_WORKER_CLASS (asgi: ``config.workers.SpreadUvicornWorker``,
+with ``--reuse-port``, as in compose; ``uvicorn_worker.UvicornWorker`` for
+uvicorn's own), BENCH_WEBHOOKS_THREADS (wsgi, >1: gthread workers with
 that many threads), BENCH_WEBHOOKS_CLIENTS (load threads/processes, 1 for wrk,
 2 for Python), BENCH_WEBHOOKS_CONNECTIONS (total connections of each measured
 run, comma-separated: "16,64" for asgi, "16" for wsgi; one row each),
@@ -47,8 +51,10 @@ server's REDIS_URL, as production's: every batch publishes its receipts;
 default db 14 of the local Redis, "none" to run without),
 BENCH_WEBHOOKS_PROFILE (PREFIX: py-spy samples the server during each
 measured run into PREFIX-<connections>.txt, read with ``python -m
-bench.profile_summary``; a profiled run's rate is not a benchmark figure), BENCH_PGBENCH_SECONDS (10; 5 under
-``--quick``, at scale 2 instead of 10).
+bench.profile_summary``; a profiled run's rate is not a benchmark figure), BENCH_WEBHOOKS_KEEP_DB (1: the scratch database is
+left for inspection), BENCH_PGBENCH_SECONDS (each pgbench run:
+10; 5 under ``--quick``, at scale 2 instead of 10). The server's
+WEBHOOK_INTAKE_* settings come from the environment as in production.
 
 Every row's baseline is pgbench's simple-update TPS of the same run, its
 ratio intake payments/s ÷ that TPS (the issue's goal: ≥ 1.0 at 64
@@ -72,7 +78,7 @@ from pathlib import Path
 from typing import Any
 
 import bench
-from bench.webhooks_db import admin, backend_pids, django_env, migrated_database, pgbench_tps, scalar, seed_vendors
+from bench.webhooks_db import PgBench, admin, backend_pids, django_env, migrated_database, scalar, seed_vendors
 from bench.webhooks_load import SECRET, choose_loadgen, fire_python, fire_wrk, signed_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -171,7 +177,7 @@ def run() -> list[dict[str, Any]]:
     seconds = _env_int("BENCH_WEBHOOKS_SECONDS", bench.size(30, 5))
     total = _env_int("BENCH_WEBHOOKS_N", seconds * 4_000)
     asgi = os.environ.get("BENCH_WEBHOOKS_SERVER", "asgi").strip().lower() != "wsgi"
-    workers = _env_int("BENCH_WEBHOOKS_WORKERS", 2 if asgi else 6)
+    workers = _env_int("BENCH_WEBHOOKS_WORKERS", 3 if asgi else 6)
     clients = _env_int("BENCH_WEBHOOKS_CLIENTS", 1 if wrk else 2)
     threads = _env_int("BENCH_WEBHOOKS_THREADS", 1)
     shapes = _connections(wrk, asgi, clients)
@@ -213,7 +219,8 @@ def run() -> list[dict[str, Any]]:
         "30",
     ]
     if asgi:
-        command += ["--worker-class", "uvicorn_worker.UvicornWorker"]
+        worker_class = os.environ.get("BENCH_WEBHOOKS_WORKER_CLASS", "config.workers.SpreadUvicornWorker")
+        command += ["--worker-class", worker_class, "--reuse-port"]
     elif threads > 1:
         command += ["--worker-class", "gthread", "--threads", str(threads)]
     kind = " uvicorn (config.asgi, batching intake)" if asgi else (f" gthread×{threads}" if threads > 1 else " sync")
@@ -222,9 +229,17 @@ def run() -> list[dict[str, Any]]:
     # file, shown only if the server never came up.
     server_log = tempfile.TemporaryFile()  # noqa: SIM115 (closed after the server stops)
     server = subprocess.Popen(
-        command, cwd=ROOT, env=env, start_new_session=True, stdout=server_log, stderr=subprocess.STDOUT
+        command,
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=(None if os.environ.get("BENCH_WEBHOOKS_SERVER_LOG") else server_log),
+        stderr=subprocess.STDOUT,
     )
     measured: list[dict[str, Any]] = []
+    pg_seconds = _env_int("BENCH_PGBENCH_SECONDS", bench.size(10, 5))
+    pgbench = PgBench()
+    baselines: list[float | None] = []
     try:
         try:
             _wait_for_port(port, 60)
@@ -235,10 +250,19 @@ def run() -> list[dict[str, Any]]:
         # Warm-up: every worker opens its database connection and fills its caches.
         fire(1, bench.size(3, 1), clients * 200, shapes[-1])
         time.sleep(1)  # let requests wrk abandoned at the warm-up's deadline finish before counting
+        # pgbench brackets every measured run (before it and after it), on
+        # the same idle server: the baseline of a run is the mean of the two.
+        # This machine's speed drifts by 10-20 % from one minute to the next
+        # (identical code has measured 0.23 and 0.28 ms of CPU per payment),
+        # so a single pgbench taken minutes away would move the ratio by as
+        # much as any change of the code.
+        print(f"   pgbench simple-update (-N, 8 clients) for {pg_seconds}s before each run and after the last …")
+        baselines.append(pgbench.tps(pg_seconds))
         for n, conns in enumerate(shapes):
             measured.append(
                 _measure(db, server.pid, conns, seconds, fire, first_id=(n + 1) * 1_000_000_000, total=total)
             )
+            baselines.append(pgbench.tps(pg_seconds))
         # Every delivery must have been attributed to its vendor and finished
         # as processed: a fast path that skipped work would show here.
         unattributed = int(scalar(db, "SELECT count(*) FROM payments_payment WHERE vendor_id IS NULL"))
@@ -251,18 +275,20 @@ def run() -> list[dict[str, Any]]:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
         server_log.close()
+        pgbench.close()
 
-    pg_seconds = _env_int("BENCH_PGBENCH_SECONDS", bench.size(10, 5))
-    print(f"   pgbench simple-update (-N, 8 clients) for {pg_seconds}s …", flush=True)
-    tps = pgbench_tps(pg_seconds)
     try:
-        admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        if not os.environ.get("BENCH_WEBHOOKS_KEEP_DB"):
+            admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
     except Exception as exc:  # cleanup only
         print(f"   could not drop {db}: {exc}", flush=True)
 
     rows = []
-    for m in measured:
+    for n, m in enumerate(measured):
         load = m["load"]
+        around = [b for b in baselines[n : n + 2] if b is not None]
+        tps = sum(around) / len(around) if around else None
+        tps_note = " and ".join(f"{b:,.0f}" for b in around)
         lost = load["ok"] - m["recorded"]
         # At 64 connections the issue asks for pgbench's rate (ratio ≥ 1); at 16, for 1,000/s.
         against_pgbench = m["conns"] >= 64
@@ -273,7 +299,8 @@ def run() -> list[dict[str, Any]]:
             f"   {m['conns']} connections: {m['counted']} payments recorded in {load['elapsed']:.1f}s = "
             f"{m['rate']:,.0f} payments/s (answers {load['statuses']}, p50 {load['p50_ms']} ms, "
             f"p95 {load.get('p95_ms')} ms, p99 {load['p99_ms']} ms); pgbench simple-update "
-            f"{tps if tps is None else f'{tps:,.0f}'} TPS; CPU ms/payment: {cpu_note}",
+            f"{tps if tps is None else f'{tps:,.0f}'} TPS; CPU ms/payment: {cpu_note}; "
+            f"{m['batches']['batches']} batches of {m['batches']['mean']} on average",
             flush=True,
         )
         rows.append(
@@ -283,7 +310,8 @@ def run() -> list[dict[str, Any]]:
                 "unit": "payments/s",
                 "target": goal,
                 "ok": reached and lost <= 0 and load["failed"] == 0 and unattributed == 0 and unfinished == 0,
-                "baseline": f"pgbench simple-update (-N, 8 clients, scale {bench.size(10, 2)}, {pg_seconds} s): {tps:,.0f} TPS"
+                "baseline": f"pgbench simple-update (-N, 8 clients, scale {bench.size(10, 2)}, {pg_seconds} s, run just before "
+                f"and just after: {tps_note}): {tps:,.0f} TPS"
                 if tps is not None
                 else "pgbench unavailable",
                 "ratio": bench.ratio(m["rate"], tps),
@@ -294,7 +322,8 @@ def run() -> list[dict[str, Any]]:
                     f"{load['elapsed']:.1f} s, {load['failed']} failed, "
                     f"{unattributed} without their vendor, {unfinished} deliveries not processed; "
                     f"{server_shape}, {loadgen} {clients}×{m['conns'] // clients} connections; "
-                    f"CPU ms/payment: {cpu_note}; load average {m['load_average']:.1f}→{m['load_average_end']:.1f} "
+                    f"CPU ms/payment: {cpu_note}; {m['batches']['batches']} batches of "
+                    f"{m['batches']['mean']} deliveries on average; load average {m['load_average']:.1f}→{m['load_average_end']:.1f} "
                     "(other work on the machine takes CPU from the run)"
                 ),
                 "pgbench_tps": tps,
@@ -309,6 +338,7 @@ def run() -> list[dict[str, Any]]:
                 "postgres_cpu_ms_per_payment": m["cpu"]["postgres_backends"],
                 "loadgen_cpu_ms_per_request": m["cpu"]["load_generator"],
                 "load_average": m["load_average"],
+                "batches": m["batches"],
             }
         )
     return rows
@@ -348,6 +378,21 @@ def _profile(server_pid: int, conns: int, seconds: int) -> subprocess.Popen[byte
     )
 
 
+def _batch_sizes(db: str, first_id: int) -> dict[str, float]:
+    """How the run's deliveries were batched: every delivery of a batch is
+    stored with the batch's ``processed_at``. Mean batch size, and the batch
+    size the median delivery travelled in."""
+    row = scalar(
+        db,
+        "WITH b AS (SELECT processed_at, count(*) AS n FROM payments_webhookdelivery "
+        f"WHERE provider_txn_id >= '{first_id}' AND provider_txn_id < '{first_id + 999_999_999}' GROUP BY 1) "
+        "SELECT count(*) || ' ' || coalesce(avg(n), 0) || ' ' || "
+        "coalesce(percentile_disc(0.5) WITHIN GROUP (ORDER BY n), 0) FROM b",
+    )
+    count, mean, median = (float(part) for part in str(row).split())
+    return {"batches": int(count), "mean": round(mean, 1), "median_batch_of_batches": median}
+
+
 def _measure(
     db: str, server_pid: int, conns: int, seconds: int, fire: Any, *, first_id: int, total: int
 ) -> dict[str, Any]:
@@ -369,7 +414,9 @@ def _measure(
     # Only answered-and-recorded payments count (wrk may leave a few requests
     # unanswered at its deadline that the server records anyway).
     counted = min(recorded, load["ok"])
+    batches = _batch_sizes(db, first_id)
     return {
+        "batches": batches,
         "conns": conns,
         "load": load,
         "recorded": recorded,

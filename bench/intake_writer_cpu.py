@@ -8,6 +8,8 @@ scratch database (``cho40_bench_writer``, a copy of the bench template) with
 (3,200) deliveries in batches of that size after a warm-up, and prints
 microseconds per delivery: the process's CPU (``time.process_time``) and the
 backend's (``/proc/<pid>/stat``, so PostgreSQL must run on this machine).
+``BENCH_WRITER_CPROFILE=PREFIX``: cProfile the measured batches into
+PREFIX-<batch>.prof (its own overhead inflates the figures printed).
 ``BENCH_WEBHOOKS_REDIS_URL`` as in ``bench_webhooks`` (default db 14 of the
 local Redis; "none": receipts not published). Not part of ``make bench``:
 a tool for before/after comparisons of the writer's code, unaffected by the
@@ -65,11 +67,22 @@ def _measure(batch: int, count: int, codes: list[list[str]]) -> dict[str, float]
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / tick
 
+    profile_to = os.environ.get("BENCH_WRITER_CPROFILE")
+    profiler = None
+    if profile_to:
+        import cProfile
+
+        profiler = cProfile.Profile()
     db_before, cpu_before = backend_cpu(), time.process_time()
+    if profiler:
+        profiler.enable()
     for deliveries in batches:
         outcomes = webhook_ingest_batch(deliveries)
         if not all(getattr(o, "status", None) == "processed" for o in outcomes):
             raise RuntimeError(f"not every delivery was processed: {outcomes[:3]}")
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(f"{profile_to}-{batch}.prof")
     done = sum(len(b) for b in batches)
     return {
         "python_us": (time.process_time() - cpu_before) / done * 1e6,

@@ -132,42 +132,71 @@ def backend_pids(db: str) -> list[int]:
     return [int(row[0]) for row in rows if Path(f"/proc/{row[0]}/stat").exists()]
 
 
+class PgBench:
+    """pgbench's simple-update (-N, 8 clients, 2 threads) on a scratch database
+    initialised once: ``tps(seconds)`` runs it (None without pgbench), as
+    often as the caller wants a baseline; ``close()`` drops the database."""
+
+    def __init__(self) -> None:
+        import bench
+
+        parts = urlsplit(server_url())
+        self.env = {**os.environ, "PGHOST": parts.hostname or "127.0.0.1", "PGPORT": str(parts.port or 5432)}
+        if parts.username:
+            self.env["PGUSER"] = parts.username
+        if parts.password:
+            self.env["PGPASSWORD"] = parts.password
+        self.name = bench.scratch(PGBENCH_DB)
+        self.ready: bool | None = None  # initialised on first use
+
+    def _init(self) -> bool:
+        import bench
+
+        try:
+            fresh_database(self.name)
+            subprocess.run(
+                ["pgbench", "-i", "-q", "-s", str(bench.size(10, 2)), self.name],
+                env=self.env,
+                check=True,
+                capture_output=True,
+                timeout=300,
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            print(f"   pgbench unavailable: {exc}", flush=True)
+            return False
+        return True
+
+    def tps(self, seconds: int) -> float | None:
+        if self.ready is None:
+            self.ready = self._init()
+        if not self.ready:
+            return None
+        try:
+            out = subprocess.run(
+                ["pgbench", "-N", "-c", "8", "-j", "2", "-T", str(seconds), self.name],
+                env=self.env,
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=seconds + 120,
+            ).stdout
+        except (OSError, subprocess.SubprocessError) as exc:
+            print(f"   pgbench failed: {exc}", flush=True)
+            return None
+        match = re.search(r"tps = ([0-9.]+)", out)
+        return float(match.group(1)) if match else None
+
+    def close(self) -> None:
+        try:
+            admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        except Exception as exc:  # cleanup only
+            print(f"   could not drop {self.name}: {exc}", flush=True)
+
+
 def pgbench_tps(seconds: int) -> float | None:
     """pgbench -N (simple-update, 8 clients) TPS on a scratch database, None without pgbench."""
-    pgbench = "pgbench"
-    parts = urlsplit(server_url())
-    env = {**os.environ, "PGHOST": parts.hostname or "127.0.0.1", "PGPORT": str(parts.port or 5432)}
-    if parts.username:
-        env["PGUSER"] = parts.username
-    if parts.password:
-        env["PGPASSWORD"] = parts.password
-    import bench
-
-    name = bench.scratch(PGBENCH_DB)
+    runner = PgBench()
     try:
-        fresh_database(name)
-        subprocess.run(
-            [pgbench, "-i", "-q", "-s", str(bench.size(10, 2)), name],
-            env=env,
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
-        out = subprocess.run(
-            [pgbench, "-N", "-c", "8", "-j", "2", "-T", str(seconds), name],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=seconds + 120,
-        ).stdout
-    except (OSError, subprocess.SubprocessError) as exc:
-        print(f"   pgbench unavailable: {exc}", flush=True)
-        return None
+        return runner.tps(seconds)
     finally:
-        try:
-            admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        except Exception as exc:  # cleanup only
-            print(f"   could not drop {name}: {exc}", flush=True)
-    match = re.search(r"tps = ([0-9.]+)", out)
-    return float(match.group(1)) if match else None
+        runner.close()

@@ -1,9 +1,9 @@
 """ASGI entry point: the batching webhook intake in front of Django.
 
 Served by gunicorn with uvicorn workers (the ``webhooks`` service of
-docker-compose.yml)::
+docker-compose.yml; the worker class and why: ``config/workers.py``)::
 
-    gunicorn config.asgi:application -k uvicorn_worker.UvicornWorker -w 2
+    gunicorn config.asgi:application -k config.workers.SpreadUvicornWorker --reuse-port -w 3
 
 Bank-credit webhook POSTs are recorded in batches by
 ``payments.bank_credits.intake``; every other request is Django's, unchanged

@@ -367,9 +367,11 @@ SEPAY_WEBHOOK_SECRET = env_str("SEPAY_WEBHOOK_SECRET")  # SePay's HMAC-SHA256 va
 CASSO_CHECKSUM_KEY = env_str("CASSO_CHECKSUM_KEY")
 PAYOS_CHECKSUM_KEY = env_str("PAYOS_CHECKSUM_KEY")
 # The batching webhook intake (config.asgi, payments/bank_credits/intake.py): database
-# writer threads per worker process, and the most deliveries one batch writes.
+# writer threads per worker process, the most deliveries one batch writes, and how long
+# (ms) the next batch waits for the senders of the last one to send again (0: it never waits).
 WEBHOOK_INTAKE_WRITERS = env_int("WEBHOOK_INTAKE_WRITERS", 1)
 WEBHOOK_INTAKE_MAX_BATCH = env_int("WEBHOOK_INTAKE_MAX_BATCH", 200)
+WEBHOOK_INTAKE_GATHER_MS = env_int("WEBHOOK_INTAKE_GATHER_MS", 10)
 # Seconds a webhook lane waits for PostgreSQL before answering 503 + Retry-After (a
 # hung server: frozen, stuck, a half-open connection), a connection included: under the
 # providers' own timeout (about 10 s), so that they get an answer and retry instead of

@@ -51,6 +51,23 @@ def wait_port(port: int, timeout: float = 30.0) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f} s")
 
 
+def wait_http(port: int, timeout: float = 60.0) -> None:
+    """Until the server on ``port`` answers an HTTP request: an open port is not
+    enough (gunicorn's master listens before any worker runs, and with
+    ``--reuse-port`` the first worker resets what was queued there)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as probe:
+                probe.sendall(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+                if probe.recv(16).startswith(b"HTTP/"):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"no HTTP answer on 127.0.0.1:{port} after {timeout:.0f} s")
+
+
 def rss_kib(pid: int) -> int:
     """Resident memory of one process, KiB (0 once it is gone)."""
     try:
@@ -387,14 +404,15 @@ class Server(Process):
         self.port = port or free_port()
         gunicorn = str(Path(PYTHON).parent / "gunicorn")
         if kind == "asgi":
-            cmd = [gunicorn, "config.asgi:application", "--worker-class", "uvicorn_worker.UvicornWorker"]
+            cmd = [gunicorn, "config.asgi:application", "--worker-class", "config.workers.SpreadUvicornWorker"]
+            cmd += ["--reuse-port"]  # as the compose ``webhooks`` service runs it
         elif kind == "wsgi":
             cmd = [gunicorn, "config.wsgi:application", "--worker-class", "sync", "--timeout", "60"]
         else:
             raise ValueError(kind)
         cmd += ["--bind", f"127.0.0.1:{self.port}", "--workers", str(workers), "--graceful-timeout", "5"]
         super().__init__(f"gunicorn-{kind}-{self.port}", cmd, env)
-        wait_port(self.port, timeout=60)
+        wait_http(self.port, timeout=60)
 
     @property
     def base_url(self) -> str:

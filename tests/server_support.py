@@ -1,6 +1,9 @@
 """A real server process for the tests that need one (uvicorn, gunicorn):
-started in a session of its own, waited for until its port answers, and
-stopped with its whole process group at the end, even when the test fails."""
+started in a session of its own, waited for until it answers an HTTP request
+(an open port is not enough: gunicorn's master listens before any worker
+runs, and with ``--reuse-port`` the first worker resets what was queued
+there, config/workers.py), and stopped with its whole process group at the
+end, even when the test fails."""
 
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ def serving(
     command: list[str], *, port: int, env: dict[str, str], stop_timeout: float = 20
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run ``command`` (listening on 127.0.0.1:``port``) from the project's root
-    with ``env``; yield the process once the port accepts connections. At the
+    with ``env``; yield the process once it answers an HTTP request. At the
     end: SIGTERM to its group, then SIGKILL after ``stop_timeout`` seconds (a
     request still hanging would hold a graceful shutdown forever)."""
     server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
@@ -29,13 +32,13 @@ def serving(
     try:
         deadline = time.monotonic() + 60
         while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                assert server.poll() is None, f"{name} exited"
-                assert time.monotonic() < deadline, f"{name} did not start"
-                time.sleep(0.2)
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=5) as probe:
+                probe.sendall(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+                if probe.recv(16).startswith(b"HTTP/"):
+                    break
+            assert server.poll() is None, f"{name} exited"
+            assert time.monotonic() < deadline, f"{name} did not start"
+            time.sleep(0.2)
         yield server
     finally:
         os.killpg(server.pid, signal.SIGTERM)

@@ -13,9 +13,11 @@ second (docs/benchmarks.md). Here the HTTP work is done on an event loop
 (uvicorn's C parser) and the deliveries that arrive while one batch is being
 written are written together by ``payments.bank_credits.ingest.
 webhook_ingest_batch``: a fixed handful of statements and one synchronous
-commit per batch, whatever its size. Batches form by themselves: at a quiet
-moment a delivery is written alone and at once (no timer adds latency); at a
-rush hour, each batch is what arrived during the previous one.
+commit per batch, whatever its size. Batches form by themselves
+(``payments.bank_credits.batcher``): at a quiet moment a delivery is written
+alone and at once; at a rush hour, each batch is what arrived during the
+previous one, and the senders just answered are waited for, a few
+milliseconds at most (``WEBHOOK_INTAKE_GATHER_MS``).
 
 Guarantees, each as on the synchronous lane (``payments.bank_credits.wsgi``):
 
@@ -29,7 +31,8 @@ Guarantees, each as on the synchronous lane (``payments.bank_credits.wsgi``):
   the middleware adds are added;
 - no Redis, no Celery: a broker outage cannot block or lose a payment.
 
-Database work runs on ``WEBHOOK_INTAKE_WRITERS`` threads per worker process,
+Database work runs on ``WEBHOOK_INTAKE_WRITERS`` threads per worker process
+(``payments.bank_credits.batcher``),
 each with its own Django connection (opened, health-checked and recycled as
 for a request: ``close_old_connections`` before and after every batch).
 """
@@ -40,14 +43,11 @@ import asyncio
 import functools
 import json
 import logging
-import threading
 from collections.abc import Awaitable, Callable, MutableMapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
 from django.core.signals import setting_changed
-from django.db import OperationalError, close_old_connections, connections
 from django.dispatch import receiver
 from django.http.request import HttpHeaders, split_domain_port, validate_host
 from django.utils.translation import gettext as _
@@ -55,7 +55,6 @@ from django.utils.translation import gettext as _
 from common.api import error_body
 from common.client_address import client_address_from
 from common.database import (
-    answer_deadline,
     database_unavailable,
     log_unavailable,
     unavailable_body,
@@ -63,7 +62,8 @@ from common.database import (
 )
 from common.request_limits import too_large_body, too_large_error
 from payments.bank_credits import webhook_limits
-from payments.bank_credits.batching import Delivery, Outcome, webhook_ingest_batch
+from payments.bank_credits.batcher import Batcher
+from payments.bank_credits.batching import Delivery, Outcome
 from payments.bank_credits.ingest import webhook_refuse_oversized
 from payments.bank_credits.wsgi import ROUTES, answer_for, answer_headers, security_headers
 
@@ -74,126 +74,6 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[..., Awaitable[None]]  # (scope, receive, send); Django's handler types them its own way
-
-
-class Batcher:
-    """Hands deliveries from the event loop to writer threads, in batches.
-
-    ``submit`` queues a delivery and waits for its outcome. Whenever a writer
-    is free it takes everything queued (up to ``max_batch``) — so batches are
-    as large as the load makes them and no larger, and nothing waits for a
-    timer.
-
-    With ``answer_within`` (seconds), a delivery whose outcome is not known by
-    then is answered with an ``OperationalError`` (the lane answers 503 +
-    Retry-After) instead of holding its provider past the provider's own
-    timeout: PostgreSQL hangs (frozen, a lock held, a half-open connection)
-    and the writers are stuck in it. If it was still queued it is dropped
-    (the provider's retry brings it back); if a writer had it, the write goes
-    on and may still record the payment when the database answers, and the
-    retry then finds it (a duplicate, answered success): exactly once either way.
-    The writers work inside the same deadline (``common.database.answer_deadline``),
-    so that they are not stuck either: past it, their connection is closed and
-    the batch's deliveries are answered 503.
-    """
-
-    def __init__(self, *, writers: int, max_batch: int, answer_within: float | None = None) -> None:
-        self.writers = max(1, writers)
-        self.max_batch = max(1, max_batch)
-        self.answer_within = answer_within or None
-        self._queue: list[tuple[Delivery, asyncio.Future[Outcome]]] = []
-        self._busy = 0
-        self._executor: ThreadPoolExecutor | None = None
-        self._lock = threading.Lock()
-        # What has been written, for the operators' eyes (and the benchmark).
-        self.batches = 0
-        self.deliveries = 0
-        self.largest = 0
-        self.overdue = 0  # deliveries answered "unavailable" after ``answer_within``
-
-    def _pool(self) -> ThreadPoolExecutor:
-        with self._lock:
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(max_workers=self.writers, thread_name_prefix="webhook-intake")
-            return self._executor
-
-    async def submit(self, delivery: Delivery) -> Outcome:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Outcome] = loop.create_future()
-        self._queue.append((delivery, future))
-        self._start_writers(loop)
-        if self.answer_within is None:
-            return await future
-        # One timer per delivery (not a task, as asyncio.wait_for would make):
-        # past the deadline the delivery is answered, whatever its batch does.
-        timer = loop.call_later(self.answer_within, self._overdue, future)
-        try:
-            return await future
-        finally:
-            timer.cancel()
-
-    def _overdue(self, future: asyncio.Future[Outcome]) -> None:
-        if future.done():
-            return
-        self._queue = [queued for queued in self._queue if queued[1] is not future]
-        self.overdue += 1
-        future.set_result(
-            OperationalError(
-                f"no outcome from the database within {self.answer_within:g} s ({self._busy} batch(es) being written)"
-            )
-        )
-
-    def _start_writers(self, loop: asyncio.AbstractEventLoop) -> None:
-        while self._queue and self._busy < self.writers:
-            batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
-            self._busy += 1
-            work = loop.run_in_executor(self._pool(), self._write, [d for d, _future in batch])
-            work.add_done_callback(lambda done, batch=batch: self._finished(loop, batch, done))  # type: ignore[misc]
-
-    def _finished(
-        self, loop: asyncio.AbstractEventLoop, batch: list[tuple[Delivery, asyncio.Future[Outcome]]], done: Any
-    ) -> None:
-        self._busy -= 1
-        try:
-            outcomes: list[Outcome] = done.result()
-        except Exception as exc:  # the whole write failed (the database is gone): every delivery is answered 500
-            outcomes = [exc] * len(batch)
-        except asyncio.CancelledError:  # the loop is shutting down under us
-            outcomes = [RuntimeError("the intake stopped before this batch was written")] * len(batch)
-        for (_delivery, future), outcome in zip(batch, outcomes, strict=True):
-            if not future.done():
-                future.set_result(outcome)
-        self._start_writers(loop)
-
-    def _write(self, deliveries: list[Delivery]) -> list[Outcome]:
-        """On a writer thread: one batch, inside a request-like connection life cycle."""
-        with answer_deadline(self.answer_within):  # a hung database: the writer is not stuck in it
-            close_old_connections()
-            try:
-                return webhook_ingest_batch(deliveries)
-            finally:
-                close_old_connections()
-                self.batches += 1
-                self.deliveries += len(deliveries)
-                self.largest = max(self.largest, len(deliveries))
-
-    def shutdown(self) -> None:
-        """Finish the batches in hand, close every writer's database connection, stop the threads."""
-        with self._lock:
-            executor, self._executor = self._executor, None
-        if executor is None:
-            return
-        # One closing task per writer thread: each waits at the barrier until
-        # all have started, so no thread can take two and leave one open.
-        barrier = threading.Barrier(self.writers)
-
-        def close() -> None:
-            connections.close_all()
-            barrier.wait(timeout=30)
-
-        for closing in [executor.submit(close) for _writer in range(self.writers)]:
-            closing.result()
-        executor.shutdown(wait=True)
 
 
 # Per-process memos of what every answer repeats (the security headers, the
@@ -299,6 +179,7 @@ class WebhookIntake:
             writers=writers if writers is not None else settings.WEBHOOK_INTAKE_WRITERS,
             max_batch=max_batch if max_batch is not None else settings.WEBHOOK_INTAKE_MAX_BATCH,
             answer_within=settings.WEBHOOK_ANSWER_WITHIN,
+            gather_within=settings.WEBHOOK_INTAKE_GATHER_MS / 1000,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -20,6 +20,10 @@ filters by ``vendor_id`` with one dict lookup. Redis pub/sub ignores the
 database number, so the channel carries it: two deployments (or test runs)
 on one Redis stay apart.
 
+The intake's writer holds its batch's receipts (``receipts_held``) until
+the batch's deliveries are answered, then publishes them all as one
+message: the providers' answers do not wait for Redis.
+
 Redis is only a messenger: without REDIS_URL nothing is published (the
 streams then read the ledger every second), and a Redis error is logged and
 swallowed — the payment is in the ledger, where every stream's periodic
@@ -28,15 +32,18 @@ re-read finds it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import get_language
 
 from common.breaker import REDIS
 from payments.models import Payment
@@ -51,13 +58,18 @@ def channel_name(redis_url: str | None = None) -> str:
     return f"cho40:{path or '0'}:receipts"
 
 
-def message(payment: Payment, *, late: bool = False) -> str:
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def message(payment: Payment, *, late: bool = False, language: str | None = None) -> str:
     """One receipt as published (``_send`` puts a batch's in one array): ``receipt_dict`` plus ``vendor_id``, ``local_date``
     and ``late`` (a payment that became a receipt after it was recorded: an
     assignment, an approval, a resolved dispute — see stream.py)."""
-    data: dict[str, Any] = receipt_dict(payment)
-    data.update(vendor_id=payment.vendor_id, local_date=payment.local_date.isoformat(), late=late)
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    data: dict[str, Any] = receipt_dict(payment, language=language)
+    data["vendor_id"] = payment.vendor_id
+    data["local_date"] = payment.local_date.isoformat()
+    data["late"] = late
+    return _encode(data)
 
 
 @functools.cache
@@ -95,13 +107,53 @@ def _publish(messages: list[str]) -> None:
         REDIS.trip(exc, f"{len(messages)} receipt(s) not published, the streams will find them in the ledger")
 
 
-def _publish_rows(payments: list[Payment], late: bool) -> None:
+def _messages(payments: list[Payment], late: bool) -> list[str]:
     try:
-        messages = [message(p, late=late) for p in payments]
+        language = get_language()
+        return [message(p, late=late, language=language) for p in payments]
     except Exception:  # the payments are recorded all the same; the streams' re-read finds them
         logger.exception("could not publish the receipts of payments %s", [p.pk for p in payments])
-        return
-    _publish(messages)
+        return []
+
+
+class HeldReceipts:
+    """Receipts committed on this thread inside ``receipts_held``, not yet published."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def publish(self) -> None:
+        """Publish everything held, as one message, and forget it."""
+        messages, self.messages = self.messages, []
+        if messages:
+            _publish(messages)
+
+
+_holding = threading.local()
+
+
+@contextlib.contextmanager
+def receipts_held() -> Iterator[HeldReceipts]:
+    """Within the block, the receipts this thread's commits make are held
+    instead of published, until the caller's ``publish()`` (the intake's
+    writer: after it has answered the batch's deliveries). Nested: the outer
+    holder keeps them."""
+    outer = getattr(_holding, "held", None)
+    held = outer or HeldReceipts()
+    _holding.held = held
+    try:
+        yield held
+    finally:
+        _holding.held = outer
+
+
+def _publish_rows(payments: list[Payment], late: bool) -> None:
+    messages = _messages(payments, late)
+    held: HeldReceipts | None = getattr(_holding, "held", None)
+    if held is not None:
+        held.messages.extend(messages)
+    elif messages:
+        _publish(messages)
 
 
 def _is_receipt(payment: Payment) -> bool:

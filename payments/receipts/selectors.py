@@ -48,27 +48,31 @@ def amount_text(amount: int) -> str:
 _labels: dict[tuple[str, str | None], str] = {}
 
 
-def _channel_label(channel: str) -> str:
-    """The channel's label in the active language (memoised: the intake makes a
-    receipt of every payment, and a lazy label costs a translation lookup)."""
-    key = (channel, get_language())
+def _channel_label(channel: str, language: str | None = None) -> str:
+    """The channel's label in ``language`` (default: the active one), memoised:
+    the intake makes a receipt of every payment, and a lazy label costs a
+    translation lookup."""
+    key = (channel, language or get_language())
     label = _labels.get(key)
     if label is None:
         label = _labels[key] = str(dict(Payment._meta.get_field("channel").flatchoices).get(channel, channel))
     return label
 
 
-def receipt_dict(payment: Payment) -> dict[str, Any]:
-    """What the stall page shows of one receipt (the interface of docs/stall.md)."""
+def receipt_dict(payment: Payment, *, language: str | None = None) -> dict[str, Any]:
+    """What the stall page shows of one receipt (the interface of docs/stall.md).
+    ``language``: the active one, when the caller has it at hand (it costs a
+    context-local lookup per receipt otherwise)."""
     recorded = payment.recorded_at
+    local = recorded.astimezone(ZoneInfo(settings.TIME_ZONE))
     return {
         "id": payment.pk,
         "amount": payment.amount,
         "amount_text": amount_text(payment.amount),
         "recorded_at": recorded.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
-        "time": recorded.astimezone(ZoneInfo(settings.TIME_ZONE)).strftime("%H:%M"),
+        "time": f"{local.hour:02d}:{local.minute:02d}",
         "channel": payment.channel,
-        "channel_label": _channel_label(payment.channel),
+        "channel_label": _channel_label(payment.channel, language),
         "payer": payment.payer_masked,
         "sale": payment.payment_request_id,
     }

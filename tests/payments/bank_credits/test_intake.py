@@ -4,12 +4,13 @@ Django views do, records each payment once while writing concurrent
 deliveries in batches, and serves through gunicorn's uvicorn worker.
 
 This module: the intake in-process (the gunicorn deployment: test_intake_gunicorn.py;
-how batches form: test_intake_batches.py).
+how batches form: test_batcher.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
@@ -212,3 +213,31 @@ def test_it_answers_503_in_time_while_the_database_hangs_and_the_retry_finds_the
     # is its duplicate), or not at all (the retry records it). Once either way.
     statuses = sorted(WebhookDelivery.objects.values_list("status", flat=True))
     assert statuses in ([Delivery.PROCESSED], [Delivery.DUPLICATE, Delivery.PROCESSED])
+
+
+@intake_db
+def test_a_batch_is_answered_before_its_receipts_are_published(cast, intake, settings, monkeypatch) -> None:
+    """The stall pages' receipts go out after the provider has its answer: a slow Redis never
+    holds up the answer that the payment is recorded."""
+    needs_postgres()
+    from payments.receipts import publish
+
+    settings.REDIS_URL = "redis://unused:6379/11"  # never connected to: _send is replaced
+    sent: list[tuple[float, str]] = []
+
+    def slow_send(messages: list[str]) -> None:
+        time.sleep(0.8)
+        sent.extend((time.monotonic(), m) for m in messages)
+
+    monkeypatch.setattr(publish, "_send", slow_send)
+    started = time.monotonic()
+    answer = sepay_post(intake, sepay_body(content=f"CHO40 {cast.vendor.merchant_code}", amount=42_000))  # type: ignore[arg-type]
+    answered = time.monotonic()
+
+    assert answer.status_code == 200
+    assert answered - started < 0.6  # not after the 0.8 s publish
+    deadline = time.monotonic() + 5
+    while not sent and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [json.loads(m)["amount"] for _t, m in sent] == [42_000]  # published all the same, after
+    assert sent[0][0] > answered

@@ -1,5 +1,5 @@
 """The batching webhook intake as deployed (docker-compose's ``webhooks``
-service: gunicorn, one uvicorn worker, ``config.asgi``) on the test database
+service: gunicorn, one worker of config.workers, ``config.asgi``) on the test database
 (PostgreSQL): it records payments with the broker down, and a worker killed
 mid-burst loses nothing the providers' retries cannot recover.
 """
@@ -49,7 +49,15 @@ def _gunicorn_intake(*, log_level: str = "warning", **env: str) -> Iterator[tupl
         "SEPAY_API_KEY": SEPAY_API_KEY,
         **env,
     }
-    command = [sys.executable, "-m", "gunicorn", "config.asgi:application", "-k", "uvicorn_worker.UvicornWorker"]
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.asgi:application",
+        "-k",
+        "config.workers.SpreadUvicornWorker",
+        "--reuse-port",
+    ]
     command += ["-w", "1", "-b", f"127.0.0.1:{port}", "--log-level", log_level]
     # stop_timeout: a request still hanging holds gunicorn's graceful shutdown; it is
     # then stopped for good, so that the test reports its own failure and leaves no server.

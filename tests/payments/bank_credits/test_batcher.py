@@ -1,6 +1,8 @@
-"""How the batching intake forms batches, its writer stubbed (no database): a
-lone delivery is written at once, what arrives during a write is the next
-batch, a failed write answers each delivery of its batch with the error.
+"""How the batching intake forms batches (``payments.bank_credits.batcher``),
+its writer stubbed (no database): a lone delivery is written at once, what
+arrives during a write is the next batch, the senders just answered are
+waited for (within the window), a failed write answers each delivery of its
+batch with the error.
 """
 
 from __future__ import annotations
@@ -41,10 +43,10 @@ def _delivery() -> batching.Delivery:
 
 
 def _batcher(monkeypatch: Any, writes: _Writes) -> Any:
-    from payments.bank_credits import intake as intake_module
+    from payments.bank_credits import batcher as batcher_module
 
-    monkeypatch.setattr(intake_module, "webhook_ingest_batch", writes)
-    return intake_module.Batcher(writers=1, max_batch=200)
+    monkeypatch.setattr(batcher_module, "webhook_ingest_batch", writes)
+    return batcher_module.Batcher(writers=1, max_batch=200)
 
 
 def test_a_lone_delivery_is_written_at_once(monkeypatch) -> None:
@@ -113,4 +115,72 @@ def test_a_stuck_write_answers_its_delivery_and_those_queued_behind_it_unavailab
     assert answered < 0.6  # not after the write: within answer_within
     assert writes.sizes == [1]  # the queued deliveries were dropped (their providers retry them)
     assert batcher.overdue == 4
+    batcher.shutdown()
+
+
+# --- the gathering window (WEBHOOK_INTAKE_GATHER_MS) ---------------------------------------
+
+
+def _gathering(monkeypatch: Any, writes: _Writes, within: float) -> Any:
+    batcher = _batcher(monkeypatch, writes)
+    batcher.gather_within = within
+    return batcher
+
+
+async def _senders(batcher: Any, senders: int, rounds: int, pause: float) -> None:
+    """``senders`` clients that each send a delivery, wait for its answer, pause, send the next (a
+    provider's client, a proxy's keep-alive connection)."""
+
+    async def sender(n: int) -> None:
+        for _round in range(rounds):
+            await batcher.submit(_delivery())
+            await asyncio.sleep(pause * (n % 5) / 4)  # they come back at different moments
+
+    await asyncio.gather(*(sender(n) for n in range(senders)))
+
+
+def test_senders_answered_together_are_written_together_again(monkeypatch) -> None:
+    gathered, alone = _Writes(seconds=0.02), _Writes(seconds=0.02)
+
+    asyncio.run(_senders(_gathering(monkeypatch, gathered, 0.5), senders=10, rounds=4, pause=0.04))
+    asyncio.run(_senders(_gathering(monkeypatch, alone, 0.0), senders=10, rounds=4, pause=0.04))
+
+    assert sum(gathered.sizes) == sum(alone.sizes) == 40
+    # The first delivery is written alone, at once; from then on the window waits for every
+    # sender answered to come back, so each round is one batch of all ten (the first sender,
+    # one round ahead, is done before the last).
+    assert gathered.sizes == [1, 10, 10, 10, 9], gathered.sizes
+    # Without the window, whoever comes back first is written alone and the rest wait for it.
+    assert len(alone.sizes) > len(gathered.sizes) + 2, alone.sizes
+
+
+def test_a_lone_delivery_at_a_quiet_moment_is_not_held_by_the_window(monkeypatch) -> None:
+    writes = _Writes()
+    batcher = _gathering(monkeypatch, writes, 2.0)
+
+    async def scenario() -> float:
+        await batcher.submit(_delivery())
+        await asyncio.sleep(2.1)  # quiet: the window of the last batch has passed
+        started = time.monotonic()
+        await batcher.submit(_delivery())
+        return time.monotonic() - started
+
+    assert asyncio.run(scenario()) < 0.5
+    assert writes.sizes == [1, 1]
+    batcher.shutdown()
+
+
+def test_the_window_bounds_the_wait_for_senders_that_do_not_come_back(monkeypatch) -> None:
+    writes = _Writes()
+    batcher = _gathering(monkeypatch, writes, 0.3)
+
+    async def scenario() -> float:
+        await asyncio.gather(*(batcher.submit(_delivery()) for _ in range(5)))  # batches of 1 and 4
+        started = time.monotonic()
+        await batcher.submit(_delivery())  # one of the five comes back; four never do
+        return time.monotonic() - started
+
+    waited = asyncio.run(scenario())
+    assert 0.2 < waited < 0.8, waited  # held for the window (0.3 s), no longer
+    assert writes.sizes == [1, 4, 1]
     batcher.shutdown()
