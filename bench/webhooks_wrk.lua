@@ -12,14 +12,17 @@
 -- bench writes more than the run can send; past the end, ids would repeat and
 -- show up as duplicates, not as payments). done() prints one JSON line for the
 -- bench to read.
+--
+-- The generator shares the two cores with the server, so it does as little
+-- as it can per request: every request is formatted once, in init(), and no
+-- Lua runs per response (wrk counts the answers over 399 itself, as
+-- errors.status). That cut wrk's CPU per request from about 0.03 ms.
 
-local threads = {}
 local next_thread = 0
 
 function setup(thread)
   thread:set("index", next_thread)
   next_thread = next_thread + 1
-  table.insert(threads, thread)
 end
 
 function init(args)
@@ -29,41 +32,32 @@ function init(args)
     local ts, signature, body = line:match("^(%d+)\t(%S+)\t(.*)$")
     if ts then deliveries[#deliveries + 1] = { ts, signature, body } end
   end
-  position = index
-  step = stride
-  wrk.method = "POST"
-  wrk.headers["Content-Type"] = "application/json"
-  statuses = {}
+  -- This thread's share, formatted once.
+  formatted = {}
+  for k = index + 1, #deliveries, stride do
+    local d = deliveries[k]
+    local headers = {
+      ["Host"] = wrk.headers["Host"],
+      ["Content-Type"] = "application/json",
+      ["X-SePay-Timestamp"] = d[1],
+      ["X-SePay-Signature"] = d[2],
+    }
+    formatted[#formatted + 1] = wrk.format("POST", nil, headers, d[3])
+  end
+  deliveries = nil
+  position = 0
 end
 
 function request()
-  local delivery = deliveries[(position % #deliveries) + 1]
-  position = position + step
-  wrk.headers["X-SePay-Timestamp"] = delivery[1]
-  wrk.headers["X-SePay-Signature"] = delivery[2]
-  return wrk.format(nil, nil, nil, delivery[3])
-end
-
-function response(status, headers, body)
-  statuses[status] = (statuses[status] or 0) + 1
+  position = position + 1
+  return formatted[((position - 1) % #formatted) + 1]
 end
 
 function done(summary, latency, requests)
-  local merged = {}
-  for _, thread in ipairs(threads) do
-    local counts = thread:get("statuses")
-    for status, n in pairs(counts) do
-      merged[status] = (merged[status] or 0) + n
-    end
-  end
-  local parts = {}
-  for status, n in pairs(merged) do
-    parts[#parts + 1] = string.format('"%d":%d', status, n)
-  end
   local e = summary.errors
   io.write(string.format(
-    'WRK_JSON {"duration_us":%d,"requests":%d,"statuses":{%s},"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},'
+    'WRK_JSON {"duration_us":%d,"requests":%d,"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},'
       .. '"p50_ms":%.1f,"p95_ms":%.1f,"p99_ms":%.1f}\n',
-    summary.duration, summary.requests, table.concat(parts, ","), e.connect, e.read, e.write, e.status, e.timeout,
+    summary.duration, summary.requests, e.connect, e.read, e.write, e.status, e.timeout,
     latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000))
 end

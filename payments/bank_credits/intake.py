@@ -43,13 +43,13 @@ import asyncio
 import functools
 import json
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, ItemsView, Iterable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from django.http.request import HttpHeaders, split_domain_port, validate_host
+from django.http.request import split_domain_port, validate_host
 from django.utils.translation import gettext as _
 
 from common.api import error_body
@@ -122,8 +122,47 @@ def _meta(scope: Scope) -> dict[str, str]:
     return meta
 
 
-def _host_allowed(meta: dict[str, str], scope: Scope) -> bool:
-    host = meta.get("HTTP_HOST")
+class RequestHeaders(Mapping[str, str]):
+    """A request's headers as Django's ``request.headers`` gives them on ASGI —
+    named as HttpHeaders names them ("X-Sepay-Signature"), looked up
+    case-insensitively with underscores as hyphens, a repeated header joined
+    with "," — made straight from the ASGI scope rather
+    than through a META dict that HttpHeaders parses back (the intake makes
+    one per delivery)."""
+
+    __slots__ = ("_folded", "_named")
+
+    def __init__(self, raw: Iterable[tuple[bytes, bytes]]) -> None:
+        named: dict[str, str] = {}
+        for raw_name, raw_value in raw:
+            name = raw_name.decode("latin1").replace("_", "-").title()
+            value = raw_value.decode("latin1")
+            if name in named:
+                value = f"{named[name]},{value}"
+            named[name] = value
+        self._named = named
+        self._folded = {name.lower(): value for name, value in named.items()}
+
+    def __getitem__(self, key: str) -> str:
+        return self._folded[key.replace("_", "-").lower()]
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return self._folded.get(key.replace("_", "-").lower(), default)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.replace("_", "-").lower() in self._folded
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._named)
+
+    def __len__(self) -> int:
+        return len(self._named)
+
+    def items(self) -> ItemsView[str, str]:  # type: ignore[override]
+        return self._named.items()
+
+
+def _host_allowed(host: str | None, scope: Scope) -> bool:
     if not host and scope.get("server"):
         server_host, server_port = scope["server"]
         host = f"{server_host}:{server_port}" if server_port else str(server_host)
@@ -194,14 +233,14 @@ class WebhookIntake:
                 return
             await self.fallback(scope, receive, send)
             return
-        meta = _meta(scope)
-        if not _host_allowed(meta, scope):
+        headers = RequestHeaders(scope.get("headers", ()))
+        if not _host_allowed(headers.get("Host"), scope):
             await self.fallback(scope, receive, send)  # Django refuses it (400) and logs it
             return
         client = scope.get("client")
-        remote_addr = client_address_from(client[0] if client else None, meta.get("HTTP_X_FORWARDED_FOR"))
+        remote_addr = client_address_from(client[0] if client else None, headers.get("X-Forwarded-For"))
         cap = webhook_limits.max_body_bytes()
-        size = webhook_limits.declared_size(meta)
+        size = webhook_limits.declared_size({"CONTENT_LENGTH": headers.get("Content-Length")})
         try:
             if size > cap:  # refused before the body is read
                 raise _TooBig
@@ -226,7 +265,7 @@ class WebhookIntake:
                 ),
             )
         else:
-            delivery = Delivery(provider=provider, headers=HttpHeaders(meta), body=body, remote_addr=remote_addr)
+            delivery = Delivery(provider=provider, headers=headers, body=body, remote_addr=remote_addr)
             outcome = await self.batcher.submit(delivery)
             if database_unavailable(outcome):  # nothing recorded; the provider retries on 503
                 log_unavailable(scope["path"], outcome)  # type: ignore[arg-type]

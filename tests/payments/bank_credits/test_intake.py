@@ -241,3 +241,33 @@ def test_a_batch_is_answered_before_its_receipts_are_published(cast, intake, set
         time.sleep(0.05)
     assert [json.loads(m)["amount"] for _t, m in sent] == [42_000]  # published all the same, after
     assert sent[0][0] > answered
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"), (b"content-length", b"12")],
+        [(b"x-sepay-signature", b"sha256=ab"), (b"X-SePay-Timestamp", b"1700000000"), (b"authorization", b"Apikey k")],
+        [(b"x-forwarded-for", b"10.0.0.1"), (b"x-forwarded-for", b"10.0.0.2"), (b"accept", b"*/*")],
+        [(b"cookie", b"a=1; "), (b"cookie", b"b=2"), (b"user-agent", b"Vi\xe1t")],
+        [],
+    ],
+)
+def test_its_request_headers_are_those_django_gives_the_view(raw: list[tuple[bytes, bytes]]) -> None:
+    """The intake reads each delivery's headers straight from the ASGI scope; the provider's
+    checks and the stored row see exactly what ``request.headers`` gives the Django view."""
+    import io
+
+    from django.core.handlers.asgi import ASGIRequest
+
+    from payments.bank_credits.intake import RequestHeaders
+
+    scope = {"type": "http", "method": "POST", "path": SEPAY_URL, "headers": raw, "query_string": b""}
+    django_headers = ASGIRequest(scope, io.BytesIO(b"")).headers
+    ours = RequestHeaders(raw)
+
+    assert dict(ours.items()) == dict(django_headers.items())
+    assert list(ours) == list(django_headers)
+    for name in [*django_headers, "X_SEPAY_SIGNATURE", "x-sepay-signature", "Missing"]:
+        assert ours.get(name) == django_headers.get(name), name
+        assert (name in ours) == (name in django_headers), name
