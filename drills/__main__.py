@@ -71,6 +71,14 @@ def main(argv: list[str]) -> int:
         at = argv.index("--junit")
         junit = Path(argv[at + 1])
         argv = argv[:at] + argv[at + 2 :]
+    flags = [a for a in argv if a.startswith("-") and a != "--quick"]
+    if flags:  # ``--help`` once ran every drill, the 30-minute soak included
+        print(
+            f"unknown option(s): {', '.join(flags)}\nusage: python -m drills [--quick] [--junit FILE] [DRILL ...]; "
+            f"drills: {', '.join(DRILLS)}",
+            file=sys.stderr,
+        )
+        return 2
     asked = [a for a in argv if not a.startswith("--")]
     names = asked or _available()
     unknown = [n for n in names if n not in DRILLS]
