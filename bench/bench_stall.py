@@ -51,7 +51,6 @@ import json
 import multiprocessing as mp
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -69,6 +68,7 @@ from bench.stall_probe import RedisProbe
 from bench.stall_sse import listener
 from bench.webhooks_db import admin, db_url, django_env, migrated_database
 from bench.webhooks_load import SECRET, fire_python
+from drills.services import wait_http
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -120,23 +120,6 @@ def _measure_intake(port: int, codes: list[list[str]], seconds: float) -> float:
     """The intake benchmark's Python generator at full speed on this server (no stream open yet)."""
     load = fire_python(port, codes, first_id=3_000_000_000, total=200_000, clients=2, conns=8, seconds=seconds)
     return min(load["ok"], load["sent"] - load["failed"]) / load["elapsed"] if load["elapsed"] > 0 else 0.0
-
-
-def _wait_until_serving(server: subprocess.Popen[bytes], port: int, timeout: float) -> None:
-    """Until ``/healthz`` answers on ``port``; fails at once if the server exits."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with status {server.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-                if sock.recv(64).startswith(b"HTTP/1.1 200"):
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"gunicorn did not answer /healthz on {port} within {timeout:.0f}s")
 
 
 def _check_redis(url: str) -> None:
@@ -232,7 +215,7 @@ def _run() -> list[dict[str, Any]]:
     probe = RedisProbe(redis_url)  # replaced by one with the server's channel once it is known
     try:
         try:
-            _wait_until_serving(server, port, 60)
+            wait_http(port, 60, process=server, answer=b"HTTP/1.1 200")
         except RuntimeError as exc:
             server_log.seek(0)
             print(server_log.read().decode(errors="replace")[-3000:], flush=True)

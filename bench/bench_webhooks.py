@@ -80,6 +80,7 @@ from typing import Any
 import bench
 from bench.webhooks_db import PgBench, admin, backend_pids, django_env, migrated_database, scalar, seed_vendors
 from bench.webhooks_load import SECRET, choose_loadgen, fire_python, fire_wrk, signed_file
+from drills.services import wait_http
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -96,17 +97,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _wait_for_port(port: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not listen on {port} within {timeout}s")
 
 
 def _proc_cpu(pids: list[int]) -> float:
@@ -242,8 +232,8 @@ def run() -> list[dict[str, Any]]:
     baselines: list[float | None] = []
     try:
         try:
-            _wait_for_port(port, 60)
-        except RuntimeError:
+            wait_http(port, 60, process=server)
+        except (RuntimeError, TimeoutError):
             server_log.seek(0)
             print(server_log.read().decode(errors="replace")[-3000:], flush=True)
             raise

@@ -51,21 +51,26 @@ def wait_port(port: int, timeout: float = 30.0) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f} s")
 
 
-def wait_http(port: int, timeout: float = 60.0) -> None:
-    """Until the server on ``port`` answers an HTTP request: an open port is not
-    enough (gunicorn's master listens before any worker runs, and with
-    ``--reuse-port`` the first worker resets what was queued there)."""
+def wait_http(
+    port: int, timeout: float = 60.0, *, process: subprocess.Popen[bytes] | None = None, answer: bytes = b"HTTP/"
+) -> None:
+    """Until the server on ``port`` answers ``GET /healthz`` with a status line
+    starting with ``answer``: an open port is not enough (gunicorn's master
+    listens before any worker runs, and with ``--reuse-port`` the first worker
+    resets what was queued there). Fails at once if ``process`` exits."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the server on {port} exited with status {process.returncode}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=5) as probe:
-                probe.sendall(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-                if probe.recv(16).startswith(b"HTTP/"):
+                probe.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                if probe.recv(64).startswith(answer):
                     return
         except OSError:
             pass
         time.sleep(0.1)
-    raise TimeoutError(f"no HTTP answer on 127.0.0.1:{port} after {timeout:.0f} s")
+    raise TimeoutError(f"no answer {answer.decode()}… on 127.0.0.1:{port} after {timeout:.0f} s")
 
 
 def rss_kib(pid: int) -> int:

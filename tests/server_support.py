@@ -10,11 +10,11 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from drills.services import wait_http
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,15 +30,10 @@ def serving(
     server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     name = Path(command[2] if command[1] == "-m" else command[0]).name
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=5) as probe:
-                probe.sendall(b"GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-                if probe.recv(16).startswith(b"HTTP/"):
-                    break
-            assert server.poll() is None, f"{name} exited"
-            assert time.monotonic() < deadline, f"{name} did not start"
-            time.sleep(0.2)
+        try:
+            wait_http(port, 60, process=server)
+        except (RuntimeError, TimeoutError) as exc:
+            raise AssertionError(f"{name} did not start: {exc}") from exc
         yield server
     finally:
         os.killpg(server.pid, signal.SIGTERM)
