@@ -52,7 +52,8 @@ default db 14 of the local Redis, "none" to run without),
 BENCH_WEBHOOKS_PROFILE (PREFIX: py-spy samples the server during each
 measured run into PREFIX-<connections>.txt, read with ``python -m
 bench.profile_summary``; a profiled run's rate is not a benchmark figure), BENCH_WEBHOOKS_KEEP_DB (1: the scratch database is
-left for inspection), BENCH_PGBENCH_SECONDS (each pgbench run:
+left for inspection), BENCH_WEBHOOKS_SERVER_LOG (1: gunicorn's output to the
+terminal instead of a file shown only if it never came up), BENCH_PGBENCH_SECONDS (each pgbench run:
 10; 5 under ``--quick``, at scale 2 instead of 10). The server's
 WEBHOOK_INTAKE_* settings come from the environment as in production.
 
