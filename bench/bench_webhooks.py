@@ -314,7 +314,9 @@ def run() -> list[dict[str, Any]]:
                     f"{unattributed} without their vendor, {unfinished} deliveries not processed; "
                     f"{server_shape}, {loadgen} {clients}×{m['conns'] // clients} connections; "
                     f"CPU ms/payment: {cpu_note}; {m['batches']['batches']} batches of "
-                    f"{m['batches']['mean']} deliveries on average; load average {m['load_average']:.1f}→{m['load_average_end']:.1f} "
+                    f"{m['batches']['mean']} deliveries on average; WAL per payment: "
+                    f"{m['wal']['records_per_payment']} records, {m['wal']['bytes_per_payment']} bytes, "
+                    f"{m['wal']['full_page_images_per_payment']} full-page images; load average {m['load_average']:.1f}→{m['load_average_end']:.1f} "
                     "(other work on the machine takes CPU from the run)"
                 ),
                 "pgbench_tps": tps,
@@ -330,6 +332,7 @@ def run() -> list[dict[str, Any]]:
                 "loadgen_cpu_ms_per_request": m["cpu"]["load_generator"],
                 "load_average": m["load_average"],
                 "batches": m["batches"],
+                "wal": m["wal"],
             }
         )
     return rows
@@ -384,6 +387,16 @@ def _batch_sizes(db: str, first_id: int) -> dict[str, float]:
     return {"batches": int(count), "mean": round(mean, 1), "median_batch_of_batches": median}
 
 
+def _wal(db: str) -> tuple[int, int, int, str]:
+    """The server's WAL so far (records, full-page images, bytes; all
+    databases: on a shared server, other work counts too) and its position."""
+    row = scalar(
+        db,
+        "SELECT wal_records || ' ' || wal_fpi || ' ' || wal_bytes || ' ' || pg_current_wal_lsn() FROM pg_stat_wal",
+    ).split()
+    return int(row[0]), int(row[1]), int(row[2]), row[3]
+
+
 def _measure(
     db: str, server_pid: int, conns: int, seconds: int, fire: Any, *, first_id: int, total: int
 ) -> dict[str, Any]:
@@ -393,6 +406,7 @@ def _measure(
     load_average = os.getloadavg()[0]
     cpu_before = _cpu_seconds(server_pid)
     db_cpu_before = _proc_cpu(backends)
+    wal_before = _wal(db)
     print(f"   firing signed SePay deliveries for {seconds}s at {conns} connections", flush=True)
     profiler = _profile(server_pid, conns, seconds)
     load = fire(first_id, seconds, total, conns)
@@ -400,13 +414,19 @@ def _measure(
         profiler.wait(timeout=seconds + 60)
     server_cpu = _cpu_seconds(server_pid) - cpu_before
     db_cpu = _proc_cpu(backends) - db_cpu_before if backends else None
+    wal_after = _wal(db)
     time.sleep(1)  # requests wrk abandoned at its deadline may still be finishing
     recorded = int(scalar(db, "SELECT count(*) FROM payments_payment")) - before
     # Only answered-and-recorded payments count (wrk may leave a few requests
     # unanswered at its deadline that the server records anyway).
     counted = min(recorded, load["ok"])
     batches = _batch_sizes(db, first_id)
+    print(f"   WAL of the run: {wal_before[3]}..{wal_after[3]} (pg_waldump -s/-e)", flush=True)
     return {
+        "wal": {
+            name: round((wal_after[i] - wal_before[i]) / recorded, 2) if recorded else None
+            for i, name in enumerate(("records_per_payment", "full_page_images_per_payment", "bytes_per_payment"))
+        },
         "batches": batches,
         "conns": conns,
         "load": load,

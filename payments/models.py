@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import models
@@ -43,7 +42,7 @@ class TransitionError(Exception):
 
 def local_date(moment: dt.datetime) -> dt.date:
     """The calendar day in Vietnam (Asia/Ho_Chi_Minh) of an aware datetime."""
-    return moment.astimezone(ZoneInfo(settings.TIME_ZONE)).date()
+    return moment.astimezone(timezone.get_default_timezone()).date()  # TIME_ZONE, memoised by Django
 
 
 def _guarded_update(instance: models.Model, transitions: dict[str, frozenset[str]], to: str, **fields: Any) -> None:
@@ -187,6 +186,8 @@ class Payment(models.Model):
     provider_reference = models.CharField(_("bank reference"), max_length=64, blank=True)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.SUCCEEDED)
     attribution = models.CharField(_("attribution"), max_length=16, choices=Attribution.choices)
+    # Indexed only where set (payment_request_idx below): most payments
+    # settle no sale, and an index entry is written for every payment.
     payment_request = models.ForeignKey(
         PaymentRequest,
         on_delete=models.PROTECT,
@@ -194,6 +195,7 @@ class Payment(models.Model):
         blank=True,
         related_name="payments",
         verbose_name=_("payment request"),
+        db_index=False,
     )
     amount_check = models.CharField(_("amount check"), max_length=16, choices=AmountCheck.choices, blank=True)
     payer_masked = models.CharField(_("payer"), max_length=64, blank=True)
@@ -219,6 +221,11 @@ class Payment(models.Model):
             models.Index(fields=["vendor", "local_date"]),
             models.Index(
                 fields=["market", "attribution"], name="payment_unmatched_idx", condition=models.Q(vendor__isnull=True)
+            ),
+            models.Index(
+                fields=["payment_request"],
+                name="payment_request_idx",
+                condition=models.Q(payment_request__isnull=False),
             ),
         ]
 
@@ -267,7 +274,10 @@ class WebhookDelivery(models.Model):
         FAILED = "failed", _("Failed")
 
     source = models.CharField(max_length=16, choices=Source.choices)
-    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Indexed only for deliveries without a payment (delivery_unpaid_idx
+    # below: the sweeps of stuck and refused ones); the others are found
+    # through their payment, and listed newest first by id.
+    received_at = models.DateTimeField(auto_now_add=True)
     headers = models.JSONField(default=dict, blank=True)  # blank: a delivery is kept whatever it carries
     body = models.TextField(blank=True)  # an empty POST is kept too (and refused as malformed)
     # "" when ``body`` is the body as received (UTF-8 text without NUL, which
@@ -282,9 +292,12 @@ class WebhookDelivery(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-received_at"]
+        ordering = ["-id"]  # the order they were stored in; the primary key serves it
         verbose_name = _("webhook delivery")
         verbose_name_plural = _("webhook deliveries")
+        indexes = [
+            models.Index(fields=["received_at"], name="delivery_unpaid_idx", condition=models.Q(payment__isnull=True)),
+        ]
 
     def __str__(self) -> str:
         return f"{self.source} {self.received_at:%Y-%m-%d %H:%M:%S} {self.status}"

@@ -108,6 +108,7 @@ class _Stored:
     pk: int = 0  # given by the batch statement
     credit: BankCredit | None = None
     payment: Payment | None = None
+    paid: dict[str, Any] | None = None  # the payment's fields, as ``ingest.payment_values`` gives them
     single: bool = False  # recorded afterwards by the single path
 
 
@@ -120,17 +121,16 @@ def _store_and_record(stored: list[_Stored], now: dt.datetime) -> list[tuple[int
     payment's new id (None when it brought none, or its payment was there)."""
     sql, pay_fields, del_fields = bulk_sql.store_and_record_sql()
     plain = sorted(
-        (s for s in stored if s.payment is not None and s.credit is not None),
+        (s for s in stored if s.paid is not None and s.credit is not None),
         key=lambda s: (s.credit.source, s.credit.provider_txn_id),  # type: ignore[union-attr]
     )
     pay_ord = {id(s): i for i, s in enumerate(plain)}
-    payments = [bulk_sql.as_row(s.payment, pay_fields, ord=i) for i, s in enumerate(plain)]  # type: ignore[arg-type]
+    payments = [bulk_sql.values_row(pay_fields, s.paid, ord=i) for i, s in enumerate(plain)]  # type: ignore[arg-type]
     for s in stored:
         if not s.single and s.row.get("status", Status.RECEIVED) != Status.RECEIVED:
             s.row["processed_at"] = now
     deliveries = [
-        bulk_sql.values_row(WebhookDelivery, del_fields, s.row, ord=i, pay=pay_ord.get(id(s)))
-        for i, s in enumerate(stored)
+        bulk_sql.values_row(del_fields, s.row, now=now, ord=i, pay=pay_ord.get(id(s))) for i, s in enumerate(stored)
     ]
     with bulk_sql.bound_cursor() as cursor:
         cursor.execute(sql, [bulk_sql.rows_json(payments), bulk_sql.rows_json(deliveries)])
@@ -210,7 +210,8 @@ def webhook_ingest_batch(deliveries: list[Delivery], *, now: dt.datetime | None 
         else:
             entry.credit = result
 
-    # 2. attribute
+    # 2. attribute (the payments' recorded_at, the rows' received_at and processed_at: one moment)
+    written = timezone.now()
     credits = [s for s in stored if s.credit is not None]
     wanted = [
         candidates(
@@ -241,12 +242,14 @@ def webhook_ingest_batch(deliveries: list[Delivery], *, now: dt.datetime | None 
         keys.add(key)
         # Not validated field by field: a value the table refuses fails the
         # statement, and then each delivery takes the single path, which validates.
-        s.payment = ingest.new_payment(credit, decision)
+        s.paid = ingest.payment_values(credit, decision)
+        s.paid["recorded_at"] = s.paid["updated_at"] = written
+        s.payment = ingest.payment_from(s.paid)
         _finished(s.row, Status.PROCESSED, txn_id=credit.provider_txn_id)
 
     # 3. one statement: the plain credits' payments and every delivery with its outcome
     try:
-        rows = _store_and_record(stored, timezone.now()) if stored else []
+        rows = _store_and_record(stored, written) if stored else []
     except Exception as exc:
         if database_unavailable(exc):  # nothing written; the lane answers 503 and the providers retry
             for s in stored:

@@ -15,6 +15,8 @@ import functools
 import ipaddress
 import json
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
@@ -141,10 +143,13 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-# How ``as_row`` writes each field: the column's value as the INSERT would
-# write it, without Django's per-value conversion where the value is already
-# what the JSON row needs (text, numbers, ids, jsonb documents), and times as
-# ISO 8601 with their offset. Anything else goes through get_db_prep_save.
+# How ``values_row`` writes a row: a JSON object keyed by column, the values
+# as the INSERT would write them — text, numbers, ids and jsonb documents as
+# they are, times as ISO 8601 with their offset, anything else through
+# get_db_prep_save. Fields absent from the values take their default, which
+# is computed once per field list (the row is encoded and dropped, never
+# changed, so a ``dict`` default can be shared) unless it is some other
+# callable, which is called per row.
 _AS_IS = (
     models.CharField,
     models.TextField,
@@ -153,69 +158,83 @@ _AS_IS = (
     models.ForeignKey,
     models.GenericIPAddressField,  # text that PostgreSQL's inet reads and normalises itself
 )
-_plans: dict[int, tuple[list[models.Field], tuple[tuple[models.Field, str, str, str], ...]]] = {}
+_SHARED_DEFAULTS = (dict, list)  # callables whose value is only read here
 
 
-def _row_plan(fields: list[models.Field]) -> tuple[tuple[models.Field, str, str, str], ...]:
-    """How to write each of ``fields`` (a list this module keeps: the plan is
+@dataclass(frozen=True)
+class _RowPlan:
+    template: dict[str, Any]  # every column with its default
+    per_row: tuple[tuple[str, Callable[[], Any]], ...]  # defaults made afresh for each row
+    auto: tuple[str, ...]  # auto_now(_add) columns: the time now unless given
+    times: tuple[str, ...]  # date and time columns: ISO 8601
+    prep: tuple[tuple[str, models.Field], ...]  # through get_db_prep_save
+    columns: frozenset[str]
+
+
+_plans: dict[int, tuple[list[models.Field], _RowPlan]] = {}
+
+
+def _row_plan(fields: list[models.Field]) -> _RowPlan:
+    """How to write rows of ``fields`` (a list this module keeps: the plan is
     kept by the list's identity, hashing twenty fields per row would cost more)."""
     cached = _plans.get(id(fields))
     if cached is not None and cached[0] is fields:
         return cached[1]
-    plan = []
+    template: dict[str, Any] = {}
+    per_row, auto, times, prep = [], [], [], []
     for f in fields:
+        if f.attname != f.column:  # values are keyed by attname and written by column
+            raise ValueError(f"{f} is stored under another name ({f.column}): values_row cannot write it")
         if isinstance(f, models.DateField) and (f.auto_now or f.auto_now_add):
-            kind = "auto"
-        elif isinstance(f, models.DateField):  # DateTimeField too
-            kind = "time"
-        elif isinstance(f, models.JSONField):
-            kind = "json"
-        elif isinstance(f, _AS_IS):
-            kind = "as_is"
-        else:
-            kind = "prep"
-        plan.append((f, f.column, f.attname, kind))
-    _plans[id(fields)] = (fields, tuple(plan))
-    return tuple(plan)
-
-
-def as_row(obj: models.Model, fields: list[models.Field], **extra: Any) -> dict[str, Any]:
-    """``obj`` as its INSERT would write it (``pre_save`` fills auto_now and
-    the like), as a JSON object keyed by column. Not validated: a value the
-    table refuses fails the statement."""
-    values = {
-        attname: f.pre_save(obj, True) if kind in ("auto", "prep") else getattr(obj, attname)
-        for f, _column, attname, kind in _row_plan(fields)
-    }
-    return values_row(type(obj), fields, values, **extra)
+            auto.append(f.column)
+        elif f.has_default() and callable(f.default) and f.default not in _SHARED_DEFAULTS:
+            per_row.append((f.column, f.get_default))
+        template[f.column] = None if f.column in auto else f.get_default()
+        if isinstance(f, models.DateField):  # DateTimeField too
+            times.append(f.column)
+        elif not isinstance(f, (*_AS_IS, models.JSONField)):
+            prep.append((f.column, f))
+    plan = _RowPlan(template, tuple(per_row), tuple(auto), tuple(times), tuple(prep), frozenset(template))
+    _plans[id(fields)] = (fields, plan)
+    return plan
 
 
 def values_row(
-    model: type[models.Model], fields: list[models.Field], values: dict[str, Any], **extra: Any
+    fields: list[models.Field], values: dict[str, Any], *, now: dt.datetime | None = None, **extra: Any
 ) -> dict[str, Any]:
-    """As ``as_row`` for the row ``model(**values)`` would be, without making
-    the instance (the intake writes one per delivery and needs none): fields
-    absent from ``values`` take their default, auto_now ones the time now."""
-    row: dict[str, Any] = {}
-    for f, column, attname, kind in _row_plan(fields):
-        if attname in values:
-            value = values[attname]
-        elif kind == "auto":
-            value = timezone.now()
-        else:
-            value = f.get_default()
-        if kind == "time" or kind == "auto":
-            row[column] = None if value is None else value.isoformat()
-        elif kind == "prep":
-            row[column] = f.get_db_prep_save(value, connections[DEFAULT_DB_ALIAS])
-        else:
-            row[column] = value
+    """The row ``Model(**values)`` would INSERT, as a JSON object keyed by
+    column, without making the instance (the intake writes two per delivery
+    and needs neither): fields absent from ``values`` take their default,
+    auto_now ones ``now`` (default: the time now). ``extra``: more keys
+    (``ord``, say). Not validated: a value the table refuses fails the statement."""
+    plan = _row_plan(fields)
+    if not plan.columns.issuperset(values):
+        raise ValueError(f"not columns of these fields: {sorted(set(values) - plan.columns)}")
+    row = plan.template.copy()
+    for column, make in plan.per_row:
+        row[column] = make()
+    if plan.auto:
+        moment = now or timezone.now()
+        for column in plan.auto:
+            row[column] = moment
+    row.update(values)
+    for column in plan.times:
+        value = row[column]
+        if value is not None:
+            row[column] = value.isoformat()  # full precision, with the offset
+    if plan.prep:
+        db = connections[DEFAULT_DB_ALIAS]
+        for column, f in plan.prep:
+            row[column] = f.get_db_prep_save(row[column], db)
     row.update(extra)
     return row
 
 
+_rows_encoder = json.JSONEncoder(default=_json_default, ensure_ascii=False, separators=(",", ":"))
+
+
 def rows_json(rows: list[dict[str, Any]]) -> str:
-    return json.dumps(rows, default=_json_default, ensure_ascii=False, separators=(",", ":"))
+    return _rows_encoder.encode(rows)
 
 
 @functools.cache
@@ -248,8 +267,8 @@ def store_and_record_sql() -> tuple[str, list[models.Field], list[models.Field]]
     """ONE statement for a batch: insert the plain credits' payments (unless
     their key exists) and store every delivery with its outcome.
 
-    Parameters: the payments (``rows_json`` of ``as_row`` with ``ord``, in
-    (source, provider_txn_id) order) and the deliveries (``as_row`` with
+    Parameters: the payments (``rows_json`` of ``values_row`` with ``ord``, in
+    (source, provider_txn_id) order) and the deliveries (``values_row`` with
     ``ord`` and ``pay``, the ``ord`` of the payment it brought, or null). A
     delivery whose payment the table already held is stored as received,
     without payment, for the single path to finish. Returns, per delivery in

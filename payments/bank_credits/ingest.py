@@ -154,8 +154,9 @@ def _payment_fields() -> tuple[tuple[str, Any], ...]:
     return tuple((f.attname, f) for f in Payment._meta.concrete_fields)
 
 
-def new_payment(credit: BankCredit, decision: Attribution) -> Payment:
-    values = {
+def payment_values(credit: BankCredit, decision: Attribution) -> dict[str, Any]:
+    """The fields (by attname) of the payment that records ``credit`` as ``decision`` attributes it."""
+    return {
         "vendor_id": decision.vendor_id,
         "market_id": decision.market_id,
         "amount": credit.amount,
@@ -165,6 +166,7 @@ def new_payment(credit: BankCredit, decision: Attribution) -> Payment:
         "provider_reference": credit.provider_reference,
         "status": Payment.Status.SUCCEEDED,  # a bank credit is money that has arrived
         "attribution": decision.attribution,
+        "payment_request_id": decision.payment_request.pk if decision.payment_request is not None else None,
         "amount_check": decision.amount_check,
         "payer_masked": _payer(credit),
         "receiving_account": credit.account_number,
@@ -172,10 +174,18 @@ def new_payment(credit: BankCredit, decision: Attribution) -> Payment:
         "occurred_at": credit.occurred_at,
         "local_date": local_date(credit.occurred_at),
     }
-    # Positional: a third of the keyword constructor's cost (the intake makes one per credit).
-    payment = Payment(*(values[name] if name in values else f.get_default() for name, f in _payment_fields()))
+
+
+def payment_from(values: dict[str, Any]) -> Payment:
+    """The unsaved ``Payment(**values)``, made positionally: a third of the
+    keyword constructor's cost (the intake makes one per credit)."""
+    return Payment(*(values[name] if name in values else f.get_default() for name, f in _payment_fields()))
+
+
+def new_payment(credit: BankCredit, decision: Attribution) -> Payment:
+    payment = payment_from(payment_values(credit, decision))
     if decision.payment_request is not None:
-        payment.payment_request = decision.payment_request
+        payment.payment_request = decision.payment_request  # the row at hand, not read again
     return payment
 
 
@@ -372,6 +382,8 @@ def webhook_deliveries_mark_stuck(*, older_than: dt.timedelta = dt.timedelta(min
     answered, so it retries and the retry records the payment; mark the
     stranded row failed so that the delivery log tells the truth."""
     cutoff = timezone.now() - older_than
-    return WebhookDelivery.objects.filter(status=Status.RECEIVED, received_at__lt=cutoff).update(
+    # A delivery still received has no payment: delivery_unpaid_idx serves this.
+    stuck = WebhookDelivery.objects.filter(status=Status.RECEIVED, payment__isnull=True, received_at__lt=cutoff)
+    return stuck.update(
         status=Status.FAILED, processed_at=timezone.now(), error="no outcome recorded: the request was cut off"
     )
