@@ -8,6 +8,7 @@ here and answers the provider with the outcome; ``webhook_ingest_batch``
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -62,6 +63,8 @@ class Batcher:
         self._gather_until = 0.0
         self._gathering: asyncio.TimerHandle | None = None
         self._queue: list[tuple[Delivery, asyncio.Future[Outcome]]] = []
+        self._deadlines: collections.deque[tuple[float, asyncio.Future[Outcome]]] = collections.deque()
+        self._deadline_timer: asyncio.TimerHandle | None = None
         self._busy = 0
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
@@ -81,16 +84,31 @@ class Batcher:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Outcome] = loop.create_future()
         self._queue.append((delivery, future))
+        if self.answer_within is not None:
+            self._watch(loop, future)
         self._start_writers(loop)
-        if self.answer_within is None:
-            return await future
-        # One timer per delivery (not a task, as asyncio.wait_for would make):
-        # past the deadline the delivery is answered, whatever its batch does.
-        timer = loop.call_later(self.answer_within, self._overdue, future)
-        try:
-            return await future
-        finally:
-            timer.cancel()
+        return await future
+
+    def _watch(self, loop: asyncio.AbstractEventLoop, future: asyncio.Future[Outcome]) -> None:
+        """Answer ``future`` past ``answer_within``, whatever its batch does.
+        One timer for all the deliveries in flight, not one each: their
+        deadlines come in the order they were submitted, so the timer is set
+        for the oldest one still unanswered."""
+        deadlines = self._deadlines
+        while deadlines and deadlines[0][1].done():
+            deadlines.popleft()
+        deadlines.append((loop.time() + self.answer_within, future))  # type: ignore[operator]
+        if self._deadline_timer is None:
+            self._deadline_timer = loop.call_at(deadlines[0][0], self._past_deadlines, loop)
+
+    def _past_deadlines(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._deadline_timer = None
+        deadlines, now = self._deadlines, loop.time()
+        while deadlines and (deadlines[0][1].done() or deadlines[0][0] <= now):
+            _deadline, future = deadlines.popleft()
+            self._overdue(future)
+        if deadlines:
+            self._deadline_timer = loop.call_at(deadlines[0][0], self._past_deadlines, loop)
 
     def _overdue(self, future: asyncio.Future[Outcome]) -> None:
         if future.done():

@@ -118,6 +118,35 @@ def test_a_stuck_write_answers_its_delivery_and_those_queued_behind_it_unavailab
     batcher.shutdown()
 
 
+def test_each_delivery_gets_its_own_time_to_be_answered(monkeypatch) -> None:
+    """Deliveries answered in time leave no deadline behind: one that comes
+    later and whose write hangs is answered unavailable ``answer_within``
+    after it came, not earlier (and not only when the write ends)."""
+    from common.database import database_unavailable
+
+    writes = _Writes(seconds=0.0)
+    batcher = _batcher(monkeypatch, writes)
+    batcher.answer_within = 0.4
+
+    async def scenario() -> tuple[list[Any], Any, float]:
+        quick = [await batcher.submit(_delivery()) for _ in range(5)]
+        await asyncio.sleep(0.3)  # the quick ones' deadlines would fall during the next write
+        writes.seconds = 1.0  # the database hangs now
+        came = time.monotonic()
+        late = await batcher.submit(_delivery())
+        answered = time.monotonic() - came
+        await asyncio.sleep(0.8)  # the stuck write ends
+        return quick, late, answered
+
+    quick, late, answered = asyncio.run(scenario())
+
+    assert all(isinstance(o, ingest.IngestResult) for o in quick)
+    assert database_unavailable(late)
+    assert 0.35 <= answered < 0.8, answered
+    assert batcher.overdue == 1
+    batcher.shutdown()
+
+
 # --- the gathering window (WEBHOOK_INTAKE_GATHER_MS) ---------------------------------------
 
 
