@@ -11,7 +11,12 @@ backend's (``/proc/<pid>/stat``, so PostgreSQL must run on this machine).
 ``BENCH_WRITER_CPROFILE=PREFIX``: cProfile the measured batches into
 PREFIX-<batch>.prof (its own overhead inflates the figures printed).
 ``BENCH_WEBHOOKS_REDIS_URL`` as in ``bench_webhooks`` (default db 14 of the
-local Redis; "none": receipts not published). Not part of ``make bench``:
+local Redis; "none": receipts not published). ``BENCH_WRITER_INSTRUCTIONS=1``:
+instead of CPU time, the instructions the writer executes per delivery,
+counted by valgrind's callgrind (``apt-get install valgrind``): the same
+process run with and without the batches written, the difference divided by
+the deliveries — about fifty times slower, but the same count on a busy
+machine as on an idle one, so that a change of a few per cent shows. Not part of ``make bench``:
 a tool for before/after comparisons of the writer's code, unaffected by the
 HTTP layer and far less by other load than a rate is.
 """
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -76,7 +82,7 @@ def _measure(batch: int, count: int, codes: list[list[str]]) -> dict[str, float]
     db_before, cpu_before = backend_cpu(), time.process_time()
     if profiler:
         profiler.enable()
-    for deliveries in batches:
+    for deliveries in batches if not os.environ.get("BENCH_WRITER_SKIP") else ():
         outcomes = webhook_ingest_batch(deliveries)
         if not all(getattr(o, "status", None) == "processed" for o in outcomes):
             raise RuntimeError(f"not every delivery was processed: {outcomes[:3]}")
@@ -105,6 +111,19 @@ def _child(sizes: list[int]) -> None:
         )
 
 
+def _instructions(command: list[str], env: dict[str, str]) -> int:
+    """Instructions the process ``command`` executed, counted by valgrind's callgrind."""
+    done = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *command],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(re.search(r"Collected : (\d+)", done.stderr).group(1))  # type: ignore[union-attr]
+
+
 def main(sizes: list[int]) -> None:
     import bench
     from bench.bench_webhooks import _with_redis
@@ -118,6 +137,17 @@ def main(sizes: list[int]) -> None:
     env["BENCH_WRITER_CODES"] = json.dumps(seed_vendors(env))
     env["DJANGO_SETTINGS_MODULE"] = "config.settings"
     try:
+        if os.environ.get("BENCH_WRITER_INSTRUCTIONS"):
+            count = int(env.get("BENCH_WRITER_DELIVERIES", "3200"))
+            for batch in sizes:
+                child = [sys.executable, "-c", f"from bench.intake_writer_cpu import _child; _child([{batch}])"]
+                # The same process twice, with and without the batches written: the
+                # difference is what writing them cost, set-up and signing excluded.
+                written = _instructions(child, env)
+                unwritten = _instructions(child, {**env, "BENCH_WRITER_SKIP": "1"})
+                per = (written - unwritten) / (count // batch * batch)
+                print(f"   batches of {batch}: {per:,.0f} instructions/delivery (valgrind callgrind)", flush=True)
+            return
         subprocess.run(
             [sys.executable, "-c", f"from bench.intake_writer_cpu import _child; _child({sizes!r})"],
             cwd=ROOT,

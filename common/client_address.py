@@ -28,6 +28,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -52,8 +54,36 @@ def _trusted(address: Address, proxies: Iterable[Network]) -> bool:
     return any(address.version == network.version and address in network for network in proxies)
 
 
+# Answers already worked out, by (peer, X-Forwarded-For): a province's
+# webhooks come from a handful of addresses through the same proxies, and
+# parsing addresses costs the intake more than anything else it does per
+# request before the batch. Bounded (emptied when full: random headers cannot
+# grow it), and forgotten when TRUSTED_PROXIES changes (tests; a server never does).
+_answers: dict[tuple[str | None, str | None], str | None] = {}
+_ANSWERS_KEPT = 1024
+
+
+@receiver(setting_changed)
+def _forget(*, setting: str, **kwargs: Any) -> None:
+    if setting == "TRUSTED_PROXIES":
+        _answers.clear()
+
+
 def client_address_from(remote_addr: str | None, forwarded_for: str | None) -> str | None:
     """The client's address given the TCP peer and the ``X-Forwarded-For`` header."""
+    key = (remote_addr, forwarded_for)
+    try:
+        return _answers[key]
+    except KeyError:
+        pass
+    address = _worked_out(remote_addr, forwarded_for)
+    if len(_answers) >= _ANSWERS_KEPT:
+        _answers.clear()
+    _answers[key] = address
+    return address
+
+
+def _worked_out(remote_addr: str | None, forwarded_for: str | None) -> str | None:
     peer = _parse(remote_addr or "")
     if peer is None:
         return None

@@ -63,7 +63,7 @@ from payments.models import Channel, Payment, PaymentRequest
 from vendors.models import Vendor
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Flag:
     """Something the market board should look at; becomes a ``PaymentEvent``."""
 
@@ -71,7 +71,7 @@ class Flag:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: half the cost of making one (one per delivery)
 class Attribution:
     vendor_id: int | None
     market_id: int | None
@@ -227,7 +227,7 @@ def amount_check(*, paid: int, expected: int) -> str:
 # --- the decision ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: half the cost of making one (one per delivery)
 class Candidates:
     """What in a credit could name a trader: the lookups rules 1-3 need."""
 

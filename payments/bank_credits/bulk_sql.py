@@ -200,13 +200,15 @@ def _row_plan(fields: list[models.Field]) -> _RowPlan:
 
 
 def values_row(
-    fields: list[models.Field], values: dict[str, Any], *, now: dt.datetime | None = None, **extra: Any
+    fields: list[models.Field], values: dict[str, Any], *, now: dt.datetime | str | None = None, **extra: Any
 ) -> dict[str, Any]:
     """The row ``Model(**values)`` would INSERT, as a JSON object keyed by
     column, without making the instance (the intake writes two per delivery
     and needs neither): fields absent from ``values`` take their default,
-    auto_now ones ``now`` (default: the time now). ``extra``: more keys
-    (``ord``, say). Not validated: a value the table refuses fails the statement."""
+    auto_now ones ``now`` (default: the time now); a date or time given as
+    text is taken as the ISO 8601 the row needs (a batch formats its one
+    moment once). ``extra``: more keys (``ord``, say). Not validated: a value
+    the table refuses fails the statement."""
     plan = _row_plan(fields)
     if not plan.columns.issuperset(values):
         raise ValueError(f"not columns of these fields: {sorted(set(values) - plan.columns)}")
@@ -220,7 +222,7 @@ def values_row(
     row.update(values)
     for column in plan.times:
         value = row[column]
-        if value is not None:
+        if value is not None and value.__class__ is not str:  # text: the caller's ISO 8601 already
             row[column] = value.isoformat()  # full precision, with the offset
     if plan.prep:
         db = connections[DEFAULT_DB_ALIAS]

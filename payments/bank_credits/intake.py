@@ -122,6 +122,9 @@ def _meta(scope: Scope) -> dict[str, str]:
     return meta
 
 
+_header_names: dict[bytes, str] = {}  # b"x-sepay-signature" → "X-Sepay-Signature"
+
+
 class RequestHeaders(Mapping[str, str]):
     """A request's headers as Django's ``request.headers`` gives them on ASGI —
     named as HttpHeaders names them ("X-Sepay-Signature"), looked up
@@ -135,7 +138,11 @@ class RequestHeaders(Mapping[str, str]):
     def __init__(self, raw: Iterable[tuple[bytes, bytes]]) -> None:
         named: dict[str, str] = {}
         for raw_name, raw_value in raw:
-            name = raw_name.decode("latin1").replace("_", "-").title()
+            name = _header_names.get(raw_name)
+            if name is None:
+                name = raw_name.decode("latin1").replace("_", "-").title()
+                if len(_header_names) < 256:  # a client sending random names cannot grow it
+                    _header_names[raw_name] = name
             value = raw_value.decode("latin1")
             if name in named:
                 value = f"{named[name]},{value}"

@@ -43,11 +43,10 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
-from django.utils.translation import get_language
 
 from common.breaker import REDIS
 from payments.models import Payment
-from payments.receipts.selectors import receipt_dict
+from payments.receipts.selectors import utc_text
 
 logger = logging.getLogger(__name__)
 
@@ -61,15 +60,27 @@ def channel_name(redis_url: str | None = None) -> str:
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def message(payment: Payment, *, late: bool = False, language: str | None = None) -> str:
-    """One receipt as published (``_send`` puts a batch's in one array): ``receipt_dict`` plus ``vendor_id``, ``local_date``
-    and ``late`` (a payment that became a receipt after it was recorded: an
-    assignment, an approval, a resolved dispute — see stream.py)."""
-    data: dict[str, Any] = receipt_dict(payment, language=language)
-    data["vendor_id"] = payment.vendor_id
-    data["local_date"] = payment.local_date.isoformat()
-    data["late"] = late
-    return _encode(data)
+def message(payment: Payment, *, late: bool = False) -> str:
+    """One receipt as published (``_send`` puts a batch's in one array): the
+    payment's facts — ``id``, ``vendor_id``, ``amount``, ``recorded_at``,
+    ``channel``, ``payer``, ``sale``, ``local_date`` and ``late`` (a payment
+    that became a receipt after it was recorded: an assignment, an approval,
+    a resolved dispute — see stream.py). The streams make them into what the
+    stall page shows (``selectors.receipt_published``): there, only for the
+    phones connected, rather than here for every payment of the province."""
+    return _encode(
+        {
+            "id": payment.pk,
+            "vendor_id": payment.vendor_id,
+            "amount": payment.amount,
+            "recorded_at": utc_text(payment.recorded_at),
+            "channel": payment.channel,
+            "payer": payment.payer_masked,
+            "sale": payment.payment_request_id,
+            "local_date": payment.local_date.isoformat(),
+            "late": late,
+        }
+    )
 
 
 @functools.cache
@@ -109,8 +120,7 @@ def _publish(messages: list[str]) -> None:
 
 def _messages(payments: list[Payment], late: bool) -> list[str]:
     try:
-        language = get_language()
-        return [message(p, late=late, language=language) for p in payments]
+        return [message(p, late=late) for p in payments]
     except Exception:  # the payments are recorded all the same; the streams' re-read finds them
         logger.exception("could not publish the receipts of payments %s", [p.pk for p in payments])
         return []

@@ -63,19 +63,64 @@ def receipt_dict(payment: Payment, *, language: str | None = None) -> dict[str, 
     """What the stall page shows of one receipt (the interface of docs/stall.md).
     ``language``: the active one, when the caller has it at hand (it costs a
     context-local lookup per receipt otherwise)."""
-    recorded = payment.recorded_at
-    local = recorded.astimezone(ZoneInfo(settings.TIME_ZONE))
+    return receipt_fields(
+        id=payment.pk,
+        amount=payment.amount,
+        recorded_at=payment.recorded_at,
+        channel=payment.channel,
+        payer=payment.payer_masked,
+        sale=payment.payment_request_id,
+        language=language,
+    )
+
+
+def utc_text(moment: dt.datetime) -> str:
+    """``2026-03-01T01:15:00.123456Z``: how a receipt gives its time."""
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def receipt_fields(
+    *,
+    id: int,
+    amount: int,
+    recorded_at: dt.datetime | None,
+    channel: str,
+    payer: str,
+    sale: int | None,
+    language: str | None = None,
+) -> dict[str, Any]:
+    """``receipt_dict`` of a payment known by these facts (a published one's, say)."""
+    local = recorded_at.astimezone(timezone.get_default_timezone()) if recorded_at is not None else None
     return {
-        "id": payment.pk,
-        "amount": payment.amount,
-        "amount_text": amount_text(payment.amount),
-        "recorded_at": recorded.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
-        "time": f"{local.hour:02d}:{local.minute:02d}",
-        "channel": payment.channel,
-        "channel_label": _channel_label(payment.channel, language),
-        "payer": payment.payer_masked,
-        "sale": payment.payment_request_id,
+        "id": id,
+        "amount": amount,
+        "amount_text": amount_text(amount),
+        "recorded_at": utc_text(recorded_at) if recorded_at is not None else "",
+        "time": f"{local.hour:02d}:{local.minute:02d}" if local is not None else "",
+        "channel": channel,
+        "channel_label": _channel_label(channel, language) if channel else "",
+        "payer": payer,
+        "sale": sale,
     }
+
+
+def receipt_published(facts: dict[str, Any], *, language: str | None = None) -> dict[str, Any]:
+    """The receipt of a payment published by ``payments.receipts.publish``:
+    its facts (id, amount, recorded_at as ``utc_text``, channel, payer,
+    sale) made into what the stall page shows, by the stream that shows it."""
+    try:
+        recorded = dt.datetime.fromisoformat(facts.get("recorded_at") or "")
+    except (TypeError, ValueError):
+        recorded = None
+    return receipt_fields(
+        id=facts["id"],
+        amount=int(facts.get("amount") or 0),
+        recorded_at=recorded if recorded is not None and recorded.tzinfo is not None else None,
+        channel=str(facts.get("channel") or ""),
+        payer=str(facts.get("payer") or ""),
+        sale=facts.get("sale"),
+        language=language,
+    )
 
 
 def vietnam_today(now: dt.datetime | None = None) -> dt.date:

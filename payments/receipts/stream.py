@@ -47,7 +47,7 @@ from django.db import close_old_connections, connection
 from common.breaker import REDIS
 from payments.receipts.cursor import Cursor
 from payments.receipts.publish import channel_name, receipts_in
-from payments.receipts.selectors import Resume, ledger_read
+from payments.receipts.selectors import Resume, ledger_read, receipt_published
 
 logger = logging.getLogger(__name__)
 
@@ -109,14 +109,14 @@ class StreamState:
             return None
         if not data.get("late") and self.cursor.covers(payment_id):
             return None
-        day, late = data.pop("local_date", None), data.pop("late", False)
-        data.pop("vendor_id", None)
+        day, late = data.get("local_date"), data.get("late", False)
+        receipt = receipt_published(data)
         if self.day is not None and day == self.day.isoformat():
-            self.today = {"count": self.today["count"] + 1, "value": self.today["value"] + int(data["amount"])}
+            self.today = {"count": self.today["count"] + 1, "value": self.today["value"] + receipt["amount"]}
         recorded = _parse_time(data.get("recorded_at", ""))
         if recorded is not None and not late:
             self.recorded[payment_id] = recorded
-        return self._deliver(data)
+        return self._deliver(receipt)
 
     def _deliver(self, receipt: dict[str, Any]) -> str:
         self.sent.add(receipt["id"])

@@ -51,6 +51,23 @@ def test_it_trusts_no_header_when_no_proxy_is_configured(settings):
     assert client_address_from("172.18.0.5", "198.51.100.7") == "172.18.0.5"
 
 
+def test_a_change_of_the_trusted_proxies_changes_the_answer(settings):
+    settings.TRUSTED_PROXIES = [ipaddress.ip_network("172.18.0.0/16")]
+    assert client_address_from("172.18.0.5", "198.51.100.7") == "198.51.100.7"
+
+    settings.TRUSTED_PROXIES = []  # the same request, asked again: no longer a trusted proxy
+    assert client_address_from("172.18.0.5", "198.51.100.7") == "172.18.0.5"
+
+
+@pytest.mark.usefixtures("proxies")
+def test_random_headers_do_not_grow_what_it_remembers():
+    from common import client_address
+
+    for n in range(5_000):
+        assert client_address_from("172.18.0.5", f"198.51.{n // 256}.{n % 256}") == f"198.51.{n // 256}.{n % 256}"
+    assert len(client_address._answers) <= client_address._ANSWERS_KEPT
+
+
 def test_it_refuses_a_bad_trusted_proxies_setting(monkeypatch):
     from django.core.exceptions import ImproperlyConfigured
 

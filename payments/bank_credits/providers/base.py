@@ -85,7 +85,7 @@ class TooManyRefusals(WebhookError):
         self.retry_after = retry_after
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: half the cost of making one (one per delivery)
 class BankCredit:
     """One bank transaction as an aggregator reported it, in our terms."""
 

@@ -26,6 +26,7 @@ from payments.code_entry.ussd_payments import code_entry_payment_settle
 from payments.ledger.services import payment_assign, payment_dispute, payment_reassign, payment_resolve_dispute
 from payments.models import Payment, PaymentRequest
 from payments.receipts import publish
+from payments.receipts.selectors import receipt_dict, receipt_published
 from tests.factories import PaymentFactory, VendorFactory
 from tests.payments.bank_credits.webhooks_support import provider_keys, sepay_body, sepay_post
 
@@ -138,7 +139,11 @@ def test_a_bank_credit_is_published(
     assert response.status_code == 200
     payment = Payment.objects.get(amount=64_000)
     [message] = published()
-    assert (message["id"], message["vendor_id"], message["amount_text"]) == (payment.pk, cast.vendor.pk, "64.000 ₫")
+    assert (message["id"], message["vendor_id"], message["amount"]) == (payment.pk, cast.vendor.pk, 64_000)
+    assert (message["local_date"], message["late"]) == (payment.local_date.isoformat(), False)
+    # The facts published make, in the stream, the receipt the ledger would give.
+    assert receipt_published(message) == receipt_dict(payment)
+    assert receipt_published(message)["amount_text"] == "64.000 ₫"
 
 
 def test_a_sale_qr_paid_is_published(
