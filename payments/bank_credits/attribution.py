@@ -59,6 +59,7 @@ from django.db import connection
 from chopay.payment_text import merchant_code_candidates, reference_candidates
 from chopay.text import fold_ascii
 from market.models import Bank
+from payments.bank_credits import bulk_sql
 from payments.models import Channel, Payment, PaymentRequest
 from vendors.models import Vendor
 
@@ -100,7 +101,11 @@ def _select_each(queries: list[tuple[str, list[Any]]]) -> list[list[tuple[Any, .
     """Run SELECTs and return the rows of each; on PostgreSQL in one round
     trip (several statements in one query, one result set each)."""
     results: list[list[tuple[Any, ...]]] = []
-    with connection.cursor() as cursor:
+    # One statement (the common case: vendors only) is sent with its
+    # parameters apart, so that the server prepares it once per connection
+    # (bulk_sql.bound_cursor); several go as one text, which only the simple
+    # protocol carries.
+    with bulk_sql.bound_cursor() if len(queries) == 1 else connection.cursor() as cursor:
         if connection.vendor == "postgresql" and len(queries) > 1:
             cursor.execute("; ".join(sql for sql, _ in queries), [p for _, params in queries for p in params])
             results.append(cursor.fetchall())
