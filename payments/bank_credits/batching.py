@@ -127,14 +127,14 @@ def _store_and_record(stored: list[_Stored], now: dt.datetime) -> list[tuple[int
     pay_ord = {id(s): i for i, s in enumerate(plain)}
     moment = now.isoformat()  # recorded_at, updated_at, received_at, processed_at: formatted once
     payments = [
-        bulk_sql.values_row(pay_fields, {**s.paid, "recorded_at": moment, "updated_at": moment}, ord=i)  # type: ignore[dict-item]
+        bulk_sql.values_row(pay_fields, {**s.paid, "recorded_at": moment, "updated_at": moment}, extra=(i,))  # type: ignore[dict-item]
         for i, s in enumerate(plain)
     ]
     for s in stored:
         if not s.single and s.row.get("status", Status.RECEIVED) != Status.RECEIVED:
             s.row["processed_at"] = moment
     deliveries = [
-        bulk_sql.values_row(del_fields, s.row, now=moment, ord=i, pay=pay_ord.get(id(s))) for i, s in enumerate(stored)
+        bulk_sql.values_row(del_fields, s.row, now=moment, extra=(i, pay_ord.get(id(s)))) for i, s in enumerate(stored)
     ]
     with bulk_sql.bound_cursor() as cursor:
         cursor.execute(sql, [bulk_sql.rows_json(payments), bulk_sql.rows_json(deliveries)])

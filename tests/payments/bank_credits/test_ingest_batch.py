@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -289,3 +289,23 @@ def test_a_delivery_the_table_refuses_does_not_cost_the_others_their_payment(cas
     assert isinstance(outcomes[0], IngestResult) and outcomes[0].status == Status.PROCESSED
     assert isinstance(outcomes[1], ValidationError)  # as the single path answers it: a 500, logged
     assert list(Payment.objects.values_list("provider_txn_id", flat=True)) == ["3301"]
+
+
+@pytest.mark.parametrize("column", ["source", "provider_txn_id"])
+def test_the_batch_statement_refuses_a_value_too_long_rather_than_cut_it(cast, column) -> None:
+    """Rows are read from the JSON parameter without their columns' lengths:
+    the INSERT itself must refuse what does not fit (and then every delivery
+    of the batch takes the single path), never store it cut short."""
+    from django.db import DataError
+
+    from payments.bank_credits import bulk_sql
+
+    needs_postgres()
+    sql, _pay_fields, del_fields = bulk_sql.store_and_record_sql()
+    too_long = {"source": "s" * 17, "provider_txn_id": "9" * 65}[column]
+    row = {"source": "sepay", "headers": {}, "body": "{}", "status": Status.RECEIVED, column: too_long}
+    deliveries = [bulk_sql.values_row(del_fields, row, extra=(0, None))]
+
+    with pytest.raises(DataError, match="too long"), transaction.atomic(), bulk_sql.bound_cursor() as cursor:
+        cursor.execute(sql, [bulk_sql.rows_json([]), bulk_sql.rows_json(deliveries)])
+    assert not WebhookDelivery.objects.exists()
