@@ -18,7 +18,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
 from common.database import database_unavailable
-from payments.bank_credits import bulk_sql, ingest
+from payments.bank_credits import bulk_sql, credit_payment, ingest
 from payments.bank_credits import webhook_limits as limits
 from payments.bank_credits.attribution import candidates, decide, lookup
 from payments.bank_credits.providers.base import BankCredit, WebhookError, storable
@@ -108,7 +108,7 @@ class _Stored:
     pk: int = 0  # given by the batch statement
     credit: BankCredit | None = None
     payment: Payment | None = None
-    paid: dict[str, Any] | None = None  # the payment's fields, as ``ingest.payment_values`` gives them
+    paid: dict[str, Any] | None = None  # the payment's fields, as ``credit_payment.payment_values`` gives them
     single: bool = False  # recorded afterwards by the single path
 
 
@@ -246,9 +246,9 @@ def webhook_ingest_batch(deliveries: list[Delivery], *, now: dt.datetime | None 
         keys.add(key)
         # Not validated field by field: a value the table refuses fails the
         # statement, and then each delivery takes the single path, which validates.
-        s.paid = ingest.payment_values(credit, decision)
+        s.paid = credit_payment.payment_values(credit, decision)
         s.paid["recorded_at"] = s.paid["updated_at"] = written
-        s.payment = ingest.payment_from(s.paid)
+        s.payment = credit_payment.payment_from(s.paid)
         _finished(s.row, Status.PROCESSED, txn_id=credit.provider_txn_id)
 
     # 3. one statement: the plain credits' payments and every delivery with its outcome

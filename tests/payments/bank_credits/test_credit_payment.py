@@ -1,4 +1,4 @@
-"""``ingest.payment_from``: the intake's quick Payment is the constructor's."""
+"""``credit_payment.payment_from``: the intake's quick Payment is the constructor's."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.db.models import signals
 
-from payments.bank_credits.ingest import payment_from
+from payments.bank_credits.credit_payment import payment_from
 from payments.models import Payment
 
 
