@@ -114,11 +114,6 @@ def _proc_times(pids: list[str | int]) -> tuple[float, float]:
     return user, system
 
 
-def _proc_cpu(pids: list[int]) -> float:
-    """User + system CPU seconds of ``pids`` so far."""
-    return sum(_proc_times(list(pids)))
-
-
 def _server_pids(pid: int) -> list[str]:
     """``pid`` and its children (the gunicorn master and its workers)."""
     try:

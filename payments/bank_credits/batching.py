@@ -127,7 +127,7 @@ def _store_and_record(stored: list[_Stored], now: dt.datetime) -> list[tuple[int
     pay_ord = {id(s): i for i, s in enumerate(plain)}
     moment = now.isoformat()  # recorded_at, updated_at, received_at, processed_at: formatted once
     payments = [
-        bulk_sql.values_row(pay_fields, {**s.paid, "recorded_at": moment, "updated_at": moment}, extra=(i,))  # type: ignore[dict-item]
+        bulk_sql.values_row(pay_fields, s.paid, now=moment, extra=(i,))  # type: ignore[arg-type]
         for i, s in enumerate(plain)
     ]
     for s in stored:
@@ -247,8 +247,8 @@ def webhook_ingest_batch(deliveries: list[Delivery], *, now: dt.datetime | None 
         # Not validated field by field: a value the table refuses fails the
         # statement, and then each delivery takes the single path, which validates.
         s.paid = credit_payment.payment_values(credit, decision)
-        s.paid["recorded_at"] = s.paid["updated_at"] = written
         s.payment = credit_payment.payment_from(s.paid)
+        s.payment.recorded_at = s.payment.updated_at = written  # the row's auto_now columns get the same (now=)
         _finished(s.row, Status.PROCESSED, txn_id=credit.provider_txn_id)
 
     # 3. one statement: the plain credits' payments and every delivery with its outcome
